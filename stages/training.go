@@ -1,0 +1,5 @@
+package stages
+
+import "github.com/lair-ir/lair/pipeline"
+
+func registerTraining(r *pipeline.Registry) {}
