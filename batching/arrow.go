@@ -210,7 +210,6 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	return os.Rename(tmp.Name(), path)
 }
 
-
 // Pairs converts the rows of a read batch to tables.Pair values.
 func (b ReadBatch) Pairs() []tables.Pair {
 	out := make([]tables.Pair, len(b.Rows))
