@@ -1,0 +1,341 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/lair-ir/lair/storage"
+)
+
+// MarkerName is the name of the object that publishes an artifact.
+const MarkerName = "_COMPLETE"
+
+// Config is everything needed to reach a bucket. FromEnv fills it from the
+// AWS environment variables.
+type Config struct {
+	Bucket       string
+	Prefix       string // without leading or trailing slash; may be empty
+	Endpoint     string // URL, e.g. https://s3.amazonaws.com or http://127.0.0.1:9000
+	Region       string
+	AccessKey    string
+	SecretKey    string
+	SessionToken string
+	// Workers bounds concurrent file transfers per Publish or Fetch (default 4).
+	Workers int
+	// MaxRetries bounds retries of one request (default 3).
+	MaxRetries int
+	// CheckTimeout bounds Check (default 20s).
+	CheckTimeout time.Duration
+}
+
+// ParseURL splits s3://bucket/prefix.
+func ParseURL(raw string) (bucket, prefix string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("store URL %q: %w", raw, err)
+	}
+	if u.Scheme != "s3" {
+		return "", "", fmt.Errorf("store URL %q: want s3://bucket/prefix", raw)
+	}
+	if u.Host == "" {
+		return "", "", fmt.Errorf("store URL %q: no bucket (want s3://bucket/prefix)", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", "", fmt.Errorf("store URL %q: user info, query and fragment are not allowed; credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", raw)
+	}
+	return u.Host, strings.Trim(u.Path, "/"), nil
+}
+
+// FromEnv builds a Config for the store URL s3://bucket/prefix, reading the
+// AWS environment variables through getenv (os.Getenv in production).
+func FromEnv(rawURL string, getenv func(string) string) (Config, error) {
+	bucket, prefix, err := ParseURL(rawURL)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{
+		Bucket:       bucket,
+		Prefix:       prefix,
+		Endpoint:     first(getenv("AWS_ENDPOINT_URL_S3"), getenv("AWS_ENDPOINT_URL"), "https://s3.amazonaws.com"),
+		Region:       first(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), "us-east-1"),
+		AccessKey:    getenv("AWS_ACCESS_KEY_ID"),
+		SecretKey:    getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken: getenv("AWS_SESSION_TOKEN"),
+	}
+	return c, nil
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Store is an S3-backed storage.Store.
+type Store struct {
+	cfg      Config
+	client   *minio.Client
+	endpoint string // for messages
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open returns a store for the URL s3://bucket/prefix configured from the
+// process environment. It does not contact the server; call Check.
+func Open(rawURL string) (*Store, error) {
+	cfg, err := FromEnv(rawURL, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg)
+}
+
+// New returns a store for cfg. It does not contact the server; call Check.
+func New(cfg Config) (*Store, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = 20 * time.Second
+	}
+	cfg.Prefix = strings.Trim(cfg.Prefix, "/")
+	ep, err := url.Parse(cfg.Endpoint)
+	if err != nil || ep.Host == "" || (ep.Scheme != "http" && ep.Scheme != "https") {
+		return nil, fmt.Errorf("S3 endpoint %q (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL): want http://host[:port] or https://host[:port]", cfg.Endpoint)
+	}
+	if ep.Path != "" && ep.Path != "/" {
+		return nil, fmt.Errorf("S3 endpoint %q: a path is not supported; put it in the store URL prefix instead", cfg.Endpoint)
+	}
+	var creds *credentials.Credentials
+	if cfg.AccessKey == "" && cfg.SecretKey == "" {
+		creds = credentials.NewStatic("", "", "", credentials.SignatureAnonymous)
+	} else {
+		creds = credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken)
+	}
+	client, err := minio.New(ep.Host, &minio.Options{
+		Creds:        creds,
+		Secure:       ep.Scheme == "https",
+		Region:       cfg.Region,
+		BucketLookup: minio.BucketLookupAuto,
+		MaxRetries:   cfg.MaxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("S3 client for %s: %w", cfg.Endpoint, err)
+	}
+	return &Store{cfg: cfg, client: client, endpoint: ep.Scheme + "://" + ep.Host}, nil
+}
+
+// String returns s3://bucket/prefix.
+func (s *Store) String() string {
+	if s.cfg.Prefix == "" {
+		return "s3://" + s.cfg.Bucket
+	}
+	return "s3://" + s.cfg.Bucket + "/" + s.cfg.Prefix
+}
+
+func (s *Store) keyDir(key string) string {
+	if s.cfg.Prefix == "" {
+		return key + "/"
+	}
+	return s.cfg.Prefix + "/" + key + "/"
+}
+
+// MarkerObject returns the object name of key's marker.
+func (s *Store) MarkerObject(key string) string { return s.keyDir(key) + MarkerName }
+
+// FileObject returns the object name of one file of key.
+func (s *Store) FileObject(key, rel string) string { return s.keyDir(key) + "files/" + rel }
+
+// Check probes the bucket: the endpoint answers, the credentials are
+// accepted, the bucket exists and objects under the prefix can be listed.
+func (s *Store) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CheckTimeout)
+	defer cancel()
+	ok, err := s.client.BucketExists(ctx, s.cfg.Bucket)
+	if err != nil {
+		return s.explain("check", err)
+	}
+	if !ok {
+		return fmt.Errorf("store %s: bucket %q does not exist at %s: create it first (e.g. `aws s3 mb s3://%s`) or fix the store URL", s, s.cfg.Bucket, s.endpoint, s.cfg.Bucket)
+	}
+	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.keyDir("")[:len(s.keyDir(""))-1], MaxKeys: 1}) {
+		if obj.Err != nil {
+			cancel()
+			return s.explain("list", obj.Err)
+		}
+		cancel() // one object is enough
+		break
+	}
+	return nil
+}
+
+// explain turns a client error into one message saying what to check.
+func (s *Store) explain(op string, err error) error {
+	resp := minio.ToErrorResponse(err)
+	switch resp.Code {
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken", "InvalidSecurity":
+		return fmt.Errorf("store %s at %s: credentials rejected (%s: %s): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the bucket policy", s, s.endpoint, resp.Code, resp.Message)
+	case "NoSuchBucket":
+		return fmt.Errorf("store %s: bucket %q does not exist at %s: create it first or fix the store URL", s, s.cfg.Bucket, s.endpoint)
+	}
+	if resp.StatusCode == 401 || resp.StatusCode == 403 {
+		return fmt.Errorf("store %s at %s: access denied (HTTP %d): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and the bucket policy", s, s.endpoint, resp.StatusCode)
+	}
+	var netErr net.Error
+	var urlErr *url.Error
+	if errors.As(err, &netErr) || errors.As(err, &urlErr) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store %s: cannot reach S3 endpoint %s (%v): check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 and the network", s, s.endpoint, err)
+	}
+	return fmt.Errorf("store %s at %s: %s: %w", s, s.endpoint, op, err)
+}
+
+// Manifest returns the manifest of a published key.
+func (s *Store) Manifest(ctx context.Context, key string) (*storage.Manifest, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return nil, err
+	}
+	obj, err := s.client.GetObject(ctx, s.cfg.Bucket, s.MarkerObject(key), minio.GetObjectOptions{})
+	if err != nil {
+		return nil, s.explain("get marker of "+key, err)
+	}
+	defer obj.Close()
+	// Markers are small; refuse anything absurd.
+	data, err := io.ReadAll(io.LimitReader(obj, 64<<20))
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return nil, fmt.Errorf("store %s: key %s: %w", s, key, storage.ErrNotFound)
+		}
+		return nil, s.explain("get marker of "+key, err)
+	}
+	m, err := storage.ParseManifest(data, key)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: object %s: %w", s, s.MarkerObject(key), err)
+	}
+	return m, nil
+}
+
+// Fetch downloads a published artifact into dst, verifying every file.
+func (s *Store) Fetch(ctx context.Context, key, dst string) (*storage.Manifest, error) {
+	m, err := s.Manifest(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	err = storage.FetchInto(ctx, m, dst, s.cfg.Workers, func(ctx context.Context, f storage.File) (io.ReadCloser, error) {
+		obj, err := s.client.GetObject(ctx, s.cfg.Bucket, s.FileObject(key, f.Path), minio.GetObjectOptions{})
+		if err != nil {
+			return nil, s.explain("get "+f.Path, err)
+		}
+		return obj, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s, err)
+	}
+	return m, nil
+}
+
+// Publish uploads the files of src under key, then the marker. A key that
+// is already published is left as it is.
+func (s *Store) Publish(ctx context.Context, key, src string) (*storage.Manifest, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return nil, err
+	}
+	if m, err := s.Manifest(ctx, key); err == nil {
+		return m, nil
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	m, err := storage.ScanDir(ctx, key, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.uploadFiles(ctx, key, src, m); err != nil {
+		return nil, err
+	}
+	marker := m.Marshal()
+	_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.MarkerObject(key), bytes.NewReader(marker), int64(len(marker)),
+		minio.PutObjectOptions{ContentType: "application/json"})
+	if err != nil {
+		return nil, s.explain("publish marker of "+key, err)
+	}
+	return m, nil
+}
+
+func (s *Store) uploadFiles(ctx context.Context, key, src string, m *storage.Manifest) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, s.cfg.Workers)
+	)
+	for _, f := range m.Files {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(f storage.File) {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.uploadFile(ctx, key, filepath.Join(src, filepath.FromSlash(f.Path)), f); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}(f)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func (s *Store) uploadFile(ctx context.Context, key, p string, f storage.File) error {
+	fh, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", key, err)
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", key, err)
+	}
+	if st.Size() != f.Size {
+		return fmt.Errorf("publish %s: %s changed while publishing (size %d, was %d)", key, p, st.Size(), f.Size)
+	}
+	_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.FileObject(key, f.Path), fh, f.Size, minio.PutObjectOptions{
+		ContentType:  "application/octet-stream",
+		UserMetadata: map[string]string{"Lair-Sha256": f.SHA256},
+		// Over plain HTTP minio-go signs the body in streaming chunks; for an
+		// empty body it then sends no Content-Length, which some servers
+		// refuse. An empty body needs no streaming.
+		DisableContentSha256: f.Size == 0,
+	})
+	if err != nil {
+		return s.explain("upload "+f.Path+" of "+key, err)
+	}
+	return nil
+}
