@@ -1,0 +1,509 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
+)
+
+// RunOptions configure Execute.
+type RunOptions struct {
+	Store Store // required
+	// Jobs bounds how many instances run at once; <= 0 means runtime.NumCPU().
+	Jobs int
+	// Force re-runs these stages (all their instances; an instance name
+	// names just that instance) and everything downstream, even when cached.
+	Force []string
+	Env   Env
+	// Logger receives the engine's and the stages' logs; nil discards them.
+	Logger *slog.Logger
+	// Progress, when set, gives each running instance its progress
+	// reporter; the returned func is called when the instance ends.
+	Progress func(instance string) (Progress, func())
+	// RunsDir, when set, is where the run is recorded: RunsDir/<id>/
+	// manifest.json, one link per instance into the store, and
+	// RunsDir/latest naming the newest run.
+	RunsDir string
+	// RunID names the run; "" makes one from the time.
+	RunID string
+	// LairVersion is recorded in the manifest.
+	LairVersion string
+	// OnDone, when set, is called (from the scheduler, one at a time) as
+	// each instance ends, in the order they end.
+	OnDone func(InstanceResult)
+}
+
+// InstanceResult is how one instance of a run ended.
+type InstanceResult struct {
+	Instance *Instance
+	Status   string // cached, ran, failed or skipped
+	Start    time.Time
+	End      time.Time
+	Bytes    int64
+	Dir      string // the artifact's directory in the store, when it exists
+	Err      error
+}
+
+// Duration is how long the instance took (0 when it did not run).
+func (r InstanceResult) Duration() time.Duration {
+	if r.Start.IsZero() || r.End.IsZero() {
+		return 0
+	}
+	return r.End.Sub(r.Start)
+}
+
+// Result is the outcome of Execute.
+type Result struct {
+	RunID   string
+	RunDir  string           // RunsDir/<id>, "" without RunsDir
+	Results []InstanceResult // in plan order
+	Summary Summary
+}
+
+// ErrRunFailed is wrapped by Execute's error when instances failed.
+var ErrRunFailed = errors.New("run failed")
+
+// NewRunID makes a run id: UTC time plus a random suffix, so ids sort by
+// time.
+func NewRunID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+type executor struct {
+	ctx     context.Context
+	plan    *Plan
+	opts    RunOptions
+	log     *slog.Logger
+	forced  map[string]bool
+	results []InstanceResult
+	idx     map[*Instance]int
+
+	mu        sync.Mutex // guards results[i] and manifest writes
+	manifest  *Manifest
+	manPath   string
+	lastWrite time.Time
+	runDir    string
+}
+
+// Execute runs a plan: instances in topological order, independent ones in
+// parallel on a pool of opts.Jobs workers. An instance whose key is in the
+// store is reused ("cached"); any other runs into a temp dir that the store
+// publishes atomically. A failed instance stops its descendants while
+// independent branches go on. When ctx ends, running stages see it, no new
+// ones start, and their temp dirs are removed.
+//
+// Execute returns the result of every instance, and an error wrapping
+// ErrRunFailed when any failed (or ctx's error when it was cancelled).
+func Execute(ctx context.Context, plan *Plan, opts RunOptions) (*Result, error) {
+	if opts.Store == nil {
+		return nil, errors.New("pipeline: Execute needs a Store")
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = runtime.NumCPU()
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &executor{ctx: ctx, plan: plan, opts: opts, log: log, idx: map[*Instance]int{}}
+	e.results = make([]InstanceResult, len(plan.Instances))
+	for i, in := range plan.Instances {
+		e.idx[in] = i
+		e.results[i] = InstanceResult{Instance: in, Status: StatusPending}
+	}
+	if err := e.force(); err != nil {
+		return nil, err
+	}
+	runID := opts.RunID
+	if runID == "" {
+		runID = NewRunID(time.Now())
+	}
+	res := &Result{RunID: runID}
+	if opts.RunsDir != "" {
+		if err := e.startRun(runID); err != nil {
+			return nil, err
+		}
+		res.RunDir = e.runDir
+	}
+	e.schedule()
+	res.Results = e.results
+	for _, r := range e.results {
+		switch r.Status {
+		case StatusRan:
+			res.Summary.Ran++
+		case StatusCached:
+			res.Summary.Cached++
+		case StatusFailed:
+			res.Summary.Failed++
+		default:
+			res.Summary.Skipped++
+		}
+	}
+	status := "ok"
+	var err error
+	switch {
+	case ctx.Err() != nil:
+		status, err = "interrupted", fmt.Errorf("run interrupted: %w", ctx.Err())
+	case res.Summary.Failed > 0:
+		status, err = "failed", fmt.Errorf("%w: %d of %d stage instances failed", ErrRunFailed, res.Summary.Failed, len(e.results))
+	case res.Summary.Skipped > 0:
+		status, err = "failed", fmt.Errorf("%w: %d stage instances skipped", ErrRunFailed, res.Summary.Skipped)
+	}
+	if e.manifest != nil {
+		e.mu.Lock()
+		now := time.Now().UTC()
+		e.manifest.Ended = &now
+		e.manifest.Status = status
+		e.manifest.Summary = res.Summary
+		werr := e.writeManifest(true)
+		e.mu.Unlock()
+		if werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return res, err
+}
+
+// force resolves RunOptions.Force to the set of instances to re-run.
+func (e *executor) force() error {
+	if len(e.opts.Force) == 0 {
+		return nil
+	}
+	var roots []*Instance
+	for _, f := range e.opts.Force {
+		if ins := e.plan.StageInstances(f); len(ins) > 0 {
+			roots = append(roots, ins...)
+			continue
+		}
+		if in, ok := e.plan.Instance(f); ok {
+			roots = append(roots, in)
+			continue
+		}
+		names := e.plan.Stages()
+		return fmt.Errorf("--force %s: no such stage in %s%s", f, e.plan.DAG.Path, suggest(f, names))
+	}
+	e.forced = e.plan.Descendants(roots)
+	return nil
+}
+
+func (e *executor) startRun(runID string) error {
+	e.runDir = filepath.Join(e.opts.RunsDir, runID)
+	if err := os.MkdirAll(e.runDir, 0o755); err != nil {
+		return fmt.Errorf("record run: %w", err)
+	}
+	host, _ := os.Hostname()
+	gov := runtime.Version()
+	lv := e.opts.LairVersion
+	if lv == "" {
+		lv = "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			lv = bi.Main.Version
+		}
+	}
+	storeDesc := fmt.Sprintf("%T", e.opts.Store)
+	if ls, ok := e.opts.Store.(*LocalStore); ok {
+		storeDesc = ls.Root()
+	}
+	absDAG, _ := filepath.Abs(e.plan.DAG.Path)
+	m := &Manifest{
+		RunID: runID, Status: "running",
+		DAG:    ManifestDAG{Path: absDAG, Hash: e.plan.DAG.Hash, Name: e.plan.DAG.Name},
+		Params: e.plan.Params, Store: storeDesc, Started: time.Now().UTC(),
+		LairVersion: lv, GoVersion: gov, Host: host,
+	}
+	for _, in := range e.plan.Instances {
+		mi := ManifestInstance{Name: in.Name, Stage: in.Stage, Type: in.Type.Name, Version: in.Type.Version,
+			Params: in.Params, Matrix: in.Matrix, Key: in.Key, Status: StatusPending}
+		for _, up := range in.Inputs {
+			mi.Inputs = append(mi.Inputs, up.Name)
+		}
+		m.Instances = append(m.Instances, mi)
+	}
+	e.manifest = m
+	e.manPath = filepath.Join(e.runDir, "manifest.json")
+	if err := e.writeManifest(false); err != nil {
+		return fmt.Errorf("record run: %w", err)
+	}
+	// runs/latest -> <id>, replaced atomically.
+	tmp := filepath.Join(e.opts.RunsDir, ".latest-"+runID)
+	os.Remove(tmp)
+	if err := os.Symlink(runID, tmp); err == nil {
+		if err := os.Rename(tmp, filepath.Join(e.opts.RunsDir, "latest")); err != nil {
+			os.Remove(tmp)
+		}
+	}
+	return nil
+}
+
+// writeManifest writes the manifest; e.mu must be held.
+func (e *executor) writeManifest(sync bool) error {
+	e.lastWrite = time.Now()
+	if err := writeJSONAtomic(e.manPath, e.manifest, sync); err != nil {
+		return fmt.Errorf("write run manifest: %w", err)
+	}
+	return nil
+}
+
+// record stores an instance's result, links it into the run directory and
+// updates the manifest: at once for stages that ran or failed, at most a
+// few times a second for cached ones.
+func (e *executor) record(i int, r InstanceResult) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.results[i] = r
+	if e.manifest == nil {
+		return
+	}
+	mi := &e.manifest.Instances[i]
+	mi.Status = r.Status
+	if !r.Start.IsZero() {
+		s := r.Start.UTC()
+		mi.Start = &s
+	}
+	if !r.End.IsZero() {
+		t := r.End.UTC()
+		mi.End = &t
+		mi.DurationMS = r.End.Sub(r.Start).Milliseconds()
+	}
+	mi.Bytes = r.Bytes
+	if r.Err != nil {
+		mi.Error = r.Err.Error()
+	}
+	if r.Dir != "" {
+		link := filepath.Join(e.runDir, linkName(r.Instance.Name))
+		os.Remove(link)
+		if err := os.Symlink(r.Dir, link); err != nil {
+			e.log.Warn("cannot link artifact into run directory", "stage", r.Instance.Name, "err", err)
+		}
+	}
+	switch r.Status {
+	case StatusCached, StatusSkipped:
+		if time.Since(e.lastWrite) < 250*time.Millisecond {
+			return
+		}
+	}
+	if err := e.writeManifest(false); err != nil {
+		e.log.Warn("cannot update run manifest", "err", err)
+	}
+}
+
+// markRunning records that an instance started.
+func (e *executor) markRunning(i int, start time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.results[i].Status = StatusRunning
+	e.results[i].Start = start
+	if e.manifest != nil {
+		s := start.UTC()
+		e.manifest.Instances[i].Status = StatusRunning
+		e.manifest.Instances[i].Start = &s
+		if err := e.writeManifest(false); err != nil {
+			e.log.Warn("cannot update run manifest", "err", err)
+		}
+	}
+}
+
+// schedule runs the instances in dependency order on a bounded pool.
+func (e *executor) schedule() {
+	n := len(e.plan.Instances)
+	deps := make([]int, n)
+	children := make([][]int, n)
+	for i, in := range e.plan.Instances {
+		seen := map[int]bool{}
+		for _, up := range in.Inputs {
+			j := e.idx[up]
+			if !seen[j] {
+				seen[j] = true
+				deps[i]++
+				children[j] = append(children[j], i)
+			}
+		}
+	}
+	done := make(chan int, n)
+	p := pool.New().WithMaxGoroutines(e.opts.Jobs)
+	status := make([]string, n) // scheduler-owned view
+	remaining := n
+	submit := func(i int) {
+		status[i] = StatusRunning
+		p.Go(func() {
+			r := e.runOne(i)
+			e.record(i, r)
+			done <- i
+		})
+	}
+	var finish func(i int)
+	skip := func(i int, why error) {
+		status[i] = StatusSkipped
+		r := InstanceResult{Instance: e.plan.Instances[i], Status: StatusSkipped, Err: why}
+		e.record(i, r)
+		if e.opts.OnDone != nil {
+			e.opts.OnDone(r)
+		}
+		remaining--
+		finish(i)
+	}
+	finish = func(i int) {
+		for _, c := range children[i] {
+			if status[c] != "" {
+				continue
+			}
+			if status[i] == StatusFailed || status[i] == StatusSkipped {
+				skip(c, fmt.Errorf("skipped: input %s %s", e.plan.Instances[i].Name, status[i]))
+				continue
+			}
+			deps[c]--
+			if deps[c] == 0 {
+				if e.ctx.Err() != nil {
+					skip(c, fmt.Errorf("skipped: %w", e.ctx.Err()))
+				} else {
+					submit(c)
+				}
+			}
+		}
+	}
+	for i := range e.plan.Instances {
+		if deps[i] == 0 && status[i] == "" {
+			if e.ctx.Err() != nil {
+				skip(i, fmt.Errorf("skipped: %w", e.ctx.Err()))
+			} else {
+				submit(i)
+			}
+		}
+	}
+	for remaining > 0 {
+		i := <-done
+		remaining--
+		e.mu.Lock()
+		r := e.results[i]
+		e.mu.Unlock()
+		status[i] = r.Status
+		if e.opts.OnDone != nil {
+			e.opts.OnDone(r)
+		}
+		finish(i)
+	}
+	p.Wait()
+}
+
+// runOne reuses or builds one instance.
+func (e *executor) runOne(i int) InstanceResult {
+	in := e.plan.Instances[i]
+	st := e.opts.Store
+	r := InstanceResult{Instance: in}
+	fail := func(err error) InstanceResult {
+		r.Status, r.Err = StatusFailed, err
+		if r.Start.IsZero() {
+			r.Start = time.Now()
+		}
+		r.End = time.Now()
+		return r
+	}
+	forced := e.forced[in.Name]
+	if !forced {
+		ok, err := st.Has(e.ctx, in.Key)
+		if err != nil {
+			return fail(err)
+		}
+		if ok {
+			return e.cached(r)
+		}
+	}
+	unlock, err := st.Lock(e.ctx, in.Key)
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+	if !forced {
+		// Another run may have built it while we waited for the lock.
+		if ok, err := st.Has(e.ctx, in.Key); err != nil {
+			return fail(err)
+		} else if ok {
+			return e.cached(r)
+		}
+	}
+	if err := e.ctx.Err(); err != nil {
+		return fail(fmt.Errorf("interrupted: %w", err))
+	}
+	inputs := make([]Artifact, len(in.Inputs))
+	for k, up := range in.Inputs {
+		dir, err := st.Dir(e.ctx, up.Key)
+		if err != nil {
+			return fail(fmt.Errorf("input %s: %w", up.Name, err))
+		}
+		inputs[k] = Artifact{Kind: up.Type.Output, Stage: up.Name, Matrix: up.Matrix, Key: up.Key, Dir: dir}
+	}
+	tmp, err := st.NewTemp(e.ctx, in.Key)
+	if err != nil {
+		return fail(err)
+	}
+	r.Start = time.Now()
+	e.markRunning(i, r.Start)
+	log := e.log.With("stage", in.Name)
+	var prog Progress = NopProgress{}
+	if e.opts.Progress != nil {
+		p, end := e.opts.Progress(in.Name)
+		if p != nil {
+			prog = p
+		}
+		if end != nil {
+			defer end()
+		}
+	}
+	sc := &StageContext{Name: in.Name, Type: in.Type, Params: in.Params, Inputs: inputs,
+		OutDir: tmp, Env: e.opts.Env, Log: log, Progress: prog}
+	log.Debug("stage start", "key", in.Key)
+	err = runStage(e.ctx, in.Type, sc)
+	if err == nil && e.ctx.Err() != nil {
+		err = fmt.Errorf("interrupted: %w", e.ctx.Err())
+	}
+	if err != nil {
+		st.Discard(tmp)
+		return fail(err)
+	}
+	r.Bytes = dirSize(tmp)
+	if err := st.Publish(e.ctx, in.Key, tmp); err != nil {
+		st.Discard(tmp)
+		return fail(err)
+	}
+	r.End = time.Now()
+	r.Status = StatusRan
+	r.Dir, _ = st.Dir(e.ctx, in.Key)
+	return r
+}
+
+func (e *executor) cached(r InstanceResult) InstanceResult {
+	dir, err := e.opts.Store.Dir(e.ctx, r.Instance.Key)
+	if err != nil {
+		r.Status, r.Err = StatusFailed, err
+		return r
+	}
+	r.Status, r.Dir = StatusCached, dir
+	return r
+}
+
+// runStage calls the stage's Run, turning a panic into an error.
+func runStage(ctx context.Context, t *StageType, sc *StageContext) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("stage %s panicked: %v\n%s", sc.Name, p, debug.Stack())
+		}
+	}()
+	if t.Run == nil {
+		return fmt.Errorf("stage type %s has no Run function", t.Name)
+	}
+	return t.Run(ctx, sc)
+}
