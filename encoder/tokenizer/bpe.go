@@ -1,0 +1,343 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ---- BPE model ----
+
+type pair struct{ a, b int64 }
+
+type mergeInfo struct {
+	rank  int
+	newID int64
+}
+
+type bpe struct {
+	vocab        map[string]int64
+	rev          []string
+	merges       map[pair]mergeInfo
+	unk          string
+	hasUnk       bool
+	prefix       string
+	suffix       string
+	fuseUnk      bool
+	byteFallback bool
+	ignoreMerges bool
+}
+
+func parseBPE(m map[string]json.RawMessage) (model, error) {
+	vocab, rev, err := parseVocabMap(m)
+	if err != nil {
+		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	b := &bpe{vocab: vocab, rev: rev, merges: map[pair]mergeInfo{}}
+	if v, ok := m["unk_token"]; ok && !isNull(v) {
+		if err := json.Unmarshal(v, &b.unk); err != nil {
+			return nil, fmt.Errorf("BPE: field unk_token: %w", err)
+		}
+		b.hasUnk = true
+	}
+	if b.prefix, err = getString(m, "continuing_subword_prefix", ""); err != nil {
+		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	if b.suffix, err = getString(m, "end_of_word_suffix", ""); err != nil {
+		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	if b.fuseUnk, err = getBool(m, "fuse_unk", false); err != nil {
+		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	if b.byteFallback, err = getBool(m, "byte_fallback", false); err != nil {
+		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	if b.ignoreMerges, err = getBool(m, "ignore_merges", false); err != nil {
+		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	var merges []json.RawMessage
+	if v, ok := m["merges"]; ok && !isNull(v) {
+		if err := json.Unmarshal(v, &merges); err != nil {
+			return nil, fmt.Errorf("BPE: field merges: %w", err)
+		}
+	}
+	for i, raw := range merges {
+		var l, r string
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			parts := strings.Split(s, " ")
+			if len(parts) != 2 {
+				return nil, fmt.Errorf("BPE: merges[%d] %q is not two tokens separated by a space", i, s)
+			}
+			l, r = parts[0], parts[1]
+		} else {
+			var p []string
+			if err := json.Unmarshal(raw, &p); err != nil || len(p) != 2 {
+				return nil, fmt.Errorf("BPE: merges[%d]: want \"a b\" or [\"a\", \"b\"]", i)
+			}
+			l, r = p[0], p[1]
+		}
+		la, ok1 := vocab[l]
+		rb, ok2 := vocab[r]
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("BPE: merges[%d]: token %q or %q is not in the vocabulary", i, l, r)
+		}
+		nw := l + strings.TrimPrefix(r, b.prefix)
+		nid, ok := vocab[nw]
+		if !ok {
+			return nil, fmt.Errorf("BPE: merges[%d]: merged token %q is not in the vocabulary", i, nw)
+		}
+		if _, dup := b.merges[pair{la, rb}]; !dup {
+			b.merges[pair{la, rb}] = mergeInfo{rank: i, newID: nid}
+		}
+	}
+	return b, nil
+}
+
+func (b *bpe) size() int { return len(b.vocab) }
+func (b *bpe) tokenToID(s string) (int64, bool) {
+	id, ok := b.vocab[s]
+	return id, ok
+}
+func (b *bpe) idToToken(id int64) (string, bool) {
+	if id < 0 || id >= int64(len(b.rev)) || b.rev[id] == "" {
+		return "", false
+	}
+	return b.rev[id], true
+}
+
+type symbol struct {
+	id   int64
+	a, b int // byte offsets
+}
+
+func (b *bpe) tokenize(s string, out []token) ([]token, error) {
+	if len(s) == 0 {
+		return out, nil
+	}
+	if b.ignoreMerges {
+		if id, ok := b.vocab[s]; ok {
+			return append(out, token{id: id, val: s, a: 0, b: len(s)}), nil
+		}
+	}
+	var syms []symbol
+	var buf []byte
+	unkID, unkOK := b.vocab[b.unk]
+	lastUnk := false
+	for i, r := range s {
+		n := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, n = utf8.DecodeRuneInString(s[i:])
+		}
+		buf = buf[:0]
+		if i > 0 {
+			buf = append(buf, b.prefix...)
+		}
+		buf = append(buf, s[i:i+n]...)
+		if i+n == len(s) {
+			buf = append(buf, b.suffix...)
+		}
+		if id, ok := b.vocab[string(buf)]; ok {
+			syms = append(syms, symbol{id, i, i + n})
+			lastUnk = false
+			continue
+		}
+		if b.byteFallback {
+			all := true
+			var ids []int64
+			for k := i; k < i+n; k++ {
+				id, ok := b.vocab[fmt.Sprintf("<0x%02X>", s[k])]
+				if !ok {
+					all = false
+					break
+				}
+				ids = append(ids, id)
+			}
+			if all {
+				for k, id := range ids {
+					syms = append(syms, symbol{id, i + k, i + k + 1})
+				}
+				lastUnk = false
+				continue
+			}
+		}
+		if b.hasUnk {
+			if !unkOK {
+				return out, fmt.Errorf("BPE: unk_token %q is not in the vocabulary", b.unk)
+			}
+			if b.fuseUnk && lastUnk {
+				syms[len(syms)-1].b = i + n
+			} else {
+				syms = append(syms, symbol{unkID, i, i + n})
+			}
+			lastUnk = true
+		}
+	}
+	// Merge: repeatedly apply the lowest-ranked pair, leftmost first.
+	for len(syms) > 1 {
+		best, bestRank := -1, 0
+		var bestID int64
+		for i := 0; i+1 < len(syms); i++ {
+			if mi, ok := b.merges[pair{syms[i].id, syms[i+1].id}]; ok && (best < 0 || mi.rank < bestRank) {
+				best, bestRank, bestID = i, mi.rank, mi.newID
+			}
+		}
+		if best < 0 {
+			break
+		}
+		syms[best] = symbol{bestID, syms[best].a, syms[best+1].b}
+		syms = append(syms[:best+1], syms[best+2:]...)
+	}
+	for _, sy := range syms {
+		val := ""
+		if sy.id >= 0 && sy.id < int64(len(b.rev)) {
+			val = b.rev[sy.id]
+		}
+		out = append(out, token{id: sy.id, val: val, a: sy.a, b: sy.b})
+	}
+	return out, nil
+}
+
+// ---- ByteLevel pre-tokenizer ----
+
+var byteToRune = func() [256]rune {
+	var t [256]rune
+	n := 0
+	for b := 0; b < 256; b++ {
+		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF) {
+			t[b] = rune(b)
+		} else {
+			t[b] = rune(256 + n)
+			n++
+		}
+	}
+	return t
+}()
+
+type byteLevel struct {
+	addPrefixSpace bool
+	useRegex       bool
+}
+
+func parseByteLevel(m map[string]json.RawMessage) (preTokenizer, error) {
+	a, err := getBool(m, "add_prefix_space", true)
+	if err != nil {
+		return nil, fmt.Errorf("ByteLevel: %w", err)
+	}
+	u, err := getBool(m, "use_regex", true)
+	if err != nil {
+		return nil, fmt.Errorf("ByteLevel: %w", err)
+	}
+	return &byteLevel{addPrefixSpace: a, useRegex: u}, nil
+}
+
+func (bl *byteLevel) preTokenize(in []split) []split {
+	var out []split
+	for _, sp := range in {
+		cs := sp.chars
+		if len(cs) == 0 {
+			continue
+		}
+		if bl.addPrefixSpace && cs[0].r != ' ' {
+			cs = append([]nchar{{' ', cs[0].s, cs[0].e}}, cs...)
+		}
+		var parts [][]nchar
+		if bl.useRegex {
+			for _, r := range gpt2Ranges(cs) {
+				parts = append(parts, cs[r.a:r.b])
+			}
+		} else {
+			parts = [][]nchar{cs}
+		}
+		for _, p := range parts {
+			var mapped []nchar
+			var tmp [4]byte
+			for _, c := range p {
+				n := utf8.EncodeRune(tmp[:], c.r)
+				for k := 0; k < n; k++ {
+					mapped = append(mapped, nchar{byteToRune[tmp[k]], c.s, c.e})
+				}
+			}
+			if len(mapped) > 0 {
+				out = append(out, split{chars: mapped, origStart: p[0].s})
+			}
+		}
+	}
+	return out
+}
+
+func isL(r rune) bool { return unicode.IsLetter(r) }
+func isN(r rune) bool { return unicode.In(r, unicode.N) }
+
+// gpt2Ranges splits like the GPT-2 pattern
+// 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+func gpt2Ranges(cs []nchar) []rng {
+	var out []rng
+	n := len(cs)
+	i := 0
+	at := func(k int) rune {
+		if k < n {
+			return cs[k].r
+		}
+		return -1
+	}
+	for i < n {
+		c := cs[i].r
+		if c == '\'' {
+			c1, c2 := at(i+1), at(i+2)
+			l := 0
+			switch {
+			case c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd':
+				l = 2
+			case (c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l'):
+				l = 3
+			}
+			if l > 0 {
+				out = append(out, rng{i, i + l, true})
+				i += l
+				continue
+			}
+		}
+		j := i
+		if c == ' ' {
+			j = i + 1
+		}
+		if j < n {
+			cj := cs[j].r
+			var class func(rune) bool
+			switch {
+			case isL(cj):
+				class = isL
+			case isN(cj):
+				class = isN
+			case !isSpace(cj):
+				class = func(r rune) bool { return !isSpace(r) && !isL(r) && !isN(r) }
+			}
+			if class != nil {
+				k := j + 1
+				for k < n && class(cs[k].r) {
+					k++
+				}
+				out = append(out, rng{i, k, true})
+				i = k
+				continue
+			}
+		}
+		// whitespace run
+		k := i
+		for k < n && isSpace(cs[k].r) {
+			k++
+		}
+		if k == i { // cannot happen, guard
+			k = i + 1
+		}
+		if k < n && k-1 > i {
+			k--
+		}
+		out = append(out, rng{i, k, true})
+		i = k
+	}
+	return out
+}

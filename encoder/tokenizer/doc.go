@@ -1,0 +1,19 @@
+// Package tokenizer is a pure-Go implementation of Hugging Face
+// `tokenizer.json` files that agrees id for id with Hugging Face's Rust
+// tokenizers (checked against golden ids produced by the Rust core through
+// npm @anush008/tokenizers, see tools/node/golden-tokenize.js).
+//
+// Supported: models WordPiece, Unigram (Viterbi, fused unk, byte_fallback)
+// and BPE (with byte_fallback, dropout ignored); normalizers BertNormalizer,
+// NFC/NFD/NFKC/NFKD, Lowercase, StripAccents, Strip, Replace, Prepend,
+// Precompiled (SentencePiece charsmap), Nmt and Sequence; pre-tokenizers
+// BertPreTokenizer, Whitespace, WhitespaceSplit, Metaspace, Punctuation,
+// Split, Digits, CharDelimiterSplit, ByteLevel and Sequence; post-processors
+// TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel and
+// Sequence; added/special tokens with lstrip/rstrip/single_word/normalized;
+// truncation and padding.
+//
+// Offsets are byte offsets into the input text. A Tokenizer is safe for
+// concurrent use once configured (SetTruncation/SetPadding are not
+// concurrency-safe with Encode).
+package tokenizer

@@ -1,0 +1,555 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+type normalizer interface {
+	normalize(cs []nchar) []nchar
+}
+
+func jsonType(raw json.RawMessage) (string, map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "", nil, err
+	}
+	var typ string
+	if t, ok := m["type"]; ok {
+		if err := json.Unmarshal(t, &typ); err != nil {
+			return "", nil, fmt.Errorf("field type: %w", err)
+		}
+	}
+	return typ, m, nil
+}
+
+func getBool(m map[string]json.RawMessage, key string, def bool) (bool, error) {
+	v, ok := m[key]
+	if !ok || isNull(v) {
+		return def, nil
+	}
+	var b bool
+	if err := json.Unmarshal(v, &b); err != nil {
+		return def, fmt.Errorf("field %s: %w", key, err)
+	}
+	return b, nil
+}
+
+func getString(m map[string]json.RawMessage, key string, def string) (string, error) {
+	v, ok := m[key]
+	if !ok || isNull(v) {
+		return def, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return def, fmt.Errorf("field %s: %w", key, err)
+	}
+	return s, nil
+}
+
+// patternJSON is {"String": "..."} or {"Regex": "..."}.
+func parsePattern(raw json.RawMessage) (lit string, re *regexp.Regexp, err error) {
+	var p struct {
+		String *string `json:"String"`
+		Regex  *string `json:"Regex"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return "", nil, fmt.Errorf("field pattern: %w", err)
+	}
+	switch {
+	case p.String != nil:
+		return *p.String, nil, nil
+	case p.Regex != nil:
+		re, err := compileOniguruma(*p.Regex)
+		if err != nil {
+			return "", nil, err
+		}
+		return "", re, nil
+	}
+	return "", nil, errors.New(`field pattern: want {"String": ...} or {"Regex": ...}`)
+}
+
+// compileOniguruma compiles a Hugging Face (Oniguruma) regex with Go's RE2.
+func compileOniguruma(p string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return nil, fmt.Errorf("regex %q is not supported by Go's RE2 engine (Hugging Face uses Oniguruma; look-around and backreferences are unavailable): %w", p, err)
+	}
+	return re, nil
+}
+
+func parseNormalizer(raw json.RawMessage) (normalizer, error) {
+	typ, m, err := jsonType(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "Sequence":
+		var list []json.RawMessage
+		if err := json.Unmarshal(m["normalizers"], &list); err != nil {
+			return nil, fmt.Errorf("Sequence.normalizers: %w", err)
+		}
+		var seq seqNormalizer
+		for i, r := range list {
+			n, err := parseNormalizer(r)
+			if err != nil {
+				return nil, fmt.Errorf("Sequence.normalizers[%d]: %w", i, err)
+			}
+			seq = append(seq, n)
+		}
+		return seq, nil
+	case "BertNormalizer":
+		b := &bertNormalizer{}
+		if b.cleanText, err = getBool(m, "clean_text", true); err != nil {
+			return nil, err
+		}
+		if b.chinese, err = getBool(m, "handle_chinese_chars", true); err != nil {
+			return nil, err
+		}
+		if b.lowercase, err = getBool(m, "lowercase", true); err != nil {
+			return nil, err
+		}
+		if b.stripAccents, err = getBool(m, "strip_accents", b.lowercase); err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "NFC":
+		return unicodeNormalizer{norm.NFC}, nil
+	case "NFD":
+		return unicodeNormalizer{norm.NFD}, nil
+	case "NFKC":
+		return unicodeNormalizer{norm.NFKC}, nil
+	case "NFKD":
+		return unicodeNormalizer{norm.NFKD}, nil
+	case "Lowercase":
+		return lowercaseNormalizer{}, nil
+	case "StripAccents":
+		return stripAccentsNormalizer{}, nil
+	case "Nmt":
+		return nmtNormalizer{}, nil
+	case "Strip":
+		l, err := getBool(m, "strip_left", true)
+		if err != nil {
+			return nil, err
+		}
+		r, err := getBool(m, "strip_right", true)
+		if err != nil {
+			return nil, err
+		}
+		return stripNormalizer{l, r}, nil
+	case "Prepend":
+		p, err := getString(m, "prepend", "")
+		if err != nil {
+			return nil, err
+		}
+		return prependNormalizer{p}, nil
+	case "Replace":
+		lit, re, err := parsePattern(m["pattern"])
+		if err != nil {
+			return nil, fmt.Errorf("Replace: %w", err)
+		}
+		content, err := getString(m, "content", "")
+		if err != nil {
+			return nil, fmt.Errorf("Replace: %w", err)
+		}
+		return &replaceNormalizer{lit: lit, re: re, content: content}, nil
+	case "Precompiled":
+		s, err := getString(m, "precompiled_charsmap", "")
+		if err != nil {
+			return nil, fmt.Errorf("Precompiled: %w", err)
+		}
+		p, err := newPrecompiled(s)
+		if err != nil {
+			return nil, fmt.Errorf("Precompiled.precompiled_charsmap: %w", err)
+		}
+		return p, nil
+	case "":
+		return nil, errors.New(`normalizer without "type"`)
+	}
+	return nil, fmt.Errorf("unsupported normalizer type %q", typ)
+}
+
+type seqNormalizer []normalizer
+
+func (s seqNormalizer) normalize(cs []nchar) []nchar {
+	for _, n := range s {
+		cs = n.normalize(cs)
+	}
+	return cs
+}
+
+// ---- character classes (Rust semantics) ----
+
+// isSpace is Rust's char::is_whitespace (the White_Space property).
+func isSpace(r rune) bool {
+	if r < 0x80 {
+		return r == ' ' || (r >= '\t' && r <= '\r')
+	}
+	return unicode.Is(unicode.White_Space, r)
+}
+
+// isBertWhitespace: tab, newline, carriage return or White_Space.
+func isBertWhitespace(r rune) bool { return isSpace(r) }
+
+// isOther: general category C (Cc, Cf, Cn, Co, Cs).
+func isOther(r rune) bool {
+	if r < 0x80 {
+		return r < 0x20 || r == 0x7f
+	}
+	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
+		return true
+	}
+	return !isAssigned(r)
+}
+
+func isAssigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+}
+
+func isBertControl(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	return isOther(r)
+}
+
+func isChineseChar(r rune) bool {
+	switch {
+	case r >= 0x4E00 && r <= 0x9FFF, r >= 0x3400 && r <= 0x4DBF, r >= 0x20000 && r <= 0x2A6DF,
+		r >= 0x2A700 && r <= 0x2B73F, r >= 0x2B740 && r <= 0x2B81F, r >= 0x2B920 && r <= 0x2CEAF,
+		r >= 0xF900 && r <= 0xFAFF, r >= 0x2F800 && r <= 0x2FA1F:
+		return true
+	}
+	return false
+}
+
+// isPunctuation is the BERT definition: ASCII punctuation or Unicode P*.
+func isPunctuation(r rune) bool {
+	if r < 0x80 {
+		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
+	}
+	return unicode.In(r, unicode.P)
+}
+
+// isRegexWord is \w in Rust's regex (Unicode): Alphabetic, M, Nd, Pc, Join_Control.
+func isRegexWord(r rune) bool {
+	if r < 0x80 {
+		return r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+	}
+	return unicode.In(r, unicode.L, unicode.Nl, unicode.Other_Alphabetic, unicode.M, unicode.Nd, unicode.Pc, unicode.Join_Control)
+}
+
+// ---- BertNormalizer ----
+
+type bertNormalizer struct {
+	cleanText, chinese, stripAccents, lowercase bool
+}
+
+func (b *bertNormalizer) normalize(cs []nchar) []nchar {
+	if b.cleanText {
+		out := cs[:0:0]
+		changed := false
+		for i, c := range cs {
+			if c.r == 0 || c.r == 0xFFFD || isBertControl(c.r) {
+				if !changed {
+					out = append(make([]nchar, 0, len(cs)), cs[:i]...)
+					changed = true
+				}
+				continue
+			}
+			if isBertWhitespace(c.r) && c.r != ' ' {
+				if !changed {
+					out = append(make([]nchar, 0, len(cs)), cs[:i]...)
+					changed = true
+				}
+				c.r = ' '
+			}
+			if changed {
+				out = append(out, c)
+			}
+		}
+		if changed {
+			cs = out
+		}
+	}
+	if b.chinese {
+		var out []nchar
+		for i, c := range cs {
+			if isChineseChar(c.r) {
+				if out == nil {
+					out = append(make([]nchar, 0, len(cs)+8), cs[:i]...)
+				}
+				sp := nchar{r: ' ', s: c.s, e: c.e}
+				out = append(out, sp, c, sp)
+			} else if out != nil {
+				out = append(out, c)
+			}
+		}
+		if out != nil {
+			cs = out
+		}
+	}
+	if b.stripAccents {
+		cs = unicodeNormalizer{norm.NFD}.normalize(cs)
+		cs = filterChars(cs, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	}
+	if b.lowercase {
+		cs = lowercaseNormalizer{}.normalize(cs)
+	}
+	return cs
+}
+
+func filterChars(cs []nchar, keep func(rune) bool) []nchar {
+	for i, c := range cs {
+		if !keep(c.r) {
+			out := append(make([]nchar, 0, len(cs)), cs[:i]...)
+			for _, c := range cs[i+1:] {
+				if keep(c.r) {
+					out = append(out, c)
+				}
+			}
+			return out
+		}
+	}
+	return cs
+}
+
+type stripAccentsNormalizer struct{}
+
+func (stripAccentsNormalizer) normalize(cs []nchar) []nchar {
+	return filterChars(cs, func(r rune) bool { return r < 0x300 || !unicode.In(r, unicode.M) })
+}
+
+type lowercaseNormalizer struct{}
+
+func lowerRune(r rune) rune {
+	if r < 0x80 {
+		if r >= 'A' && r <= 'Z' {
+			return r + 32
+		}
+		return r
+	}
+	return unicode.ToLower(r)
+}
+
+func (lowercaseNormalizer) normalize(cs []nchar) []nchar {
+	var out []nchar
+	for i, c := range cs {
+		if c.r == 0x130 { // İ lowercases to i + combining dot above
+			if out == nil {
+				out = append(make([]nchar, 0, len(cs)+1), cs[:i]...)
+			}
+			out = append(out, nchar{'i', c.s, c.e}, nchar{0x307, c.s, c.e})
+			continue
+		}
+		l := lowerRune(c.r)
+		if l != c.r && out == nil {
+			out = append(make([]nchar, 0, len(cs)), cs[:i]...)
+		}
+		if out != nil {
+			c.r = l
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return cs
+	}
+	return out
+}
+
+// ---- Unicode normalization forms ----
+
+type unicodeNormalizer struct{ f norm.Form }
+
+func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
+	// Fast path: ASCII is invariant under every form.
+	ascii := true
+	for _, c := range cs {
+		if c.r >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return cs
+	}
+	src := charsString(cs, nil)
+	if u.f.IsNormal(src) {
+		return cs
+	}
+	// Normalize segment by segment (a segment starts at a starter); every
+	// output character maps to the original span of its input segment.
+	out := make([]nchar, 0, len(cs)+8)
+	var it norm.Iter
+	it.Init(u.f, src)
+	// charAt maps byte offsets in src to char indices.
+	charAt := make([]int, len(src)+1)
+	{
+		bi := 0
+		for ci, c := range cs {
+			for k := utf8.RuneLen(c.r); k > 0; k-- {
+				charAt[bi] = ci
+				bi++
+			}
+		}
+		charAt[len(src)] = len(cs)
+	}
+	pos := 0
+	for !it.Done() {
+		seg := it.Next()
+		end := it.Pos()
+		if end <= pos {
+			end = len(src)
+		}
+		ca, cb := charAt[pos], charAt[end]
+		var s, e int32
+		if cb > ca {
+			s, e = cs[ca].s, cs[cb-1].e
+		} else if ca < len(cs) {
+			s, e = cs[ca].s, cs[ca].s
+		}
+		if cb-ca == 1 {
+			// one input char: keep its span for each output char
+		}
+		for _, r := range string(seg) {
+			out = append(out, nchar{r, s, e})
+		}
+		pos = end
+	}
+	return out
+}
+
+// ---- NMT ----
+
+type nmtNormalizer struct{}
+
+func (nmtNormalizer) normalize(cs []nchar) []nchar {
+	cs = filterChars(cs, func(r rune) bool {
+		return !((r >= 1 && r <= 8) || r == 0xB || (r >= 0xE && r <= 0x1F) || r == 0x7F || r == 0x8F || r == 0x9F)
+	})
+	var out []nchar
+	for i, c := range cs {
+		r := c.r
+		switch {
+		case r == 9 || r == 0xA || r == 0xC || r == 0xD || r == 0x1680 || (r >= 0x200B && r <= 0x200F) ||
+			r == 0x2028 || r == 0x2029 || r == 0x2581 || r == 0xFEFF || r == 0xFFFD:
+			r = ' '
+		}
+		if r != c.r && out == nil {
+			out = append(make([]nchar, 0, len(cs)), cs[:i]...)
+		}
+		if out != nil {
+			c.r = r
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return cs
+	}
+	return out
+}
+
+// ---- Strip, Prepend, Replace ----
+
+type stripNormalizer struct{ left, right bool }
+
+func (s stripNormalizer) normalize(cs []nchar) []nchar {
+	if s.left {
+		for len(cs) > 0 && isSpace(cs[0].r) {
+			cs = cs[1:]
+		}
+	}
+	if s.right {
+		for len(cs) > 0 && isSpace(cs[len(cs)-1].r) {
+			cs = cs[:len(cs)-1]
+		}
+	}
+	return cs
+}
+
+type prependNormalizer struct{ p string }
+
+func (p prependNormalizer) normalize(cs []nchar) []nchar {
+	if len(cs) == 0 || p.p == "" {
+		return cs
+	}
+	out := make([]nchar, 0, len(cs)+4)
+	for _, r := range p.p {
+		out = append(out, nchar{r, cs[0].s, cs[0].e})
+	}
+	return append(out, cs...)
+}
+
+type replaceNormalizer struct {
+	lit     string
+	re      *regexp.Regexp
+	content string
+}
+
+// matchRanges returns the byte ranges of the matches of a literal or regex.
+func matchRanges(s string, lit string, re *regexp.Regexp) [][]int {
+	if re != nil {
+		return re.FindAllStringIndex(s, -1)
+	}
+	if lit == "" {
+		return nil
+	}
+	var out [][]int
+	for i := 0; i <= len(s)-len(lit); {
+		j := strings.Index(s[i:], lit)
+		if j < 0 {
+			break
+		}
+		out = append(out, []int{i + j, i + j + len(lit)})
+		i += j + len(lit)
+	}
+	return out
+}
+
+func (rp *replaceNormalizer) normalize(cs []nchar) []nchar {
+	if len(cs) == 0 {
+		return cs
+	}
+	src := string(charsString(cs, nil))
+	ms := matchRanges(src, rp.lit, rp.re)
+	if len(ms) == 0 {
+		return cs
+	}
+	charAt := byteToCharIndex(cs, len(src))
+	out := make([]nchar, 0, len(cs))
+	prev := 0
+	for _, m := range ms {
+		ca, cb := charAt[m[0]], charAt[m[1]]
+		out = append(out, cs[prev:ca]...)
+		var s, e int32
+		if cb > ca {
+			s, e = cs[ca].s, cs[cb-1].e
+		} else if ca < len(cs) {
+			s, e = cs[ca].s, cs[ca].s
+		} else {
+			s, e = cs[len(cs)-1].e, cs[len(cs)-1].e
+		}
+		for _, r := range rp.content {
+			out = append(out, nchar{r, s, e})
+		}
+		prev = cb
+	}
+	return append(out, cs[prev:]...)
+}
+
+func byteToCharIndex(cs []nchar, n int) []int {
+	charAt := make([]int, 0, n+1)
+	for ci, c := range cs {
+		for k := utf8.RuneLen(c.r); k > 0; k-- {
+			charAt = append(charAt, ci)
+		}
+	}
+	return append(charAt, len(cs))
+}

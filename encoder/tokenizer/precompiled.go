@@ -1,0 +1,169 @@
+package tokenizer
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/rivo/uniseg"
+)
+
+// precompiled is SentencePiece's compiled normalization charsmap: a
+// darts-clone double-array trie over UTF-8 keys whose leaf values are
+// offsets of NUL-terminated replacement strings.
+//
+// The lookup follows Hugging Face's Precompiled normalizer (spm_precompiled):
+// the text is cut into extended grapheme clusters; a cluster shorter than 6
+// bytes is first looked up whole, taking the first (shortest) key of the
+// trie that is a prefix of it, which replaces the whole cluster; otherwise
+// (or when nothing matches) each character is looked up on its own and kept
+// unchanged when it has no entry.
+type precompiled struct {
+	units      []uint32
+	normalized []byte
+	// single caches the replacement of each BMP character: -1 none, else
+	// index into normalized.
+	single []int32
+}
+
+func newPrecompiled(b64 string) (*precompiled, error) {
+	blob, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("invalid base64: %w", err)
+	}
+	p := &precompiled{}
+	if len(blob) == 0 {
+		return p, nil
+	}
+	if len(blob) < 4 {
+		return nil, errors.New("charsmap shorter than its 4-byte header")
+	}
+	trieSize := int(binary.LittleEndian.Uint32(blob))
+	if trieSize%4 != 0 || trieSize > len(blob)-4 {
+		return nil, fmt.Errorf("charsmap trie size %d does not fit in %d bytes", trieSize, len(blob)-4)
+	}
+	p.units = make([]uint32, trieSize/4)
+	for i := range p.units {
+		p.units[i] = binary.LittleEndian.Uint32(blob[4+4*i:])
+	}
+	p.normalized = blob[4+trieSize:]
+	if !utf8.Valid(p.normalized) {
+		return nil, errors.New("charsmap replacement strings are not valid UTF-8")
+	}
+	p.single = make([]int32, 0x10000)
+	var buf [4]byte
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xD800 && r < 0xE000 {
+			p.single[r] = -1
+			continue
+		}
+		n := utf8.EncodeRune(buf[:], r)
+		p.single[r] = p.lookup(buf[:n])
+	}
+	return p, nil
+}
+
+// lookup returns the index into normalized of the first trie key that is a
+// prefix of key, or -1.
+func (p *precompiled) lookup(key []byte) int32 {
+	if len(p.units) == 0 {
+		return -1
+	}
+	u := p.units[0]
+	pos := uint32(0) ^ offsetOf(u)
+	for _, c := range key {
+		if c == 0 {
+			break
+		}
+		pos ^= uint32(c)
+		if int(pos) >= len(p.units) {
+			return -1
+		}
+		u = p.units[pos]
+		if u&((1<<31)|0xFF) != uint32(c) {
+			return -1
+		}
+		pos ^= offsetOf(u)
+		if (u>>8)&1 == 1 {
+			if int(pos) >= len(p.units) {
+				return -1
+			}
+			v := p.units[pos] & ((1 << 31) - 1)
+			if int(v) > len(p.normalized) {
+				return -1
+			}
+			return int32(v)
+		}
+	}
+	return -1
+}
+
+func offsetOf(u uint32) uint32 { return (u >> 10) << ((u & (1 << 9)) >> 6) }
+
+func (p *precompiled) replacement(idx int32) string {
+	end := int(idx)
+	for end < len(p.normalized) && p.normalized[end] != 0 {
+		end++
+	}
+	return string(p.normalized[idx:end])
+}
+
+func (p *precompiled) normalize(cs []nchar) []nchar {
+	if len(p.units) == 0 || len(cs) == 0 {
+		return cs
+	}
+	// Fast check: nothing to do when no character and no cluster maps.
+	src := string(charsString(cs, nil))
+	out := make([]nchar, 0, len(cs))
+	modified := false
+	ci := 0
+	state := -1
+	rest := src
+	var buf [4]byte
+	for len(rest) > 0 {
+		var g string
+		g, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		n := utf8.RuneCountInString(g)
+		grp := cs[ci : ci+n]
+		ci += n
+		if len(g) < 6 {
+			var idx int32 = -1
+			if n == 1 && grp[0].r < 0x10000 {
+				idx = p.single[grp[0].r]
+			} else {
+				idx = p.lookup([]byte(g))
+			}
+			if idx >= 0 {
+				modified = true
+				s, e := grp[0].s, grp[len(grp)-1].e
+				for _, r := range p.replacement(idx) {
+					out = append(out, nchar{r, s, e})
+				}
+				continue
+			}
+		}
+		for _, c := range grp {
+			var idx int32
+			if c.r < 0x10000 {
+				idx = p.single[c.r]
+			} else {
+				k := utf8.EncodeRune(buf[:], c.r)
+				idx = p.lookup(buf[:k])
+			}
+			if idx >= 0 {
+				modified = true
+				for _, r := range p.replacement(idx) {
+					out = append(out, nchar{r, c.s, c.e})
+				}
+			} else {
+				out = append(out, c)
+			}
+		}
+	}
+	if !modified {
+		return cs
+	}
+	return out
+}

@@ -1,0 +1,390 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"unicode"
+	"unicode/utf8"
+)
+
+type preTokenizer interface {
+	preTokenize(in []split) []split
+}
+
+type behavior int
+
+const (
+	removed behavior = iota
+	isolated
+	mergedWithPrevious
+	mergedWithNext
+	contiguous
+)
+
+func parseBehavior(m map[string]json.RawMessage, def behavior) (behavior, error) {
+	s, err := getString(m, "behavior", "")
+	if err != nil {
+		return def, err
+	}
+	switch s {
+	case "":
+		return def, nil
+	case "Removed":
+		return removed, nil
+	case "Isolated":
+		return isolated, nil
+	case "MergedWithPrevious":
+		return mergedWithPrevious, nil
+	case "MergedWithNext":
+		return mergedWithNext, nil
+	case "Contiguous":
+		return contiguous, nil
+	}
+	return def, fmt.Errorf("field behavior: unknown value %q", s)
+}
+
+func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
+	typ, m, err := jsonType(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "Sequence":
+		var list []json.RawMessage
+		if err := json.Unmarshal(m["pretokenizers"], &list); err != nil {
+			return nil, fmt.Errorf("Sequence.pretokenizers: %w", err)
+		}
+		var seq seqPreTokenizer
+		for i, r := range list {
+			p, err := parsePreTokenizer(r)
+			if err != nil {
+				return nil, fmt.Errorf("Sequence.pretokenizers[%d]: %w", i, err)
+			}
+			seq = append(seq, p)
+		}
+		return seq, nil
+	case "BertPreTokenizer":
+		return bertPreTokenizer{}, nil
+	case "Whitespace":
+		return whitespacePreTokenizer{}, nil
+	case "WhitespaceSplit":
+		return charSplitPreTokenizer{pred: isSpace, b: removed}, nil
+	case "Punctuation":
+		b, err := parseBehavior(m, isolated)
+		if err != nil {
+			return nil, fmt.Errorf("Punctuation: %w", err)
+		}
+		return charSplitPreTokenizer{pred: isPunctuation, b: b}, nil
+	case "Digits":
+		ind, err := getBool(m, "individual_digits", false)
+		if err != nil {
+			return nil, fmt.Errorf("Digits: %w", err)
+		}
+		b := contiguous
+		if ind {
+			b = isolated
+		}
+		return charSplitPreTokenizer{pred: func(r rune) bool { return unicode.In(r, unicode.N) }, b: b}, nil
+	case "CharDelimiterSplit":
+		d, err := getString(m, "delimiter", "")
+		if err != nil {
+			return nil, fmt.Errorf("CharDelimiterSplit: %w", err)
+		}
+		dr, n := utf8.DecodeRuneInString(d)
+		if n == 0 || n != len(d) {
+			return nil, fmt.Errorf("CharDelimiterSplit: delimiter %q must be one character", d)
+		}
+		return charSplitPreTokenizer{pred: func(r rune) bool { return r == dr }, b: removed}, nil
+	case "Metaspace":
+		return parseMetaspace(m)
+	case "Split":
+		lit, re, err := parsePattern(m["pattern"])
+		if err != nil {
+			return nil, fmt.Errorf("Split: %w", err)
+		}
+		if re == nil {
+			re = regexp.MustCompile(regexp.QuoteMeta(lit))
+		}
+		b, err := parseBehavior(m, removed)
+		if err != nil {
+			return nil, fmt.Errorf("Split: %w", err)
+		}
+		inv, err := getBool(m, "invert", false)
+		if err != nil {
+			return nil, fmt.Errorf("Split: %w", err)
+		}
+		return &regexSplit{re: re, b: b, invert: inv}, nil
+	case "ByteLevel":
+		return parseByteLevel(m)
+	case "":
+		return nil, errors.New(`pre_tokenizer without "type"`)
+	}
+	return nil, fmt.Errorf("unsupported pre_tokenizer type %q", typ)
+}
+
+type seqPreTokenizer []preTokenizer
+
+func (s seqPreTokenizer) preTokenize(in []split) []split {
+	for _, p := range s {
+		in = p.preTokenize(in)
+	}
+	return in
+}
+
+// rng is a [a, b) range of char indices and whether it is a pattern match.
+type rng struct {
+	a, b    int
+	isMatch bool
+}
+
+// applyBehavior turns the match/non-match ranges of one split into pieces
+// exactly like Hugging Face's NormalizedString::split.
+func applyBehavior(sp split, ranges []rng, b behavior, out []split) []split {
+	var pieces []rng
+	switch b {
+	case isolated:
+		pieces = ranges
+	case removed:
+		for _, r := range ranges {
+			if !r.isMatch {
+				pieces = append(pieces, r)
+			}
+		}
+	case mergedWithPrevious:
+		prev := false
+		for _, r := range ranges {
+			if r.isMatch && !prev && len(pieces) > 0 {
+				pieces[len(pieces)-1].b = r.b
+			} else {
+				pieces = append(pieces, rng{r.a, r.b, false})
+			}
+			prev = r.isMatch
+		}
+	case mergedWithNext:
+		prev := false
+		for i := len(ranges) - 1; i >= 0; i-- {
+			r := ranges[i]
+			if r.isMatch && !prev && len(pieces) > 0 {
+				pieces[len(pieces)-1].a = r.a
+			} else {
+				pieces = append(pieces, rng{r.a, r.b, false})
+			}
+			prev = r.isMatch
+		}
+		for i, j := 0, len(pieces)-1; i < j; i, j = i+1, j-1 {
+			pieces[i], pieces[j] = pieces[j], pieces[i]
+		}
+	case contiguous:
+		prev := false
+		for _, r := range ranges {
+			if r.isMatch == prev && len(pieces) > 0 {
+				pieces[len(pieces)-1].b = r.b
+			} else {
+				pieces = append(pieces, rng{r.a, r.b, false})
+			}
+			prev = r.isMatch
+		}
+	}
+	for _, p := range pieces {
+		if p.b > p.a {
+			out = append(out, split{chars: sp.chars[p.a:p.b], origStart: sp.chars[p.a].s})
+		}
+	}
+	return out
+}
+
+// charRanges builds ranges where every char matching pred is its own match.
+func charRanges(cs []nchar, pred func(rune) bool, ranges []rng) []rng {
+	start := 0
+	for i, c := range cs {
+		if pred(c.r) {
+			if start < i {
+				ranges = append(ranges, rng{start, i, false})
+			}
+			ranges = append(ranges, rng{i, i + 1, true})
+			start = i + 1
+		}
+	}
+	if start < len(cs) {
+		ranges = append(ranges, rng{start, len(cs), false})
+	}
+	return ranges
+}
+
+type charSplitPreTokenizer struct {
+	pred func(rune) bool
+	b    behavior
+}
+
+func (c charSplitPreTokenizer) preTokenize(in []split) []split {
+	out := make([]split, 0, len(in)*2)
+	var ranges []rng
+	for _, sp := range in {
+		ranges = charRanges(sp.chars, c.pred, ranges[:0])
+		out = applyBehavior(sp, ranges, c.b, out)
+	}
+	return out
+}
+
+type bertPreTokenizer struct{}
+
+func (bertPreTokenizer) preTokenize(in []split) []split {
+	in = charSplitPreTokenizer{pred: isSpace, b: removed}.preTokenize(in)
+	return charSplitPreTokenizer{pred: isPunctuation, b: isolated}.preTokenize(in)
+}
+
+// whitespacePreTokenizer keeps the matches of \w+|[^\w\s]+.
+type whitespacePreTokenizer struct{}
+
+func (whitespacePreTokenizer) preTokenize(in []split) []split {
+	var out []split
+	for _, sp := range in {
+		cs := sp.chars
+		i := 0
+		for i < len(cs) {
+			r := cs[i].r
+			if isSpace(r) && !isRegexWord(r) {
+				i++
+				continue
+			}
+			word := isRegexWord(r)
+			j := i + 1
+			for j < len(cs) {
+				r2 := cs[j].r
+				if word {
+					if !isRegexWord(r2) {
+						break
+					}
+				} else if isRegexWord(r2) || isSpace(r2) {
+					break
+				}
+				j++
+			}
+			out = append(out, split{chars: cs[i:j], origStart: cs[i].s})
+			i = j
+		}
+	}
+	return out
+}
+
+type regexSplit struct {
+	re     *regexp.Regexp
+	b      behavior
+	invert bool
+}
+
+func (r *regexSplit) preTokenize(in []split) []split {
+	var out []split
+	var buf []byte
+	for _, sp := range in {
+		buf = charsString(sp.chars, buf)
+		ms := r.re.FindAllIndex(buf, -1)
+		charAt := byteToCharIndex(sp.chars, len(buf))
+		var ranges []rng
+		prev := 0
+		for _, m := range ms {
+			a, b := charAt[m[0]], charAt[m[1]]
+			if prev < a {
+				ranges = append(ranges, rng{prev, a, r.invert})
+			}
+			ranges = append(ranges, rng{a, b, !r.invert})
+			prev = b
+		}
+		if prev < len(sp.chars) {
+			ranges = append(ranges, rng{prev, len(sp.chars), r.invert})
+		}
+		out = applyBehavior(sp, ranges, r.b, out)
+	}
+	return out
+}
+
+// ---- Metaspace ----
+
+type prependScheme int
+
+const (
+	prependAlways prependScheme = iota
+	prependFirst
+	prependNever
+)
+
+type metaspace struct {
+	replacement rune
+	scheme      prependScheme
+	split       bool
+}
+
+func parseMetaspace(m map[string]json.RawMessage) (preTokenizer, error) {
+	rep, err := getString(m, "replacement", "▁")
+	if err != nil {
+		return nil, fmt.Errorf("Metaspace: %w", err)
+	}
+	r, n := utf8.DecodeRuneInString(rep)
+	if n == 0 || n != len(rep) {
+		return nil, fmt.Errorf("Metaspace: replacement %q must be one character", rep)
+	}
+	ms := &metaspace{replacement: r, scheme: prependAlways}
+	if ms.split, err = getBool(m, "split", true); err != nil {
+		return nil, fmt.Errorf("Metaspace: %w", err)
+	}
+	scheme, err := getString(m, "prepend_scheme", "")
+	if err != nil {
+		return nil, fmt.Errorf("Metaspace: %w", err)
+	}
+	switch scheme {
+	case "always":
+		ms.scheme = prependAlways
+	case "first":
+		ms.scheme = prependFirst
+	case "never":
+		ms.scheme = prependNever
+	case "":
+		add, err := getBool(m, "add_prefix_space", true)
+		if err != nil {
+			return nil, fmt.Errorf("Metaspace: %w", err)
+		}
+		if !add {
+			ms.scheme = prependNever
+		}
+	default:
+		return nil, fmt.Errorf("Metaspace: unknown prepend_scheme %q", scheme)
+	}
+	return ms, nil
+}
+
+func (m *metaspace) preTokenize(in []split) []split {
+	out := make([]split, 0, len(in))
+	for _, sp := range in {
+		if len(sp.chars) == 0 {
+			continue
+		}
+		cs := make([]nchar, 0, len(sp.chars)+1)
+		prepend := false
+		switch m.scheme {
+		case prependAlways:
+			prepend = sp.chars[0].r != m.replacement && sp.chars[0].r != ' '
+		case prependFirst:
+			prepend = sp.chars[0].r != m.replacement && sp.chars[0].r != ' ' && sp.origStart == 0
+		}
+		if prepend {
+			cs = append(cs, nchar{m.replacement, sp.chars[0].s, sp.chars[0].e})
+		}
+		for _, c := range sp.chars {
+			if c.r == ' ' {
+				c.r = m.replacement
+			}
+			cs = append(cs, c)
+		}
+		nsp := split{chars: cs, origStart: sp.origStart}
+		if !m.split {
+			out = append(out, nsp)
+			continue
+		}
+		rep := m.replacement
+		ranges := charRanges(cs, func(r rune) bool { return r == rep }, nil)
+		out = applyBehavior(nsp, ranges, mergedWithNext, out)
+	}
+	return out
+}
