@@ -1,0 +1,18 @@
+// Package search is lair's exact retrieval engine.
+//
+// It scores every query against every candidate it needs (dot products of
+// float32 vectors with a blocked AVX2/FMA kernel, or any other Scorer such
+// as BM25), streaming blocks of candidates so that memory stays bounded by
+// threads x query block x (candidate block + top-k), and returns for every
+// query:
+//
+//  1. for each relevant candidate and each segment (language) of the pool,
+//     how many candidates of that segment rank ahead of it, from which the
+//     rank of the relevant candidate in any union of segments follows
+//     exactly (mono: its own language; cross: one other language; multi:
+//     all languages), over the full ranking;
+//  2. the top-k list of each scored segment and, merged, of the pool.
+//
+// Rankings are deterministic: score descending, then candidate id
+// ascending (the caller supplies each candidate's id order).
+package search

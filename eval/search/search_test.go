@@ -1,0 +1,192 @@
+package search
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func randMatrix(r *rand.Rand, n, dim int, quant bool) Matrix {
+	m := Matrix{Data: make([]float32, n*dim), Dim: dim}
+	for i := 0; i < n; i++ {
+		var norm float64
+		row := m.Row(i)
+		for j := range row {
+			x := r.NormFloat64()
+			if quant {
+				x = math.Round(x) // coarse values: many exact ties
+			}
+			row[j] = float32(x)
+			norm += x * x
+		}
+		if !quant && norm > 0 {
+			for j := range row {
+				row[j] /= float32(math.Sqrt(norm))
+			}
+		}
+	}
+	return m
+}
+
+// naive computes, for a query, the full ranking of the candidates in pool
+// (indices) by (score desc, ord asc) with scores from pair.
+func naive(pool []int, score func(c int) float32, ord []int32) []int {
+	out := slices.Clone(pool)
+	slices.SortFunc(out, func(a, b int) int {
+		sa, sb := score(a), score(b)
+		if sa != sb {
+			if sa > sb {
+				return -1
+			}
+			return 1
+		}
+		return int(ord[a] - ord[b])
+	})
+	return out
+}
+
+func TestSearchMatchesNaive(t *testing.T) {
+	for _, tc := range []struct {
+		dim   int
+		quant bool
+	}{{16, false}, {13, false}, {8, true}, {3, true}} {
+		r := rand.New(rand.NewPCG(uint64(tc.dim), 7))
+		nq, nc := 37, 101
+		Q := randMatrix(r, nq, tc.dim, tc.quant)
+		C := randMatrix(r, nc, tc.dim, tc.quant)
+		// duplicate some candidates to force exact ties
+		copy(C.Row(5), C.Row(60))
+		copy(C.Row(99), C.Row(3))
+		segs := []Segment{{"a", 0, 30}, {"b", 30, 31}, {"c", 31, 101}}
+		// ord: a permutation increasing within segments but interleaved across
+		ord := make([]int32, nc)
+		perm := r.Perm(nc)
+		for _, s := range segs {
+			vals := slices.Clone(perm[s.Lo:s.Hi])
+			slices.Sort(vals)
+			for i := s.Lo; i < s.Hi; i++ {
+				ord[i] = int32(vals[i-s.Lo])
+			}
+		}
+		qseg := make([]int, nq)
+		rel := make([][]int32, nq)
+		for q := range qseg {
+			qseg[q] = r.IntN(4) - 1
+			for k := r.IntN(4); k > 0; k-- {
+				rel[q] = append(rel[q], int32(r.IntN(nc)))
+			}
+		}
+		d, err := NewDense(Q, C)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &Request{Segments: segs, Ord: ord, QuerySeg: qseg, Rel: rel,
+			HeapK:  func(qs, s int) int { return 7 },
+			KeepK:  func(qs, s int) int { return 5 },
+			MultiK: 9, Threads: 3, QueryBlock: 5, CandBlock: 11}
+		res, err := Run(context.Background(), d, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := d.NewWorker()
+		for q := 0; q < nq; q++ {
+			score := func(c int) float32 { return w.Pair(q, c) }
+			// tile scores equal pair scores exactly
+			tile := make([]float32, nc)
+			w.Tile([]int{q}, 0, nc, tile)
+			for c := 0; c < nc; c++ {
+				if tile[c] != score(c) {
+					t.Fatalf("tile != pair at q%d c%d", q, c)
+				}
+			}
+			all := make([]int, nc)
+			for i := range all {
+				all[i] = i
+			}
+			full := naive(all, score, ord)
+			for i := 0; i < 9; i++ {
+				if int(res[q].Multi[i].Idx) != full[i] {
+					t.Fatalf("dim %d q%d multi top[%d] = %d want %d", tc.dim, q, i, res[q].Multi[i].Idx, full[i])
+				}
+			}
+			for si, s := range segs {
+				pool := all[s.Lo:s.Hi]
+				segRank := naive(pool, score, ord)
+				for i := 0; i < min(5, len(pool)); i++ {
+					if int(res[q].Top[si][i].Idx) != segRank[i] {
+						t.Fatalf("q%d seg %d top[%d]", q, si, i)
+					}
+				}
+				for ri, c := range rel[q] {
+					if int(c) < s.Lo || int(c) >= s.Hi {
+						continue
+					}
+					want := slices.Index(segRank, int(c)) + 1
+					only := make([]bool, len(segs))
+					only[si] = true
+					if got := res[q].RankIn(ri, only); got != want {
+						t.Fatalf("q%d rel %d seg rank %d want %d", q, ri, got, want)
+					}
+				}
+			}
+			allSegs := []bool{true, true, true}
+			for ri, c := range rel[q] {
+				want := slices.Index(full, int(c)) + 1
+				if got := res[q].RankIn(ri, allSegs); got != want {
+					t.Fatalf("dim %d q%d rel %d multi rank %d want %d", tc.dim, q, ri, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestKernelAsmMatchesGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	Q := randMatrix(r, 4, 64, false)
+	C := randMatrix(r, 3, 64, false)
+	q := [4][]float32{Q.Row(0), Q.Row(1), Q.Row(2), Q.Row(3)}
+	c := [3][]float32{C.Row(0), C.Row(1), C.Row(2)}
+	var a, b [96]float32
+	dot4x3Go(&q, &c, 64, &a)
+	if !dot4x3Asm(&q, &c, 64, &b) {
+		t.Skip("no AVX2")
+	}
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-5 {
+			t.Fatalf("lane %d: go %v asm %v", i, a[i], b[i])
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	d, _ := NewDense(Matrix{Data: make([]float32, 4), Dim: 2}, Matrix{Data: make([]float32, 4), Dim: 2})
+	_, err := Run(context.Background(), d, &Request{Segments: []Segment{{"x", 0, 1}}, QuerySeg: []int{0, 0}, Rel: [][]int32{{0}, {1}},
+		HeapK: func(int, int) int { return 1 }, KeepK: func(int, int) int { return 1 }})
+	if err == nil {
+		t.Fatal("segments not covering candidates accepted")
+	}
+	if _, err := NewDense(Matrix{Dim: 2}, Matrix{Dim: 3}); err == nil {
+		t.Fatal("dimension mismatch accepted")
+	}
+}
+
+func BenchmarkKernel(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const nq, nc, dim = 128, 192, 768
+	Q := randMatrix(r, nq, dim, false)
+	C := randMatrix(r, nc, dim, false)
+	qs := make([]int, nq)
+	for i := range qs {
+		qs[i] = i
+	}
+	var ks kernelScratch
+	tile := make([]float32, nq*nc)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ks.tile(Q, C, qs, 0, nc, tile)
+	}
+	flops := 2.0 * nq * nc * dim * float64(b.N)
+	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
