@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/lair-ir/lair/pipeline"
 )
 
 // Source is one pinned raw file.
@@ -71,14 +69,20 @@ type Client struct {
 	Retries int
 	// Backoff is the first wait between retries, doubled each time (0: 1 s).
 	Backoff  time.Duration
-	Progress pipeline.Progress
+	Progress Progress
 	Log      *slog.Logger
 }
 
-// NewClient returns a client for a stage environment.
-func NewClient(env pipeline.Env, progress pipeline.Progress, log *slog.Logger) *Client {
-	return &Client{Mirror: env.Mirror, CacheDir: env.CacheDir, Progress: progress, Log: log}
+// Progress receives byte counts; Progress satisfies it.
+type Progress interface {
+	Start(phase string, total int64)
+	Add(n int64)
 }
+
+type nopProgress struct{}
+
+func (nopProgress) Start(string, int64) {}
+func (nopProgress) Add(int64)           {}
 
 // DefaultCacheDir is $LAIR_CACHE or <user cache dir>/lair.
 func DefaultCacheDir() string {
@@ -104,9 +108,9 @@ func (c *Client) CachePath(sha string) string {
 	return filepath.Join(c.cacheDir(), "downloads", "sha256", sha)
 }
 
-func (c *Client) progress() pipeline.Progress {
+func (c *Client) progress() Progress {
 	if c.Progress == nil {
-		return pipeline.NopProgress{}
+		return nopProgress{}
 	}
 	return c.Progress
 }
@@ -349,7 +353,7 @@ func hashFile(path string) (string, error) {
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
-	p   pipeline.Progress
+	p   Progress
 }
 
 func (r *ctxReader) Read(b []byte) (int, error) {
