@@ -406,6 +406,10 @@ func (e *executor) runOne(i int) InstanceResult {
 	r := InstanceResult{Instance: in}
 	fail := func(err error) InstanceResult {
 		r.Status, r.Err = StatusFailed, err
+		if r.Start.IsZero() && e.ctx.Err() != nil {
+			// Cancelled before it started: not a failure of the stage.
+			r.Status = StatusSkipped
+		}
 		if r.Start.IsZero() {
 			r.Start = time.Now()
 		}

@@ -1,0 +1,315 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadTestPlan(t *testing.T, reg *Registry, path string, set map[string]string) *Plan {
+	t.Helper()
+	p, err := LoadFile(path, reg, LoadOptions{Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func statuses(res *Result, status string) []string {
+	var out []string
+	for _, r := range res.Results {
+		if r.Status == status {
+			out = append(out, r.Instance.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestExecuteOrderCacheAndChange(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "store"))
+	rec := &recorder{}
+	reg := testRegistry(rec)
+	plan := loadTestPlan(t, reg, "testdata/plan/quickstart.yaml", nil)
+
+	res, err := Execute(context.Background(), plan, RunOptions{Store: st, Jobs: 4, RunsDir: filepath.Join(dir, "runs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary != (Summary{Ran: len(plan.Instances)}) {
+		t.Fatalf("first run: %+v, want all %d ran", res.Summary, len(plan.Instances))
+	}
+	// Every instance started after all of its inputs (start order = rec.ran order).
+	rec.mu.Lock()
+	pos := map[string]int{}
+	for i, n := range rec.ran {
+		pos[n] = i
+	}
+	rec.mu.Unlock()
+	for _, in := range plan.Instances {
+		for _, up := range in.Inputs {
+			if pos[up.Name] >= pos[in.Name] {
+				t.Errorf("%s started before its input %s", in.Name, up.Name)
+			}
+		}
+	}
+	// The report saw all three evals.
+	b, err := os.ReadFile(filepath.Join(res.RunDir, "report", "out.txt"))
+	if err != nil || !strings.HasPrefix(string(b), "report ") {
+		t.Fatalf("report artifact via run link: %q, %v", b, err)
+	}
+
+	// Second run: nothing executes.
+	rec2 := &recorder{}
+	plan2 := loadTestPlan(t, testRegistry(rec2), "testdata/plan/quickstart.yaml", nil)
+	res2, err := Execute(context.Background(), plan2, RunOptions{Store: st, Jobs: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec2.names()) != 0 || res2.Summary.Cached != len(plan.Instances) {
+		t.Fatalf("second run executed %v (summary %+v), want nothing", rec2.names(), res2.Summary)
+	}
+
+	// A changed parameter re-runs exactly that stage and its descendants.
+	rec3 := &recorder{}
+	plan3 := loadTestPlan(t, testRegistry(rec3), "testdata/plan/quickstart.yaml", map[string]string{"size": "32"})
+	if _, err := Execute(context.Background(), plan3, RunOptions{Store: st, Jobs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"encode[strategy=cross]", "encode[strategy=hybrid]", "encode[strategy=mono]",
+		"eval[strategy=cross]", "eval[strategy=hybrid]", "eval[strategy=mono]", "model", "report",
+		"train[strategy=cross]", "train[strategy=hybrid]", "train[strategy=mono]"}
+	if got := rec3.names(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after --set size=32 ran\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestExecuteParallelBounded(t *testing.T) {
+	dir := t.TempDir()
+	const jobs = 3
+	rec := &recorder{gate: make(chan struct{})}
+	reg := testRegistry(rec)
+	path := writeDAG(t, dir, `name: wide
+stages:
+  s: {uses: test/source, matrix: {seed: [1, 2, 3, 4, 5, 6, 7]}}
+`)
+	plan := loadTestPlan(t, reg, path, nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Execute(context.Background(), plan, RunOptions{Store: openStore(t, filepath.Join(dir, "store")), Jobs: jobs})
+		done <- err
+	}()
+	// Wait until `jobs` stages run at once, then let them all go.
+	deadline := time.Now().Add(20 * time.Second)
+	for rec.active.Load() < jobs {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %d stages running at once (max %d)", jobs, rec.maxSeen.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(rec.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if m := rec.maxSeen.Load(); m != jobs {
+		t.Fatalf("at most %d stages ran at once, want exactly --jobs=%d", m, jobs)
+	}
+}
+
+func TestExecuteFailureStopsDescendantsOnly(t *testing.T) {
+	dir := t.TempDir()
+	rec := &recorder{fail: map[string]bool{"batches[strategy=cross]": true}}
+	plan := loadTestPlan(t, testRegistry(rec), "testdata/plan/quickstart.yaml", nil)
+	st := openStore(t, filepath.Join(dir, "store"))
+	var order []string
+	res, err := Execute(context.Background(), plan, RunOptions{Store: st, Jobs: 2, RunsDir: filepath.Join(dir, "runs"),
+		OnDone: func(r InstanceResult) { order = append(order, r.Instance.Name+":"+r.Status) }})
+	if !errors.Is(err, ErrRunFailed) {
+		t.Fatalf("err = %v, want ErrRunFailed", err)
+	}
+	if got := statuses(res, StatusFailed); !reflect.DeepEqual(got, []string{"batches[strategy=cross]"}) {
+		t.Fatalf("failed: %v", got)
+	}
+	wantSkipped := []string{"encode[strategy=cross]", "eval[strategy=cross]", "report", "train[strategy=cross]"}
+	if got := statuses(res, StatusSkipped); !reflect.DeepEqual(got, wantSkipped) {
+		t.Fatalf("skipped: %v, want %v", got, wantSkipped)
+	}
+	if res.Summary != (Summary{Ran: 12, Failed: 1, Skipped: 4}) {
+		t.Fatalf("summary %+v", res.Summary)
+	}
+	if len(order) != len(plan.Instances) {
+		t.Fatalf("OnDone called %d times, want %d", len(order), len(plan.Instances))
+	}
+	m, err := ReadManifest(filepath.Join(dir, "runs"), "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != "failed" || m.Summary != res.Summary {
+		t.Fatalf("manifest status %q summary %+v", m.Status, m.Summary)
+	}
+	for _, mi := range m.Instances {
+		if mi.Name == "batches[strategy=cross]" && !strings.Contains(mi.Error, "told to fail") {
+			t.Fatalf("manifest error of failed stage: %q", mi.Error)
+		}
+	}
+	assertNoTemp(t, st)
+}
+
+func TestExecuteForce(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "store"))
+	plan := loadTestPlan(t, testRegistry(&recorder{}), "testdata/plan/quickstart.yaml", nil)
+	if _, err := Execute(context.Background(), plan, RunOptions{Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	plan = loadTestPlan(t, testRegistry(rec), "testdata/plan/quickstart.yaml", nil)
+	res, err := Execute(context.Background(), plan, RunOptions{Store: st, Force: []string{"train"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Ran != 10 || len(rec.names()) != 10 {
+		t.Fatalf("--force train ran %v, want the 3 trains and their 7 descendants", rec.names())
+	}
+	if _, err := Execute(context.Background(), plan, RunOptions{Store: st, Force: []string{"trian"}}); err == nil || !strings.Contains(err.Error(), `did you mean "train"`) {
+		t.Fatalf("--force of an unknown stage: %v", err)
+	}
+}
+
+func TestExecuteCancel(t *testing.T) {
+	dir := t.TempDir()
+	rec := &recorder{gate: make(chan struct{})}
+	plan := loadTestPlan(t, testRegistry(rec), "testdata/plan/quickstart.yaml", nil)
+	st := openStore(t, filepath.Join(dir, "store"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := Execute(ctx, plan, RunOptions{Store: st, Jobs: 2, RunsDir: filepath.Join(dir, "runs")})
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+		done <- res
+	}()
+	for rec.active.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	res := <-done
+	if res.Summary.Ran != 0 || res.Summary.Failed != 2 || res.Summary.Skipped != len(plan.Instances)-2 {
+		t.Fatalf("summary after cancel: %+v", res.Summary)
+	}
+	m, err := ReadManifest(filepath.Join(dir, "runs"), "")
+	if err != nil || m.Status != "interrupted" {
+		t.Fatalf("manifest: %v, %v", m, err)
+	}
+	assertNoTemp(t, st)
+}
+
+// assertNoTemp checks that the store holds no temp dirs besides its own
+// (empty) session dir.
+func assertNoTemp(t *testing.T, st *LocalStore) {
+	t.Helper()
+	ents, err := os.ReadDir(st.sessDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Fatalf("temp dirs left behind: %v", ents)
+	}
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	key := strings.Repeat("ab", 32)
+	if ok, _ := st.Has(ctx, key); ok {
+		t.Fatal("empty store has a key")
+	}
+	if _, err := st.Dir(ctx, key); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Dir of missing key: %v", err)
+	}
+	for i, content := range []string{"one", "two"} {
+		tmp, err := st.NewTemp(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(tmp, "sub"), 0o755)
+		os.WriteFile(filepath.Join(tmp, "sub", "f.txt"), []byte(content), 0o644)
+		if err := st.Publish(ctx, key, tmp); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+		d, err := st.Dir(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(d, "sub", "f.txt")); string(b) != content {
+			t.Fatalf("after publish %d read %q", i, b)
+		}
+	}
+	keys, _ := st.List(ctx)
+	if !reflect.DeepEqual(keys, []string{key}) {
+		t.Fatalf("List = %v", keys)
+	}
+	if err := st.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := st.Has(ctx, key); ok {
+		t.Fatal("deleted key still there")
+	}
+	if _, err := st.NewTemp(ctx, "../evil"); err == nil {
+		t.Fatal("a key with a path in it was accepted")
+	}
+	assertNoTemp(t, st)
+}
+
+func TestStoreCleansStaleTemp(t *testing.T) {
+	dir := t.TempDir()
+	// A killed run leaves its session dir and an unlocked lock file.
+	stale := filepath.Join(dir, "tmp", "999-dead")
+	os.MkdirAll(filepath.Join(stale, "half-written"), 0o755)
+	os.WriteFile(filepath.Join(dir, "tmp", "999-dead.lock"), nil, 0o644)
+	orphan := filepath.Join(dir, "tmp", "no-lock")
+	os.MkdirAll(orphan, 0o755)
+	// A live session in this process keeps its temp dirs.
+	live := openStore(t, dir)
+	tmp, _ := live.NewTemp(context.Background(), "k")
+	st := openStore(t, dir)
+	for _, p := range []string{stale, orphan, stale + ".lock"} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale %s not removed", p)
+		}
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Errorf("a live session's temp dir was removed: %v", err)
+	}
+	_ = st
+}
+
+func TestStoreLockWaits(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := openStore(t, dir), openStore(t, dir)
+	unlock, err := a.Lock(ctx, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.Lock(short, "k1"); err == nil {
+		t.Fatal("second lock of a held key succeeded")
+	}
+	unlock()
+	unlock2, err := b.Lock(ctx, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock2()
+}
