@@ -57,6 +57,7 @@ func TestGenerateRunsInORTAndMatchesReference(t *testing.T) {
 					}
 					worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
 				}
+				t.Logf("ORT: largest difference from the Go reference %g", worst)
 				if worst > 1e-4 {
 					t.Errorf("ORT and the Go reference differ by %g", worst)
 				}
