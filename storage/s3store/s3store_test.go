@@ -82,10 +82,10 @@ func readTree(t testing.TB, dir string) map[string]string {
 }
 
 var sample = map[string]string{
-	"meta.json":          `{"a":1}`,
-	"queries.parquet":    strings.Repeat("q", 10000),
-	"sub/dir/trec.run":   "1 Q0 d1 1 0.5 lair\n",
-	"empty.txt":          "",
+	"meta.json":         `{"a":1}`,
+	"queries.parquet":   strings.Repeat("q", 10000),
+	"sub/dir/trec.run":  "1 Q0 d1 1 0.5 lair\n",
+	"empty.txt":         "",
 	"unicode-é/名前.json": "{}",
 }
 

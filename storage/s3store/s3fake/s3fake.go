@@ -123,4 +123,3 @@ func accessKeyOf(r *http.Request) string {
 	}
 	return ""
 }
-

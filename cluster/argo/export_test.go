@@ -1,0 +1,329 @@
+package argo_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/lair-ir/lair/cluster/argo"
+	"github.com/lair-ir/lair/cluster/clustertest"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/stages"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+const (
+	schemaFile   = "testdata/argo-workflows-v4.0.5-schema.json.gz"
+	schemaSHA256 = "98df6174460702d2c178cd54c6fb3f597985c9969bb5ae79ad7e55e2d47c0b39"
+	schemaID     = "https://raw.githubusercontent.com/argoproj/argo-workflows/HEAD/api/jsonschema/schema.json"
+	workflowDef  = "#/definitions/io.argoproj.workflow.v1alpha1.Workflow"
+)
+
+var (
+	schemaOnce sync.Once
+	schema     *jsonschema.Schema
+	schemaErr  error
+)
+
+// workflowSchema compiles the Workflow definition of the pinned Argo schema.
+func workflowSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	schemaOnce.Do(func() {
+		f, err := os.Open(schemaFile)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		data, err := io.ReadAll(zr)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != schemaSHA256 {
+			schemaErr = errorf("%s: sha256 %x, want %s (see testdata/SCHEMA.md)", schemaFile, sum, schemaSHA256)
+			return
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		if err := c.AddResource(schemaID, doc); err != nil {
+			schemaErr = err
+			return
+		}
+		schema, schemaErr = c.Compile(schemaID + workflowDef)
+	})
+	if schemaErr != nil {
+		t.Fatalf("Argo schema: %v", schemaErr)
+	}
+	return schema
+}
+
+type strErr string
+
+func (e strErr) Error() string { return string(e) }
+
+func errorf(format string, args ...any) error {
+	return strErr(strings.TrimSpace(sprintf(format, args...)))
+}
+
+// validate checks a YAML manifest against the Argo Workflow schema.
+func validate(t *testing.T, manifest []byte) error {
+	t.Helper()
+	js, err := yaml.YAMLToJSON(manifest)
+	if err != nil {
+		t.Fatalf("manifest is not YAML: %v", err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return workflowSchema(t).Validate(v)
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `go test ./cluster/argo -update` to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the export (run `go test ./cluster/argo -update` if the change is intended); got:\n%s", path, got)
+	}
+}
+
+func exportSweep(t *testing.T, set map[string]string, opts argo.Options) ([]byte, *pipeline.Plan) {
+	t.Helper()
+	plan, err := pipeline.LoadFile(clustertest.SweepDAG("../clustertest"), clustertest.Registry(), pipeline.LoadOptions{Set: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.DAGPath = "testdata/sweep.yaml"
+	opts.Set = set
+	var buf bytes.Buffer
+	if err := argo.Export(&buf, plan, opts); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), plan
+}
+
+func TestExportSweepGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		set  map[string]string
+		opts argo.Options
+	}{
+		{"sweep", nil, argo.Options{Store: "s3://lair-artifacts/sweep", Image: "registry.example/lair:v1"}},
+		{"sweep-options", map[string]string{"n": "7"}, argo.Options{
+			Store: "s3://b/p", GPUStages: []string{"square"}, Retries: -1, Parallelism: 2,
+			Namespace: "ml", Secret: "my-s3", GPUNodeSelector: map[string]string{"gpu": "a100"}, CPU: "4", Memory: "8Gi",
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := exportSweep(t, tc.set, tc.opts)
+			if err := validate(t, got); err != nil {
+				t.Fatalf("manifest does not validate against the Argo schema: %v\n%s", err, got)
+			}
+			checkGolden(t, tc.name, got)
+		})
+	}
+}
+
+func TestExportStructure(t *testing.T) {
+	got, plan := exportSweep(t, nil, argo.Options{Store: "s3://b/p"})
+	wf, err := argo.Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := argo.TaskNames(plan)
+	var dag *argo.DAGTemplate
+	tmpls := map[string]argo.Template{}
+	for _, tm := range wf.Spec.Templates {
+		tmpls[tm.Name] = tm
+		if tm.Name == wf.Spec.Entrypoint {
+			dag = tm.DAG
+		}
+	}
+	if dag == nil || len(dag.Tasks) != len(plan.Instances) {
+		t.Fatalf("want one task per instance (%d)", len(plan.Instances))
+	}
+	dns := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	for i, task := range dag.Tasks {
+		in := plan.Instances[i]
+		if !dns.MatchString(task.Name) {
+			t.Errorf("task %q is not a DNS-1123 label", task.Name)
+		}
+		if task.Name != names[in.Name] {
+			t.Errorf("task %d = %q, want %q", i, task.Name, names[in.Name])
+		}
+		params := map[string]string{}
+		for _, p := range task.Arguments.Parameters {
+			params[p.Name] = *p.Value
+		}
+		if params["instance"] != in.Name || params["key"] != in.Key {
+			t.Errorf("task %s parameters %v, want instance %s key %s", task.Name, params, in.Name, in.Key)
+		}
+		var want []string
+		for _, up := range in.Inputs {
+			want = append(want, names[up.Name])
+		}
+		sort.Strings(want)
+		if strings.Join(task.Dependencies, ",") != strings.Join(want, ",") {
+			t.Errorf("task %s depends on %v, want %v", task.Name, task.Dependencies, want)
+		}
+		tm := tmpls[task.Template]
+		gpu := in.Type.Device == "gpu-optional"
+		if gpu != (task.Template == "stage-gpu") {
+			t.Errorf("task %s: template %s for device %q", task.Name, task.Template, in.Type.Device)
+		}
+		if gpu && (tm.Container.Resources.Limits["nvidia.com/gpu"] != "1" || len(tm.NodeSelector) == 0) {
+			t.Errorf("GPU template lacks a GPU limit or node selector: %+v", tm)
+		}
+		if !gpu && tm.Container.Resources.Limits["nvidia.com/gpu"] != "" {
+			t.Errorf("CPU template requests a GPU")
+		}
+		if tm.RetryStrategy == nil || tm.RetryStrategy.Backoff == nil {
+			t.Errorf("template %s has no retry strategy with backoff", tm.Name)
+		}
+	}
+	// Matrix instances of one stage do not depend on each other.
+	for _, task := range dag.Tasks {
+		if strings.HasPrefix(task.Name, "gen-") && len(task.Dependencies) != 0 {
+			t.Errorf("%s has dependencies %v", task.Name, task.Dependencies)
+		}
+	}
+}
+
+func TestSchemaRejectsBadManifests(t *testing.T) {
+	good, _ := exportSweep(t, nil, argo.Options{Store: "s3://b/p"})
+	if err := validate(t, good); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, from, to string }{
+		{"retry limit as a number", `limit: "3"`, `limit: 3`},
+		{"task without name", `- name: sum`, `- nam: sum`},
+		{"wrong kind", `kind: Workflow`, `kind: Workflo`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := bytes.Replace(good, []byte(tc.from), []byte(tc.to), 1)
+			if bytes.Equal(bad, good) {
+				t.Fatalf("%q not in the manifest", tc.from)
+			}
+			if err := validate(t, bad); err == nil {
+				t.Errorf("schema accepted a manifest with %s", tc.name)
+			}
+		})
+	}
+}
+
+func TestTaskNames(t *testing.T) {
+	reg := clustertest.Registry()
+	dag := `name: n
+stages:
+  a_b: {uses: test/gen, matrix: {seed: [1]}}
+  a-b: {uses: test/gen, matrix: {seed: [1]}}
+  ` + strings.Repeat("x", 70) + `: {uses: test/gen, with: {seed: 2}}
+  lair: {uses: test/gen, with: {seed: 3}}
+`
+	plan, err := pipeline.Load("n.yaml", []byte(dag), reg, pipeline.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := argo.TaskNames(plan)
+	seen := map[string]string{}
+	dns := regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	for inst, n := range names {
+		if !dns.MatchString(n) {
+			t.Errorf("%s -> %q: not DNS-1123", inst, n)
+		}
+		if other, dup := seen[n]; dup {
+			t.Errorf("%s and %s both -> %q", inst, other, n)
+		}
+		seen[n] = inst
+	}
+	if names["a_b[seed=1]"] == "a-b-seed-1" || names["lair"] != "lair" {
+		t.Errorf("want a hash suffix only where names clash or are too long: %v", names)
+	}
+	t.Log(names)
+}
+
+func TestBuildErrors(t *testing.T) {
+	plan, err := pipeline.LoadFile(clustertest.SweepDAG("../clustertest"), clustertest.Registry(), pipeline.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		opts argo.Options
+		want string
+	}{
+		{argo.Options{}, "store URL is required"},
+		{argo.Options{Store: "s3://b", DAGPath: "/abs/x.yaml"}, "relative"},
+		{argo.Options{Store: "s3://b", DAGPath: "x.yaml", GPUStages: []string{"nosuch"}}, `"nosuch" is not a stage`},
+	} {
+		if _, err := argo.Build(plan, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Build(%+v) = %v, want error with %q", tc.opts, err, tc.want)
+		}
+	}
+}
+
+// TestExportRepoDAGs exports every DAG in the repository's dags/ folder
+// with lair's real stage types and checks it against its golden file and
+// the Argo schema.
+func TestExportRepoDAGs(t *testing.T) {
+	files, err := filepath.Glob("../../dags/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no DAG files in dags/ yet")
+	}
+	reg := pipeline.NewRegistry()
+	stages.Register(reg)
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			plan, err := pipeline.LoadFile(f, reg, pipeline.LoadOptions{})
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			var buf bytes.Buffer
+			if err := argo.Export(&buf, plan, argo.Options{Store: "s3://lair-artifacts/" + name, DAGPath: "dags/" + filepath.Base(f), Image: "lair:latest"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := validate(t, buf.Bytes()); err != nil {
+				t.Fatalf("manifest does not validate against the Argo schema: %v", err)
+			}
+			checkGolden(t, "dags-"+name, buf.Bytes())
+		})
+	}
+}

@@ -1,0 +1,5 @@
+package argo_test
+
+import "fmt"
+
+var sprintf = fmt.Sprintf
