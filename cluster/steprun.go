@@ -44,8 +44,8 @@ type StepResult struct {
 	InputsFetched int
 	BytesFetched  int64
 	// Files and bytes published (zero when cached).
-	FilesPublished int
-	BytesPublished int64
+	FilesPublished      int
+	BytesPublished      int64
 	Fetch, Run, Publish time.Duration
 }
 

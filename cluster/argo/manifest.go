@@ -101,13 +101,13 @@ type Toleration struct {
 
 // Container is a template's container.
 type Container struct {
-	Image           string       `yaml:"image" json:"image"`
-	ImagePullPolicy string       `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty"`
-	Command         []string     `yaml:"command" json:"command"`
-	Args            []string     `yaml:"args" json:"args"`
-	WorkingDir      string       `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
-	Env             []EnvVar     `yaml:"env,omitempty" json:"env,omitempty"`
-	Resources       *Resources   `yaml:"resources,omitempty" json:"resources,omitempty"`
+	Image           string     `yaml:"image" json:"image"`
+	ImagePullPolicy string     `yaml:"imagePullPolicy,omitempty" json:"imagePullPolicy,omitempty"`
+	Command         []string   `yaml:"command" json:"command"`
+	Args            []string   `yaml:"args" json:"args"`
+	WorkingDir      string     `yaml:"workingDir,omitempty" json:"workingDir,omitempty"`
+	Env             []EnvVar   `yaml:"env,omitempty" json:"env,omitempty"`
+	Resources       *Resources `yaml:"resources,omitempty" json:"resources,omitempty"`
 }
 
 // EnvVar is a container environment variable.
