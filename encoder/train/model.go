@@ -1,0 +1,153 @@
+package train
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/onnx-gomlx/onnx"
+	"github.com/gomlx/onnx-gomlx/onnx/parser"
+
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend
+)
+
+// DefaultBackend is the GoMLX backend configuration used when GOMLX_BACKEND
+// is unset. parallelism=16 avoids the pure-Go backend's deadlock on 2 cores
+// (parallelism=2 can hang: "all goroutines are asleep").
+const DefaultBackend = "go:parallelism=16"
+
+// NewBackend returns the GoMLX backend: $GOMLX_BACKEND, else DefaultBackend.
+func NewBackend() (compute.Backend, error) {
+	cfg := os.Getenv("GOMLX_BACKEND")
+	if cfg == "" {
+		cfg = DefaultBackend
+	}
+	b, err := compute.NewWithConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("train: GoMLX backend %q: %w", cfg, err)
+	}
+	return b, nil
+}
+
+// Model is an ONNX encoder loaded for training: the parsed graph, its
+// weights in a GoMLX store, and its tokenizer.
+type Model struct {
+	Dir       string
+	ONNX      onnx.Model
+	Store     *model.Store
+	Tokenizer TextEncoder
+	// HasTokenTypes is true when the graph takes token_type_ids (BERT).
+	HasTokenTypes bool
+	// PadID is the id used for padding positions (masked out anyway).
+	PadID int64
+	// Trainable are the variables the optimizer updates: every float
+	// variable with more than one element (scalars in ONNX initializers are
+	// constants such as epsilons or sqrt(d), never weights).
+	Trainable []*model.Variable
+}
+
+// ONNXPath returns the model.onnx of a Hugging Face layout folder
+// (model.onnx or onnx/model.onnx).
+func ONNXPath(dir string) (string, error) {
+	for _, p := range []string{filepath.Join(dir, "model.onnx"), filepath.Join(dir, "onnx", "model.onnx")} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("train: no model.onnx or onnx/model.onnx in %s", dir)
+}
+
+// TextEncoder turns a text into token ids, special tokens included.
+type TextEncoder interface {
+	EncodeIDs(text string) ([]int64, error)
+	// PadID is the id of the padding token.
+	PadID() int64
+}
+
+// LoadModelWith loads the ONNX graph and weights of a model folder and
+// uses tok for its texts.
+func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
+	path, err := ONNXPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	om, err := parser.FromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: parse %s: %w", path, err)
+	}
+	// Trap 1: fused attention would be trained as an extra tensor and never
+	// written back into the real Q/K/V weights.
+	om.DisableFusion()
+	names, _ := om.Inputs()
+	if !slices.Contains(names, "input_ids") || !slices.Contains(names, "attention_mask") && len(names) > 1 && !slices.Contains(names, "token_type_ids") {
+		return nil, fmt.Errorf("train: %s: inputs %v, want input_ids, attention_mask (and optionally token_type_ids)", path, names)
+	}
+	outs, _ := om.Outputs()
+	if !slices.Contains(outs, "last_hidden_state") {
+		return nil, fmt.Errorf("train: %s: outputs %v lack last_hidden_state", path, outs)
+	}
+	store := model.NewStore()
+	if err := om.VariablesToScope(store.RootScope()); err != nil {
+		return nil, fmt.Errorf("train: load weights of %s: %w", path, err)
+	}
+	m := &Model{Dir: dir, ONNX: om, Store: store, Tokenizer: tok, HasTokenTypes: slices.Contains(names, "token_type_ids")}
+	if tok != nil {
+		m.PadID = tok.PadID()
+	}
+	for v := range store.RootScope().At(onnx.ModelScope).IterVariables() {
+		if v.DType() == dtypes.Float32 && v.Shape().Size() > 1 {
+			m.Trainable = append(m.Trainable, v)
+		}
+	}
+	slices.SortFunc(m.Trainable, func(a, b *model.Variable) int {
+		if a.Path() < b.Path() {
+			return -1
+		}
+		if a.Path() > b.Path() {
+			return 1
+		}
+		return 0
+	})
+	if len(m.Trainable) == 0 {
+		return nil, fmt.Errorf("train: %s has no float weights to train", path)
+	}
+	return m, nil
+}
+
+// NumParams returns the number of trainable parameters.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, v := range m.Trainable {
+		n += v.Shape().Size()
+	}
+	return n
+}
+
+// Embed builds the graph of the encoder on ids/mask [batch, seq] (int64):
+// last_hidden_state, mean pooling over the attention mask, L2 normalisation.
+// It returns [batch, hidden] float32.
+func (m *Model) Embed(scope *model.Scope, ids, mask *Node) *Node {
+	g := ids.Graph()
+	inputs := map[string]*Node{"input_ids": ids, "attention_mask": mask}
+	if m.HasTokenTypes {
+		inputs["token_type_ids"] = ZerosLike(ids)
+	}
+	h := m.ONNX.CallGraph(scope, g, inputs, "last_hidden_state")[0] // [b, s, d]
+	return MeanPoolNormalize(h, mask)
+}
+
+// MeanPoolNormalize averages h [b, s, d] over the positions where mask
+// [b, s] is 1, then L2-normalises each row. Rows with an empty mask give 0.
+func MeanPoolNormalize(h, mask *Node) *Node {
+	mf := ConvertDType(mask, h.DType())                                                    // [b, s]
+	sum := ReduceSum(Mul(h, InsertAxes(mf, -1)), 1)                                        // [b, d]
+	cnt := Max(ReduceAndKeep(mf, ReduceSum, 1), OnesLike(ReduceAndKeep(mf, ReduceSum, 1))) // [b, 1]
+	mean := Div(sum, cnt)
+	norm := Sqrt(Add(ReduceAndKeep(Square(mean), ReduceSum, 1), Scalar(h.Graph(), h.DType(), 1e-12)))
+	return Div(mean, norm)
+}

@@ -1,0 +1,108 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lair-ir/lair/encoder/modelgen"
+)
+
+// wordTok is a test tokenizer: [CLS]=2 words... [SEP]=3, words hashed into
+// [5, vocab).
+type wordTok struct{ vocab int }
+
+func (w wordTok) EncodeIDs(text string) ([]int64, error) {
+	ids := []int64{2}
+	for _, f := range strings.Fields(strings.ToLower(text)) {
+		h := fnv.New32a()
+		h.Write([]byte(f))
+		ids = append(ids, 5+int64(h.Sum32()%uint32(w.vocab-5)))
+	}
+	return append(ids, 3), nil
+}
+func (w wordTok) PadID() int64 { return 0 }
+
+const testVocab = 400
+
+func staticModel(t testing.TB, hidden int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := modelgen.Generate(dir, modelgen.Config{Arch: modelgen.ArchStatic, Hidden: hidden, VocabSize: testVocab, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// synthData: n topics; a query "q topic i lang" and its passage share topic
+// words across "languages" (disjoint word sets per language).
+func synthPlan(nBatches, bs int) []PlannedBatch {
+	var plan []PlannedBatch
+	for k := 0; k < nBatches; k++ {
+		var b Batch
+		for i := 0; i < bs; i++ {
+			topic := (k*bs + i*7) % 40
+			b.Queries = append(b.Queries, fmt.Sprintf("what about t%d x%d", topic, topic%5))
+			b.Passages = append(b.Passages, fmt.Sprintf("t%d is described here y%d w%d", topic, topic%3, topic))
+			b.Negatives = append(b.Negatives, "")
+		}
+		plan = append(plan, PlannedBatch{Epoch: k / 20, Batch: b})
+	}
+	return plan
+}
+
+func newTestTrainer(t testing.TB, dir string, cfg Config) *Trainer {
+	t.Helper()
+	m, err := LoadModelWith(dir, wordTok{testVocab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := NewBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(m, cfg, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func testConfig() Config {
+	cfg := DefaultConfig()
+	cfg.LR = 5e-2
+	cfg.WarmupFrac = 0.1
+	cfg.MaxLength = 16
+	cfg.CheckpointEvery = 7
+	cfg.EvalEvery = 10
+	cfg.Patience = 0
+	return cfg
+}
+
+func TestLossFalls(t *testing.T) {
+	dir := staticModel(t, 16)
+	tr := newTestTrainer(t, dir, testConfig())
+	plan := synthPlan(40, 8)
+	val := []Batch{synthPlan(1, 8)[0].Batch}
+	before, err := tr.ValLoss(context.Background(), val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tr.Run(context.Background(), plan, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := tr.ValLoss(context.Background(), val)
+	first, last := res.Log[0].Loss, res.Log[len(res.Log)-1].Loss
+	t.Logf("val loss %.4f -> %.4f, train loss %.4f -> %.4f, best step %d", before, after, first, last, res.BestStep)
+	if !(after < before-0.1) || !(last < first) {
+		t.Errorf("loss did not fall: val %.4f -> %.4f, train %.4f -> %.4f", before, after, first, last)
+	}
+	if res.Steps != 40 || len(res.Log) != 40 || math.IsNaN(res.Log[9].ValLoss) || !math.IsNaN(res.Log[8].ValLoss) {
+		t.Errorf("log: %d steps, %d rows", res.Steps, len(res.Log))
+	}
+}
