@@ -122,6 +122,9 @@ func (t *Trainer) Run(ctx context.Context, plan []PlannedBatch, val []Batch) (*R
 				return nil, err
 			}
 		}
+		if cfg.OnStep != nil {
+			cfg.OnStep(k+1, total)
+		}
 		if (k+1)%10 == 0 {
 			t.logf("step", "step", k+1, "of", total, "loss", loss, "lr", lr, "pairs_per_s", st.Log[len(st.Log)-1].PairsPerS)
 		}

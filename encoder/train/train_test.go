@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,5 +105,83 @@ func TestLossFalls(t *testing.T) {
 	}
 	if res.Steps != 40 || len(res.Log) != 40 || math.IsNaN(res.Log[9].ValLoss) || !math.IsNaN(res.Log[8].ValLoss) {
 		t.Errorf("log: %d steps, %d rows", res.Steps, len(res.Log))
+	}
+}
+
+func weights(t *Trainer) [][]float32 {
+	var out [][]float32
+	for _, v := range t.model.Trainable {
+		out = append(out, tensorsCopy(v))
+	}
+	return out
+}
+
+func TestKilledRunResumesToSameWeights(t *testing.T) {
+	dir := staticModel(t, 16)
+	plan := synthPlan(30, 6)
+	val := []Batch{synthPlan(1, 6)[0].Batch}
+
+	cfg := testConfig()
+	cfg.CheckpointDir = filepath.Join(t.TempDir(), "full")
+	full := newTestTrainer(t, dir, cfg)
+	resFull, err := full.Run(context.Background(), plan, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.CheckpointDir = filepath.Join(t.TempDir(), "killed")
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.OnStep = func(k, _ int) {
+		if k == 17 { // checkpoints at 7 and 14: steps 15-17 are lost and redone
+			cancel()
+		}
+	}
+	killed := newTestTrainer(t, dir, cfg)
+	if _, err := killed.Run(ctx, plan, val); err == nil {
+		t.Fatal("cancelled run returned no error")
+	}
+	cfg.OnStep = nil
+	resumed := newTestTrainer(t, dir, cfg) // a fresh process: weights reloaded from model.onnx
+	res, err := resumed.Run(context.Background(), plan, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resumed != 14 {
+		t.Errorf("resumed from step %d, want 14", res.Resumed)
+	}
+	if res.Steps != resFull.Steps || len(res.Log) != len(resFull.Log) || res.BestStep != resFull.BestStep {
+		t.Errorf("resumed run: %d steps, %d log rows, best %d; uninterrupted: %d, %d, %d",
+			res.Steps, len(res.Log), res.BestStep, resFull.Steps, len(resFull.Log), resFull.BestStep)
+	}
+	for i := range res.Log {
+		if res.Log[i].Loss != resFull.Log[i].Loss {
+			t.Fatalf("step %d: loss %v after resume, %v uninterrupted", i+1, res.Log[i].Loss, resFull.Log[i].Loss)
+		}
+	}
+	a, b := weights(full), weights(resumed)
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatalf("weight %s[%d]: %v resumed, %v uninterrupted", full.model.Trainable[i].Path(), j, b[i][j], a[i][j])
+			}
+		}
+	}
+}
+
+func TestCorruptCheckpointIsReported(t *testing.T) {
+	dir := staticModel(t, 8)
+	cfg := testConfig()
+	cfg.CheckpointDir = t.TempDir()
+	tr := newTestTrainer(t, dir, cfg)
+	if _, err := tr.Run(context.Background(), synthPlan(7, 4), nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(cfg.CheckpointDir, CheckpointFile)
+	data, _ := os.ReadFile(path)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(path, data, 0o644)
+	tr2 := newTestTrainer(t, dir, cfg)
+	if _, err := tr2.Run(context.Background(), synthPlan(7, 4), nil); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("corrupt checkpoint: err = %v", err)
 	}
 }

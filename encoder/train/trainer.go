@@ -43,6 +43,9 @@ type Config struct {
 	CheckpointEvery int    // steps between checkpoints
 
 	Log *slog.Logger
+	// OnStep, when set, is called after every finished step (1-based k of
+	// total), e.g. for progress reports.
+	OnStep func(k, total int)
 }
 
 // DefaultConfig returns the defaults of the train/contrastive stage.

@@ -1,0 +1,149 @@
+package train
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/internal/testenv"
+)
+
+var ortOnce sync.Once
+
+func initORT(t *testing.T) {
+	lib := testenv.ORTLib(t)
+	var err error
+	ortOnce.Do(func() {
+		ort.SetSharedLibraryPath(lib)
+		err = ort.InitializeEnvironment()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ortEmbed runs model.onnx in ONNX Runtime and pools like lair does.
+func ortEmbed(t *testing.T, path string, ids, mask []int64, b, s int, tokenTypes bool) [][]float32 {
+	t.Helper()
+	in := []string{"input_ids", "attention_mask"}
+	if tokenTypes {
+		in = append(in, "token_type_ids")
+	}
+	sess, err := ort.NewDynamicAdvancedSession(path, in, []string{"last_hidden_state"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Destroy()
+	shape := ort.NewShape(int64(b), int64(s))
+	it, _ := ort.NewTensor(shape, ids)
+	mt, _ := ort.NewTensor(shape, mask)
+	inputs := []ort.Value{it, mt}
+	if tokenTypes {
+		tt, _ := ort.NewTensor(shape, make([]int64, b*s))
+		inputs = append(inputs, tt)
+	}
+	outputs := []ort.Value{nil}
+	if err := sess.Run(inputs, outputs); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range append(inputs, outputs...) {
+		defer v.Destroy()
+	}
+	h := outputs[0].(*ort.Tensor[float32]).GetData()
+	d := len(h) / (b * s)
+	out := make([][]float32, b)
+	for i := 0; i < b; i++ {
+		v := make([]float64, d)
+		cnt := 0.0
+		for j := 0; j < s; j++ {
+			if mask[i*s+j] == 0 {
+				continue
+			}
+			cnt++
+			for k := 0; k < d; k++ {
+				v[k] += float64(h[(i*s+j)*d+k])
+			}
+		}
+		n := 0.0
+		for k := range v {
+			v[k] /= math.Max(cnt, 1)
+			n += v[k] * v[k]
+		}
+		n = math.Sqrt(n + 1e-12)
+		out[i] = make([]float32, d)
+		for k := range v {
+			out[i][k] = float32(v[k] / n)
+		}
+	}
+	return out
+}
+
+func TestExportedModelMatchesORT(t *testing.T) {
+	initORT(t)
+	for _, arch := range []string{modelgen.ArchStatic, modelgen.ArchBERT, modelgen.ArchXLMR} {
+		t.Run(arch, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "model")
+			if err := modelgen.Generate(dir, modelgen.Config{Arch: arch, Hidden: 32, Layers: 2, Heads: 2, VocabSize: testVocab, MaxPositions: 64, Seed: 5}); err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig()
+			cfg.LR = 1e-2
+			tr := newTestTrainer(t, dir, cfg)
+			before := weights(tr)
+			if _, err := tr.Run(context.Background(), synthPlan(5, 4), nil); err != nil {
+				t.Fatal(err)
+			}
+			changed := false
+			for i, w := range weights(tr) {
+				for j := range w {
+					changed = changed || w[j] != before[i][j]
+				}
+			}
+			if !changed {
+				t.Fatal("training changed no weight")
+			}
+			out := filepath.Join(t.TempDir(), "trained")
+			if err := tr.Export(out); err != nil {
+				t.Fatal(err)
+			}
+			texts := []string{"what about t3 x3", "t7 is described here", "a b c d e f g h i j k l m n o p q r s", "x"}
+			ids, mask, err := tr.Tensorize("", texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tr.Embed(texts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := ids.Shape().Dim(1)
+			want := ortEmbed(t, filepath.Join(out, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes)
+			worst := 0.0
+			for i := range got {
+				for k := range got[i] {
+					worst = math.Max(worst, math.Abs(float64(got[i][k]-want[i][k])))
+				}
+			}
+			t.Logf("%s: max |GoMLX - ORT| = %.2g", arch, worst)
+			if worst > 1e-5 {
+				t.Errorf("%s: exported model differs from the trained one by %.3g (> 1e-5)", arch, worst)
+			}
+			// The untrained model must differ (the export really holds new weights).
+			orig := ortEmbed(t, filepath.Join(dir, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes)
+			diff := 0.0
+			for i := range orig {
+				for k := range orig[i] {
+					diff = math.Max(diff, math.Abs(float64(orig[i][k]-want[i][k])))
+				}
+			}
+			if diff < 1e-4 {
+				t.Errorf("%s: exported embeddings equal the untrained model's", arch)
+			}
+		})
+	}
+}
