@@ -387,41 +387,48 @@ func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
 	// Normalize segment by segment (a segment starts at a starter); every
 	// output character maps to the original span of its input segment.
 	out := make([]nchar, 0, len(cs)+8)
-	var it norm.Iter
-	it.Init(u.f, src)
-	// charAt maps byte offsets in src to char indices.
-	charAt := make([]int, len(src)+1)
-	{
-		bi := 0
-		for ci, c := range cs {
-			for k := utf8.RuneLen(c.r); k > 0; k-- {
-				charAt[bi] = ci
-				bi++
+	decomp := norm.NFD
+	if u.f == norm.NFKC || u.f == norm.NFKD {
+		decomp = norm.NFKD
+	}
+	var tags []nchar
+	var segBuf []byte
+	for ca := 0; ca < len(cs); {
+		cb := ca + 1
+		for cb < len(cs) && !u.f.PropertiesString(string(cs[cb].r)).BoundaryBefore() {
+			cb++
+		}
+		segBuf = charsString(cs[ca:cb], segBuf)
+		seg := u.f.Bytes(segBuf)
+		if string(seg) == string(segBuf) {
+			out = append(out, cs[ca:cb]...)
+			ca = cb
+			continue
+		}
+		// Tag the decomposition of every input char with its span, then give
+		// each output char the span of the first input char it comes from
+		// (as unicode-normalization-alignments does).
+		tags = tags[:0]
+		for _, c := range cs[ca:cb] {
+			for _, r := range decomp.String(string(c.r)) {
+				tags = append(tags, nchar{r, c.s, c.e})
 			}
 		}
-		charAt[len(src)] = len(cs)
-	}
-	pos := 0
-	for !it.Done() {
-		seg := it.Next()
-		end := it.Pos()
-		if end <= pos {
-			end = len(src)
-		}
-		ca, cb := charAt[pos], charAt[end]
-		var s, e int32
-		if cb > ca {
-			s, e = cs[ca].s, cs[cb-1].e
-		} else if ca < len(cs) {
-			s, e = cs[ca].s, cs[ca].s
-		}
-		if cb-ca == 1 {
-			// one input char: keep its span for each output char
-		}
+		ti := 0
 		for _, r := range string(seg) {
-			out = append(out, nchar{r, s, e})
+			var sp nchar
+			switch {
+			case ti < len(tags):
+				sp = tags[ti]
+			case len(tags) > 0:
+				sp = tags[len(tags)-1]
+			case ca < len(cs):
+				sp = cs[ca]
+			}
+			out = append(out, nchar{r, sp.s, sp.e})
+			ti += utf8.RuneCountInString(decomp.String(string(r)))
 		}
-		pos = end
+		ca = cb
 	}
 	return out
 }
@@ -530,11 +537,9 @@ func (rp *replaceNormalizer) normalize(cs []nchar) []nchar {
 		out = append(out, cs[prev:ca]...)
 		var s, e int32
 		if cb > ca {
-			s, e = cs[ca].s, cs[cb-1].e
-		} else if ca < len(cs) {
-			s, e = cs[ca].s, cs[ca].s
-		} else {
-			s, e = cs[len(cs)-1].e, cs[len(cs)-1].e
+			s, e = cs[cb-1].s, cs[cb-1].e
+		} else if ca > 0 {
+			s, e = cs[ca-1].s, cs[ca-1].e
 		}
 		for _, r := range rp.content {
 			out = append(out, nchar{r, s, e})

@@ -137,9 +137,13 @@ func (p *precompiled) normalize(cs []nchar) []nchar {
 			}
 			if idx >= 0 {
 				modified = true
-				s, e := grp[0].s, grp[len(grp)-1].e
+				// New char i takes the span of old char i (the last one
+				// when the replacement is longer), as HF's transform does.
+				k := 0
 				for _, r := range p.replacement(idx) {
-					out = append(out, nchar{r, s, e})
+					c := grp[min(k, len(grp)-1)]
+					out = append(out, nchar{r, c.s, c.e})
+					k++
 				}
 				continue
 			}

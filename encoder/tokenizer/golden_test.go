@@ -1,0 +1,163 @@
+package tokenizer
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// goldenFixtures are the tokenizers compared against Hugging Face's output
+// (keep in sync with FIXTURES in tools/node/golden-tokenize.js).
+var goldenFixtures = []string{
+	"all-minilm-l6-v2.json.gz",
+	"bert-base-uncased.json.gz",
+	"t5-small.json.gz",
+	"albert-base-v2.json.gz",
+	"mbert-synth.json.gz",
+	"wordpiece-seq-synth.json.gz",
+	"xlmr-synth.json.gz",
+	"unigram-kitchen-synth.json.gz",
+	"bpe-bytelevel-synth.json.gz",
+}
+
+type goldenText struct {
+	Lang string `json:"lang"`
+	Kind string `json:"kind"`
+	Text string `json:"text"`
+}
+
+type goldenRow struct {
+	IDs          []int64  `json:"ids"`
+	Offsets      [][2]int `json:"offsets"`
+	TypeIDs      []int64  `json:"type_ids"`
+	Mask         []int64  `json:"mask"`
+	IDsNoSpecial []int64  `json:"ids_nospecial"`
+}
+
+func readJSONL[T any](t testing.TB, path string) []T {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []T
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s:%d: %v", path, line, err)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
+}
+
+// charOffsets converts byte offsets into character (code point) offsets.
+func charOffsets(text string, offs [][2]int) [][2]int {
+	idx := make([]int, len(text)+1)
+	n := 0
+	for i := range text {
+		idx[i] = n
+		n++
+	}
+	idx[len(text)] = n
+	for i := len(text) - 1; i >= 0; i-- { // continuation bytes: next char start
+		if !utf8.RuneStart(text[i]) {
+			idx[i] = idx[i+1]
+		}
+	}
+	out := make([][2]int, len(offs))
+	for i, o := range offs {
+		if o[0] >= 0 && o[0] <= len(text) && o[1] >= 0 && o[1] <= len(text) {
+			out[i] = [2]int{idx[o[0]], idx[o[1]]}
+		} else {
+			out[i] = [2]int{-1, -1}
+		}
+	}
+	return out
+}
+
+func fmtCase(text string) string {
+	if len(text) > 120 {
+		text = text[:120] + "…"
+	}
+	return fmt.Sprintf("%q", text)
+}
+
+func TestGolden(t *testing.T) {
+	texts := readJSONL[goldenText](t, filepath.Join("testdata", "golden", "texts.jsonl.gz"))
+	if len(texts) < 3000 {
+		t.Fatalf("only %d golden texts", len(texts))
+	}
+	for _, fx := range goldenFixtures {
+		name := strings.TrimSuffix(fx, ".json.gz")
+		t.Run(name, func(t *testing.T) {
+			gp := filepath.Join("testdata", "golden", name+".jsonl.gz")
+			if _, err := os.Stat(gp); err != nil {
+				t.Fatalf("no golden file %s (run node tools/node/golden-tokenize.js)", gp)
+			}
+			rows := readJSONL[goldenRow](t, gp)
+			if len(rows) != len(texts) {
+				t.Fatalf("%s has %d rows for %d texts", gp, len(rows), len(texts))
+			}
+			tk := loadFixture(t, fx)
+			bad, badOff := 0, 0
+			for i, tx := range texts {
+				enc, err := tk.Encode(tx.Text, true)
+				if err != nil {
+					t.Errorf("text %d %s: %v", i, fmtCase(tx.Text), err)
+					continue
+				}
+				want := rows[i]
+				if !equalIDs(enc.IDs, want.IDs) || !equalIDs(enc.TypeIDs, want.TypeIDs) || !equalIDs(enc.AttentionMask, want.Mask) {
+					bad++
+					if bad <= 5 {
+						t.Errorf("text %d (%s %s) %s:\n got  %v\n      %q\n want %v", i, tx.Lang, tx.Kind, fmtCase(tx.Text), enc.IDs, enc.Tokens, want.IDs)
+					}
+					continue
+				}
+				if want.Offsets != nil {
+					got := charOffsets(tx.Text, enc.Offsets)
+					for k := range got {
+						if got[k] != want.Offsets[k] {
+							badOff++
+							if badOff <= 5 {
+								t.Errorf("text %d (%s) %s: offsets of token %d %q: got %v want %v", i, tx.Lang, fmtCase(tx.Text), k, enc.Tokens[k], got[k], want.Offsets[k])
+							}
+							break
+						}
+					}
+				}
+				if want.IDsNoSpecial != nil {
+					ns, err := tk.Encode(tx.Text, false)
+					if err != nil || !equalIDs(ns.IDs, want.IDsNoSpecial) {
+						bad++
+						if bad <= 5 {
+							t.Errorf("text %d %s without special tokens:\n got  %v (%v)\n want %v", i, fmtCase(tx.Text), ns.IDs, err, want.IDsNoSpecial)
+						}
+					}
+				}
+			}
+			if bad > 0 || badOff > 0 {
+				t.Errorf("%s: %d of %d texts differ in ids, %d in offsets", name, bad, len(texts), badOff)
+			}
+		})
+	}
+}
