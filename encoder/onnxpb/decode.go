@@ -14,7 +14,14 @@ const maxDepth = 16
 
 // Decode parses an ONNX ModelProto. Fields outside the supported subset are
 // skipped; malformed input gives an error naming the message and field.
-func Decode(b []byte) (*Model, error) {
+func Decode(b []byte) (*Model, error) { return decode(b, true) }
+
+// DecodeStructure parses a ModelProto like Decode but keeps no tensor data:
+// initializers keep their names, types and dims (and RawSize), not their
+// values. Use it to inspect large models cheaply.
+func DecodeStructure(b []byte) (*Model, error) { return decode(b, false) }
+
+func decode(b []byte, keepData bool) (*Model, error) {
 	m := &Model{}
 	err := walk(b, "ModelProto", func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		var err error
@@ -32,7 +39,7 @@ func Decode(b []byte) (*Model, error) {
 		case fModelDocString:
 			m.DocString = string(v)
 		case fModelGraph:
-			err = decodeGraph(v, &m.Graph, 1)
+			err = decodeGraph(v, &m.Graph, 1, keepData)
 		case fModelOpsetImport:
 			var o OpsetID
 			err = walk(v, "OperatorSetIdProto", func(num protowire.Number, _ protowire.Type, v []byte, x uint64) error {
@@ -66,7 +73,7 @@ func Decode(b []byte) (*Model, error) {
 	return m, nil
 }
 
-func decodeGraph(b []byte, g *Graph, depth int) error {
+func decodeGraph(b []byte, g *Graph, depth int, keepData bool) error {
 	if depth > maxDepth {
 		return errors.New("onnx: messages nested too deeply")
 	}
@@ -82,7 +89,7 @@ func decodeGraph(b []byte, g *Graph, depth int) error {
 			g.Name = string(v)
 		case fGraphInitializer:
 			var t Tensor
-			if err := decodeTensor(v, &t); err != nil {
+			if err := decodeTensor(v, &t, keepData); err != nil {
 				return err
 			}
 			g.Initializers = append(g.Initializers, t)
@@ -146,7 +153,7 @@ func decodeAttr(b []byte, a *Attribute, depth int) error {
 			a.S = append([]byte(nil), v...)
 		case fAttrT:
 			a.T = &Tensor{}
-			return decodeTensor(v, a.T)
+			return decodeTensor(v, a.T, true)
 		case fAttrFloats:
 			return repeatedFixed32(typ, v, x, func(u uint32) { a.Floats = append(a.Floats, math.Float32frombits(u)) })
 		case fAttrInts:
@@ -160,7 +167,7 @@ func decodeAttr(b []byte, a *Attribute, depth int) error {
 	})
 }
 
-func decodeTensor(b []byte, t *Tensor) error {
+func decodeTensor(b []byte, t *Tensor, keepData bool) error {
 	return walk(b, "TensorProto", func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
 		switch num {
 		case fTensorDims:
@@ -176,7 +183,10 @@ func decodeTensor(b []byte, t *Tensor) error {
 		case fTensorName:
 			t.Name = string(v)
 		case fTensorRawData:
-			t.Raw = append([]byte{}, v...)
+			t.RawSize = int64(len(v))
+			if keepData {
+				t.Raw = append([]byte{}, v...)
+			}
 		case fTensorDataLocation:
 			t.External = x == 1
 		}

@@ -128,6 +128,9 @@ type Tensor struct {
 	FloatData []float32
 	Int32Data []int32
 	Int64Data []int64
+	// RawSize is the length of raw_data as read (set by Decode and
+	// DecodeStructure; ignored by Encode).
+	RawSize int64
 	// External is true when the tensor's data lives in an external file
 	// (data_location = EXTERNAL); lair does not resolve external data.
 	External bool

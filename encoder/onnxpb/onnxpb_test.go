@@ -39,6 +39,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clearRawSize(got)
 	if !reflect.DeepEqual(got, m) {
 		t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, m)
 	}
@@ -83,7 +84,7 @@ func TestUnpackedRepeated(t *testing.T) {
 	// TensorProto{dims: 2, dims: 3 (unpacked), data_type: 7}
 	tb := []byte{0x08, 0x02, 0x08, 0x03, 0x10, 0x07}
 	var tt Tensor
-	if err := decodeTensor(tb, &tt); err != nil {
+	if err := decodeTensor(tb, &tt, true); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(tt.Dims, []int64{2, 3}) || tt.DataType != Int64 {
@@ -118,6 +119,30 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(encode(m)) != m")
 		}
 	})
+}
+
+func clearRawSize(m *Model) {
+	for i := range m.Graph.Initializers {
+		m.Graph.Initializers[i].RawSize = 0
+	}
+	for _, n := range m.Graph.Nodes {
+		for _, a := range n.Attrs {
+			if a.T != nil {
+				a.T.RawSize = 0
+			}
+		}
+	}
+}
+
+func TestDecodeStructure(t *testing.T) {
+	m, err := DecodeStructure(Encode(sample()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := m.Graph.Initializer("w")
+	if w.Raw != nil || w.RawSize != 24 || !reflect.DeepEqual(w.Dims, []int64{2, 3}) {
+		t.Fatalf("w = %+v", w)
+	}
 }
 
 // normalize maps empty slices to nil so DeepEqual compares content.

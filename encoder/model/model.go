@@ -1,0 +1,261 @@
+// Package model opens encoders stored in Hugging Face layout: a folder with
+// tokenizer.json, config.json and model.onnx (or onnx/model.onnx), from a
+// local path or from the Hugging Face Hub (`hf://org/name[@revision]`).
+//
+// Open checks what lair relies on before any text is encoded: the three
+// files exist and parse, the ONNX graph takes input_ids (plus optionally
+// attention_mask and token_type_ids) and gives last_hidden_state, and the
+// tokenizer cannot produce an id beyond the model's embedding table. Every
+// failure names the file and says what to do.
+//
+// Hub downloads (Fetch) go to <cache>/models/<org>--<name>/: files are
+// resumed with HTTP Range requests, verified against the SHA-256 the hub
+// announces for LFS files (X-Linked-Etag), and moved into place atomically.
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lair-ir/lair/encoder/onnxpb"
+	"github.com/lair-ir/lair/encoder/tokenizer"
+)
+
+// File names of a model folder.
+const (
+	TokenizerFile = "tokenizer.json"
+	ConfigFile    = "config.json"
+	ONNXFile      = "model.onnx"
+	ONNXSubFile   = "onnx/model.onnx"
+)
+
+// Config is the part of config.json lair reads.
+type Config struct {
+	ModelType     string   `json:"model_type"`
+	Architectures []string `json:"architectures"`
+	HiddenSize    int      `json:"hidden_size"`
+	VocabSize     int      `json:"vocab_size"`
+	PadTokenID    *int     `json:"pad_token_id"`
+	MaxPositions  int      `json:"max_position_embeddings"`
+}
+
+// Model is an opened model folder.
+type Model struct {
+	Dir           string
+	ONNXPath      string
+	TokenizerPath string
+	ConfigPath    string
+	Config        Config
+	// Hash is the SHA-256 of config.json, tokenizer.json and the ONNX file
+	// (hex); it keys embedding caches and names the model in artifacts.
+	Hash string
+	// Inputs are the graph's input names; HasTypeIDs says whether
+	// token_type_ids is among them.
+	Inputs     []string
+	HasTypeIDs bool
+	// EmbeddingRows is the number of rows of the token embedding table
+	// (-1 when it could not be found in the graph).
+	EmbeddingRows int64
+	// VocabSize is the tokenizer's vocabulary size (largest id + 1).
+	VocabSize int
+	// PadID is the id padded positions get.
+	PadID int64
+	// MaxLength is the longest input the position embeddings allow (0 when unknown).
+	MaxLength int
+}
+
+// Open opens and checks the model folder dir.
+func Open(dir string) (*Model, error) {
+	m := &Model{Dir: dir, TokenizerPath: filepath.Join(dir, TokenizerFile), ConfigPath: filepath.Join(dir, ConfigFile)}
+	for _, p := range []string{filepath.Join(dir, ONNXFile), filepath.Join(dir, ONNXSubFile)} {
+		if _, err := os.Stat(p); err == nil {
+			m.ONNXPath = p
+			break
+		}
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("model %s: not a directory (want a Hugging Face layout folder with %s, %s and %s)", dir, TokenizerFile, ConfigFile, ONNXFile)
+	}
+	var missing []string
+	if m.ONNXPath == "" {
+		missing = append(missing, ONNXFile+" (or "+ONNXSubFile+")")
+	}
+	for _, p := range []string{m.TokenizerPath, m.ConfigPath} {
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, filepath.Base(p))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("model %s: missing %s; a model folder holds tokenizer.json, config.json and model.onnx (export one with optimum-cli export onnx, or generate one with `lair model new`)", dir, strings.Join(missing, ", "))
+	}
+	b, err := os.ReadFile(m.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &m.Config); err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.ConfigPath, err)
+	}
+	tok, err := tokenizer.FromFile(m.TokenizerPath)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	m.VocabSize = tok.VocabSize()
+	if err := m.inspectGraph(); err != nil {
+		return nil, err
+	}
+	if m.EmbeddingRows > 0 && int64(m.VocabSize) > m.EmbeddingRows {
+		return nil, fmt.Errorf("model %s: %s can produce ids up to %d but the embedding table in %s has %d rows: the tokenizer does not belong to this model",
+			dir, TokenizerFile, m.VocabSize-1, filepath.Base(m.ONNXPath), m.EmbeddingRows)
+	}
+	if m.EmbeddingRows < 0 && m.Config.VocabSize > 0 && m.VocabSize > m.Config.VocabSize {
+		return nil, fmt.Errorf("model %s: %s has %d tokens but config.json says vocab_size %d: the tokenizer does not belong to this model",
+			dir, TokenizerFile, m.VocabSize, m.Config.VocabSize)
+	}
+	switch {
+	case m.Config.PadTokenID != nil:
+		m.PadID = int64(*m.Config.PadTokenID)
+	default:
+		for _, t := range []string{"[PAD]", "<pad>"} {
+			if id, ok := tok.TokenToID(t); ok {
+				m.PadID = id
+				break
+			}
+		}
+	}
+	if m.Config.MaxPositions > 0 {
+		m.MaxLength = m.Config.MaxPositions
+		if strings.Contains(m.Config.ModelType, "roberta") {
+			m.MaxLength -= int(m.PadID) + 1 // RoBERTa positions start after the padding index
+		}
+	}
+	if m.Hash, err = hashFiles(m.ConfigPath, m.TokenizerPath, m.ONNXPath); err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// inspectGraph reads the graph structure (no weights): inputs, output, and
+// the token embedding table (the initializer a Gather indexes with input_ids).
+func (m *Model) inspectGraph() error {
+	b, err := os.ReadFile(m.ONNXPath)
+	if err != nil {
+		return err
+	}
+	g, err := onnxpb.DecodeStructure(b)
+	if err != nil {
+		return fmt.Errorf("model %s: not a valid ONNX file: %w", m.ONNXPath, err)
+	}
+	inits := map[string]*onnxpb.Tensor{}
+	for i := range g.Graph.Initializers {
+		t := &g.Graph.Initializers[i]
+		inits[t.Name] = t
+		if t.External {
+			return fmt.Errorf("model %s: initializer %s keeps its data in an external file; lair needs a single-file model.onnx (re-export without external data, models under 2 GB)", m.ONNXPath, t.Name)
+		}
+	}
+	haveIDs := false
+	for _, in := range g.Graph.Inputs {
+		if _, isInit := inits[in.Name]; isInit {
+			continue // old exporters list initializers as inputs too
+		}
+		switch in.Name {
+		case "input_ids":
+			haveIDs = true
+		case "attention_mask":
+		case "token_type_ids":
+			m.HasTypeIDs = true
+		default:
+			return fmt.Errorf("model %s: unexpected graph input %q; lair feeds input_ids, attention_mask and token_type_ids", m.ONNXPath, in.Name)
+		}
+		if in.ElemType != onnxpb.Int64 {
+			return fmt.Errorf("model %s: input %s has type %s, want int64", m.ONNXPath, in.Name, in.ElemType)
+		}
+		m.Inputs = append(m.Inputs, in.Name)
+	}
+	if !haveIDs {
+		return fmt.Errorf("model %s: the graph has no input_ids input (inputs: %v); is this a text encoder?", m.ONNXPath, m.Inputs)
+	}
+	out := false
+	for _, o := range g.Graph.Outputs {
+		if (o.Name == "last_hidden_state" || o.Name == "token_embeddings") && o.ElemType == onnxpb.Float && (o.Shape == nil || len(o.Shape) == 3) {
+			out = true
+		}
+	}
+	if !out {
+		var names []string
+		for _, o := range g.Graph.Outputs {
+			names = append(names, o.Name)
+		}
+		return fmt.Errorf("model %s: no last_hidden_state output [batch, sequence, hidden] float32 (outputs: %v)", m.ONNXPath, names)
+	}
+	m.EmbeddingRows = -1
+	for _, n := range g.Graph.Nodes {
+		if n.OpType == "Gather" && len(n.Inputs) == 2 && n.Inputs[1] == "input_ids" {
+			if t, ok := inits[n.Inputs[0]]; ok && len(t.Dims) == 2 {
+				m.EmbeddingRows = t.Dims[0]
+			}
+		}
+	}
+	return nil
+}
+
+func hashFiles(paths ...string) (string, error) {
+	h := sha256.New()
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", err
+		}
+		fh := sha256.New()
+		_, err = io.Copy(fh, f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("hash %s: %w", p, err)
+		}
+		fmt.Fprintf(h, "%s %x\n", filepath.Base(p), fh.Sum(nil))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// CopyTo copies the model's files into dir in the canonical layout
+// (tokenizer.json, config.json, model.onnx at the top), hard-linking when
+// the file system allows.
+func (m *Model) CopyTo(dir string) error {
+	for _, f := range [][2]string{{m.TokenizerPath, TokenizerFile}, {m.ConfigPath, ConfigFile}, {m.ONNXPath, ONNXFile}} {
+		dst := filepath.Join(dir, f[1])
+		if err := os.Link(f[0], dst); err == nil {
+			continue
+		}
+		if err := copyFile(f[0], dst); err != nil {
+			return fmt.Errorf("copy model file %s: %w", f[0], err)
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst + ".tmp")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return errors.Join(err, os.Remove(dst+".tmp"))
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(dst+".tmp", dst)
+}

@@ -1,0 +1,329 @@
+package model_test
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lair-ir/lair/encoder/model"
+	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/encoder/onnxpb"
+)
+
+func gen(t *testing.T, arch string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := modelgen.Generate(dir, modelgen.Config{Arch: arch, Layers: 1, Hidden: 16, Heads: 2, MaxPositions: 64, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestOpenGenerated(t *testing.T) {
+	for _, arch := range modelgen.Architectures {
+		m, err := model.Open(gen(t, arch))
+		if err != nil {
+			t.Fatalf("%s: %v", arch, err)
+		}
+		if m.HasTypeIDs != (arch == modelgen.ArchBERT) {
+			t.Errorf("%s: HasTypeIDs %v", arch, m.HasTypeIDs)
+		}
+		if m.EmbeddingRows != int64(m.VocabSize) {
+			t.Errorf("%s: embedding rows %d, vocab %d", arch, m.EmbeddingRows, m.VocabSize)
+		}
+		if m.MaxLength != 64 {
+			t.Errorf("%s: max length %d, want 64", arch, m.MaxLength)
+		}
+		wantPad := int64(0)
+		if arch == modelgen.ArchXLMR {
+			wantPad = 1
+		}
+		if m.PadID != wantPad || len(m.Hash) != 64 {
+			t.Errorf("%s: pad %d hash %q", arch, m.PadID, m.Hash)
+		}
+	}
+}
+
+func TestOpenOnnxSubfolder(t *testing.T) {
+	dir := gen(t, "static")
+	os.Mkdir(filepath.Join(dir, "onnx"), 0o755)
+	if err := os.Rename(filepath.Join(dir, "model.onnx"), filepath.Join(dir, "onnx", "model.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := m.CopyTo(out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.Open(out); err != nil {
+		t.Fatalf("copied model: %v", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		break_ func(dir string)
+		want   string
+	}{
+		{"missing tokenizer", func(d string) { os.Remove(filepath.Join(d, "tokenizer.json")) }, "missing tokenizer.json"},
+		{"missing onnx", func(d string) { os.Remove(filepath.Join(d, "model.onnx")) }, "missing model.onnx"},
+		{"bad config", func(d string) { os.WriteFile(filepath.Join(d, "config.json"), []byte("{"), 0o644) }, "config.json"},
+		{"garbage onnx", func(d string) { os.WriteFile(filepath.Join(d, "model.onnx"), []byte("\xff\xff\xff"), 0o644) }, "not a valid ONNX file"},
+		{"small vocabulary", func(d string) {
+			// A model whose embedding table is smaller than the tokenizer.
+			m := modelgen.Build(modelgen.Config{Arch: "static", Hidden: 16}, 10, 0)
+			onnxpb.WriteFile(filepath.Join(d, "model.onnx"), m)
+		}, "embedding table"},
+		{"wrong inputs", func(d string) {
+			m := modelgen.Build(modelgen.Config{Arch: "static", Hidden: 16}, 10, 0)
+			m.Graph.Inputs[0].Name = "pixel_values"
+			onnxpb.WriteFile(filepath.Join(d, "model.onnx"), m)
+		}, "unexpected graph input"},
+		{"wrong output", func(d string) {
+			m := modelgen.Build(modelgen.Config{Arch: "static", Hidden: 16}, 10000, 0)
+			m.Graph.Outputs[0].Name = "logits"
+			onnxpb.WriteFile(filepath.Join(d, "model.onnx"), m)
+		}, "no last_hidden_state"},
+	}
+	for _, c := range cases {
+		dir := gen(t, "static")
+		c.break_(dir)
+		_, err := model.Open(dir)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want it to mention %q", c.name, err, c.want)
+		}
+	}
+	if _, err := model.Open(filepath.Join(t.TempDir(), "nope")); err == nil {
+		t.Error("missing folder: no error")
+	}
+}
+
+func TestParseRef(t *testing.T) {
+	for in, want := range map[string]string{
+		"hf://org/name":           "hf://org/name@main",
+		"hf://org/name@v1.0":      "hf://org/name@v1.0",
+		"hf://bert-base-uncased":  "hf://bert-base-uncased@main",
+		"hf://o/n@0123456789abcd": "hf://o/n@0123456789abcd",
+	} {
+		r, ok, err := model.ParseRef(in)
+		if err != nil || !ok || r.String() != want {
+			t.Errorf("%s: %v %v %v", in, r, ok, err)
+		}
+	}
+	for _, in := range []string{"hf://", "hf://a/b/c", "hf://../x", "hf://a/b@../../x"} {
+		if _, _, err := model.ParseRef(in); err == nil {
+			t.Errorf("%s: no error", in)
+		}
+	}
+	if _, ok, _ := model.ParseRef("/some/path"); ok {
+		t.Error("a path parsed as a reference")
+	}
+}
+
+// fakeHub serves a model folder the way huggingface.co does: small files
+// directly with a git-sha1 ETag, LFS files (model.onnx) by a redirect to a
+// storage host carrying X-Linked-Etag (sha256) and X-Linked-Size, which
+// serves Range requests.
+type fakeHub struct {
+	files     map[string][]byte
+	lfs       map[string]bool
+	commit    string
+	token     string
+	badSHA    bool
+	mu        sync.Mutex
+	ranges    []string
+	gets      map[string]int
+	authOnCDN bool
+	cdnBase   string // the storage host: another host name than the hub's
+}
+
+// serve starts the hub at 127.0.0.1 and the storage host at localhost.
+func (f *fakeHub) serve(t *testing.T) string {
+	h := f.handler(t)
+	cdn := httptest.NewServer(h)
+	t.Cleanup(cdn.Close)
+	f.cdnBase = strings.Replace(cdn.URL, "127.0.0.1", "localhost", 1)
+	hub := httptest.NewServer(h)
+	t.Cleanup(hub.Close)
+	return hub.URL
+}
+
+func (f *fakeHub) handler(t *testing.T) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/org/model/resolve/{rev}/{file...}", func(w http.ResponseWriter, r *http.Request) {
+		if f.token != "" && r.Header.Get("Authorization") != "Bearer "+f.token {
+			w.Header().Set("X-Error-Code", "GatedRepo")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		file := r.PathValue("file")
+		b, ok := f.files[file]
+		if !ok {
+			w.Header().Set("X-Error-Code", "EntryNotFound")
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("X-Repo-Commit", f.commit)
+		if f.lfs[file] {
+			sum := sha256.Sum256(b)
+			etag := hex.EncodeToString(sum[:])
+			if f.badSHA {
+				etag = strings.Repeat("0", 64)
+			}
+			w.Header().Set("X-Linked-Etag", `"`+etag+`"`)
+			w.Header().Set("X-Linked-Size", fmt.Sprint(len(b)))
+			w.Header().Set("Location", f.cdnBase+"/cdn/"+file)
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		sum := sha1.Sum(b)
+		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+		f.count(file)
+		http.ServeContent(w, r, file, time.Time{}, strings.NewReader(string(b)))
+	})
+	mux.HandleFunc("/cdn/{file...}", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			f.authOnCDN = true
+		}
+		file := r.PathValue("file")
+		f.mu.Lock()
+		if rg := r.Header.Get("Range"); rg != "" {
+			f.ranges = append(f.ranges, rg)
+		}
+		f.mu.Unlock()
+		f.count(file)
+		http.ServeContent(w, r, file, time.Time{}, strings.NewReader(string(f.files[file])))
+	})
+	return mux
+}
+
+func (f *fakeHub) count(file string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gets == nil {
+		f.gets = map[string]int{}
+	}
+	f.gets[file]++
+}
+
+func newFakeHub(t *testing.T, subdir bool) *fakeHub {
+	dir := gen(t, "bert")
+	f := &fakeHub{files: map[string][]byte{}, lfs: map[string]bool{}, commit: "0123456789abcdef0123456789abcdef01234567"}
+	for _, n := range []string{"config.json", "tokenizer.json", "model.onnx"} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == "model.onnx" && subdir {
+			n = "onnx/model.onnx"
+		}
+		f.files[n] = b
+	}
+	f.lfs["model.onnx"], f.lfs["onnx/model.onnx"], f.lfs["tokenizer.json"] = true, true, true
+	return f
+}
+
+func TestHubFetch(t *testing.T) {
+	for _, subdir := range []bool{false, true} {
+		f := newFakeHub(t, subdir)
+		f.token = "secret"
+		srvURL := f.serve(t)
+		cache := t.TempDir()
+		hub := &model.Hub{Endpoint: srvURL, Token: "secret", CacheDir: cache}
+		dir, err := hub.Resolve(context.Background(), "hf://org/model")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(dir, f.commit) {
+			t.Errorf("snapshot %s is not named by the commit", dir)
+		}
+		m, err := model.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.authOnCDN {
+			t.Error("the token was sent to the storage host")
+		}
+		// A second fetch reuses the verified files.
+		before := f.gets["model.onnx"] + f.gets["onnx/model.onnx"]
+		dir2, err := hub.Resolve(context.Background(), "hf://org/model@main")
+		if err != nil || dir2 != dir {
+			t.Fatalf("second fetch: %s %v", dir2, err)
+		}
+		if after := f.gets["model.onnx"] + f.gets["onnx/model.onnx"]; after != before {
+			t.Errorf("second fetch downloaded model.onnx again (%d -> %d)", before, after)
+		}
+		// Offline use of the cached snapshot.
+		off := &model.Hub{Endpoint: "http://127.0.0.1:1", CacheDir: cache, Offline: true}
+		dir3, err := off.Resolve(context.Background(), "hf://org/model")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m3, err := model.Open(dir3)
+		if err != nil || m3.Hash != m.Hash {
+			t.Fatalf("offline: %v", err)
+		}
+	}
+}
+
+func TestHubResume(t *testing.T) {
+	f := newFakeHub(t, false)
+	srvURL := f.serve(t)
+	cache := t.TempDir()
+	part := filepath.Join(cache, "models", "org--model", "snapshots", f.commit, "model.onnx.incomplete")
+	os.MkdirAll(filepath.Dir(part), 0o755)
+	full := f.files["model.onnx"]
+	if err := os.WriteFile(part, full[:len(full)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hub := &model.Hub{Endpoint: srvURL, CacheDir: cache}
+	dir, err := hub.Resolve(context.Background(), "hf://org/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "model.onnx"))
+	if string(got) != string(full) {
+		t.Fatal("resumed file differs")
+	}
+	if len(f.ranges) != 1 || f.ranges[0] != fmt.Sprintf("bytes=%d-", len(full)/2) {
+		t.Errorf("range requests %v", f.ranges)
+	}
+}
+
+func TestHubErrors(t *testing.T) {
+	f := newFakeHub(t, false)
+	f.badSHA = true
+	srvURL := f.serve(t)
+	hub := &model.Hub{Endpoint: srvURL, CacheDir: t.TempDir()}
+	if _, err := hub.Resolve(context.Background(), "hf://org/model"); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("bad checksum: %v", err)
+	}
+	f.badSHA = false
+	f.token = "secret"
+	if _, err := hub.Resolve(context.Background(), "hf://org/model"); err == nil || !strings.Contains(err.Error(), "HF_TOKEN") {
+		t.Errorf("no token: %v", err)
+	}
+	f.token = ""
+	delete(f.files, "tokenizer.json")
+	if _, err := hub.Resolve(context.Background(), "hf://org/model"); err == nil || !strings.Contains(err.Error(), "tokenizer.json") {
+		t.Errorf("missing file: %v", err)
+	}
+	off := &model.Hub{CacheDir: t.TempDir(), Offline: true}
+	if _, err := off.Resolve(context.Background(), "hf://org/model"); err == nil {
+		t.Error("offline without cache: no error")
+	}
+}
