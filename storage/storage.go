@@ -28,6 +28,12 @@ type Store interface {
 	// writing the marker last. Publishing a key that is already
 	// published does nothing and returns the existing manifest.
 	Publish(ctx context.Context, key, src string) (*Manifest, error)
+	// List returns every published key (those with a marker), sorted.
+	List(ctx context.Context) ([]string, error)
+	// Delete unpublishes key (its marker goes first, so readers stop
+	// trusting it at once) and removes its files. A missing key is not an
+	// error.
+	Delete(ctx context.Context, key string) error
 	// Check probes the store (reachable, credentials accepted, bucket or
 	// directory present and listable) so that a run can fail with one
 	// clear error before any stage runs.

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/lair-ir/lair/storage"
 )
@@ -155,4 +156,41 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// List returns every published key, sorted.
+func (s *Store) List(ctx context.Context) ([]string, error) {
+	ents, err := os.ReadDir(s.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.root, err)
+	}
+	var keys []string
+	for _, e := range ents {
+		if !e.IsDir() || storage.CheckKey(e.Name()) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.root, e.Name(), MarkerName)); err == nil {
+			keys = append(keys, e.Name())
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Delete removes key's marker, then its directory.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	dir := filepath.Join(s.root, key)
+	if err := os.Remove(filepath.Join(dir, MarkerName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store %s: delete %s: %w", s.root, key, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("store %s: delete %s: %w", s.root, key, err)
+	}
+	return nil
 }

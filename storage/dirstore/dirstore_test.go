@@ -67,3 +67,27 @@ func TestCheckUnwritable(t *testing.T) {
 		t.Error("Check of an unwritable directory: no error")
 	}
 }
+
+func TestListDelete(t *testing.T) {
+	ctx := context.Background()
+	s := dirstore.New(filepath.Join(t.TempDir(), "store"))
+	if keys, err := s.List(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("List of a new store = %v, %v", keys, err)
+	}
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "x"), []byte("1"), 0o644)
+	for _, k := range []string{"b", "a"} {
+		if _, err := s.Publish(ctx, k, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys, _ := s.List(ctx); len(keys) != 2 || keys[0] != "a" {
+		t.Fatalf("List = %v", keys)
+	}
+	if err := s.Delete(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := s.List(ctx); len(keys) != 1 || keys[0] != "b" {
+		t.Fatalf("List after Delete = %v", keys)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -152,12 +153,15 @@ func (s *Store) String() string {
 	return "s3://" + s.cfg.Bucket + "/" + s.cfg.Prefix
 }
 
-func (s *Store) keyDir(key string) string {
+// base is the object name prefix of every key: "<prefix>/" or "".
+func (s *Store) base() string {
 	if s.cfg.Prefix == "" {
-		return key + "/"
+		return ""
 	}
-	return s.cfg.Prefix + "/" + key + "/"
+	return s.cfg.Prefix + "/"
 }
+
+func (s *Store) keyDir(key string) string { return s.base() + key + "/" }
 
 // MarkerObject returns the object name of key's marker.
 func (s *Store) MarkerObject(key string) string { return s.keyDir(key) + MarkerName }
@@ -177,7 +181,7 @@ func (s *Store) Check(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("store %s: bucket %q does not exist at %s: create it first (e.g. `aws s3 mb s3://%s`) or fix the store URL", s, s.cfg.Bucket, s.endpoint, s.cfg.Bucket)
 	}
-	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.keyDir("")[:len(s.keyDir(""))-1], MaxKeys: 1}) {
+	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.base(), MaxKeys: 1}) {
 		if obj.Err != nil {
 			cancel()
 			return s.explain("list", obj.Err)
@@ -336,6 +340,40 @@ func (s *Store) uploadFile(ctx context.Context, key, p string, f storage.File) e
 	})
 	if err != nil {
 		return s.explain("upload "+f.Path+" of "+key, err)
+	}
+	return nil
+}
+
+// List returns every published key under the prefix, sorted.
+func (s *Store) List(ctx context.Context) ([]string, error) {
+	base := s.base()
+	var keys []string
+	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: base, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, s.explain("list", obj.Err)
+		}
+		rest := strings.TrimPrefix(obj.Key, base)
+		if key, ok := strings.CutSuffix(rest, "/"+MarkerName); ok && !strings.Contains(key, "/") {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Delete removes key's marker, then its files.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := storage.CheckKey(key); err != nil {
+		return err
+	}
+	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, s.MarkerObject(key), minio.RemoveObjectOptions{}); err != nil {
+		return s.explain("delete marker of "+key, err)
+	}
+	objs := s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.keyDir(key), Recursive: true})
+	for r := range s.client.RemoveObjects(ctx, s.cfg.Bucket, objs, minio.RemoveObjectsOptions{}) {
+		if r.Err != nil {
+			return s.explain("delete "+r.ObjectName, r.Err)
+		}
 	}
 	return nil
 }

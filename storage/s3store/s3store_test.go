@@ -301,3 +301,43 @@ func TestPublishRefusesBadKeysAndSymlinks(t *testing.T) {
 }
 
 var _ = bytes.MinRead
+
+func TestListDelete(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, "lair")
+	s := openStore(t, srv, "s3://lair/p", nil)
+	other := openStore(t, srv, "s3://lair/p2", nil)
+	src := writeArtifact(t, map[string]string{"a": "1", "d/b": "2"})
+	for _, k := range []string{"k2", "k1"} {
+		if _, err := s.Publish(ctx, k, src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := other.Publish(ctx, "k3", src); err != nil {
+		t.Fatal(err)
+	}
+	// Files without a marker are not listed.
+	if err := srv.Overwrite("lair", s.FileObject("half", "a"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.List(ctx)
+	if err != nil || fmt.Sprint(keys) != "[k1 k2]" {
+		t.Fatalf("List = %v, %v", keys, err)
+	}
+	if err := s.Delete(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "nosuch"); err != nil {
+		t.Errorf("Delete of a missing key: %v", err)
+	}
+	keys, _ = s.List(ctx)
+	if fmt.Sprint(keys) != "[k2]" {
+		t.Errorf("after Delete, List = %v", keys)
+	}
+	objs, _ := srv.Objects("lair")
+	for _, o := range objs {
+		if strings.HasPrefix(o, "p/k1/") {
+			t.Errorf("object %s left after Delete", o)
+		}
+	}
+}
