@@ -1,0 +1,317 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+
+	"github.com/lair-ir/lair/eval/search"
+	"github.com/lair-ir/lair/tables"
+)
+
+// RetrieveOptions configure Retrieve.
+type RetrieveOptions struct {
+	RunID    string
+	Settings []string // subset of mono, cross, multi (default all three)
+	K        int      // top-k kept for mono and multi rankings (default 1000)
+	CrossK   int      // top-k kept for each cross pool (default 20)
+	Threads  int
+	Progress func(queries int)
+}
+
+func (o *RetrieveOptions) defaults() error {
+	if len(o.Settings) == 0 {
+		o.Settings = []string{Mono, Cross, Multi}
+	}
+	for _, s := range o.Settings {
+		if s != Mono && s != Cross && s != Multi {
+			return fmt.Errorf("setting %q: want mono, cross or multi", s)
+		}
+	}
+	if o.K <= 0 {
+		o.K = 1000
+	}
+	if o.CrossK <= 0 {
+		o.CrossK = 20
+	}
+	o.Threads = max(o.Threads, 1)
+	return nil
+}
+
+// RetrieveStats summarize a retrieval.
+type RetrieveStats struct {
+	Rows    map[string]int // rows written per setting
+	NoRel   map[string]int // query-pool combinations skipped for lack of a relevant candidate
+	Queries int
+}
+
+// DenseScorer builds a dot-product scorer over the embeddings of the
+// prepared dataset's queries (role "query") and candidates (role
+// "passage"), matched by id. With normalize, vectors are scaled to unit
+// length (cosine similarity). embPath names the embeddings file in errors.
+func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bool) (*search.Dense, error) {
+	qrow := map[string]int{}
+	crow := map[string]int{}
+	for i, id := range e.IDs {
+		m := crow
+		if e.Roles[i] == tables.RoleQuery {
+			m = qrow
+		}
+		if j, dup := m[id]; dup {
+			return nil, fmt.Errorf("%s row %d: %s id %q already at row %d", embPath, i, e.Roles[i], id, j)
+		}
+		m[id] = i
+	}
+	dim := e.Dim
+	Q := search.Matrix{Data: make([]float32, len(p.DS.Queries)*dim), Dim: dim}
+	qf := filepath.Join(p.DS.Dir, QueriesFile)
+	for i, q := range p.DS.Queries {
+		r, ok := qrow[q.QID]
+		if !ok {
+			return nil, fmt.Errorf("%s: no query vector for qid %q (%s row %d); encode this dataset's queries with the same model", embPath, q.QID, qf, i)
+		}
+		if e.Langs[r] != q.Lang {
+			return nil, fmt.Errorf("%s row %d: qid %q has lang %q but %s row %d says %q", embPath, r, q.QID, e.Langs[r], qf, i, q.Lang)
+		}
+		if err := putVector(Q.Row(i), e.Vector(r), normalize); err != nil {
+			return nil, fmt.Errorf("%s row %d (qid %q): %w", embPath, r, q.QID, err)
+		}
+	}
+	C := search.Matrix{Data: make([]float32, len(p.CID)*dim), Dim: dim}
+	cf := filepath.Join(p.DS.Dir, CandidatesFile)
+	for i, cid := range p.CID {
+		r, ok := crow[cid]
+		if !ok {
+			return nil, fmt.Errorf("%s: no passage vector for cid %q (%s row %d); encode this dataset's candidates with the same model", embPath, cid, cf, p.CandRow[i])
+		}
+		if e.Langs[r] != p.CLang[i] {
+			return nil, fmt.Errorf("%s row %d: cid %q has lang %q but %s row %d says %q", embPath, r, cid, e.Langs[r], cf, p.CandRow[i], p.CLang[i])
+		}
+		if err := putVector(C.Row(i), e.Vector(r), normalize); err != nil {
+			return nil, fmt.Errorf("%s row %d (cid %q): %w", embPath, r, cid, err)
+		}
+	}
+	return search.NewDense(Q, C)
+}
+
+func putVector(dst, src []float32, normalize bool) error {
+	var ss float64
+	for _, x := range src {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("vector has a non-finite value")
+		}
+		ss += float64(x) * float64(x)
+	}
+	if !normalize {
+		copy(dst, src)
+		return nil
+	}
+	if ss == 0 {
+		return fmt.Errorf("zero vector cannot be normalized")
+	}
+	inv := float32(1 / math.Sqrt(ss))
+	for i, x := range src {
+		dst[i] = x * inv
+	}
+	return nil
+}
+
+func (p *Prepared) segments() []search.Segment {
+	out := make([]search.Segment, len(p.Segs))
+	for i, s := range p.Segs {
+		out[i] = search.Segment{Name: s.Lang, Lo: s.Lo, Hi: s.Hi}
+	}
+	return out
+}
+
+// Retrieve ranks the prepared dataset's candidates for every query in the
+// requested settings and streams Ranking rows to emit. perLang scores the
+// mono and cross pools, pooled the multi pool; they may be the same scorer
+// (dense retrieval), in which case one pass serves every setting.
+func Retrieve(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, opt RetrieveOptions, emit func([]Ranking) error) (*RetrieveStats, error) {
+	if err := opt.defaults(); err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, s := range opt.Settings {
+		want[s] = true
+	}
+	segs := p.segments()
+	st := &RetrieveStats{Rows: map[string]int{}, NoRel: map[string]int{}, Queries: len(p.DS.Queries)}
+	base := search.Request{
+		Segments: segs, Ord: p.Ord, QuerySeg: p.QuerySeg, Rel: p.Rel,
+		Threads: opt.Threads, Progress: opt.Progress,
+	}
+	monoCross := func(qseg, s int) int {
+		switch {
+		case s == qseg && want[Mono]:
+			return opt.K
+		case s != qseg && want[Cross]:
+			return opt.CrossK
+		}
+		return 0
+	}
+	var perRes, multiRes []search.Result
+	var err error
+	if perLang == pooled {
+		req := base
+		req.HeapK = func(qseg, s int) int {
+			if want[Multi] {
+				return opt.K
+			}
+			return monoCross(qseg, s)
+		}
+		req.KeepK = monoCross
+		if want[Multi] {
+			req.MultiK = opt.K
+		}
+		perRes, err = search.Run(ctx, perLang, &req)
+		multiRes = perRes
+	} else {
+		if want[Mono] || want[Cross] {
+			req := base
+			req.HeapK, req.KeepK = monoCross, monoCross
+			if perRes, err = search.Run(ctx, perLang, &req); err != nil {
+				return nil, err
+			}
+		}
+		if want[Multi] {
+			req := base
+			req.HeapK = func(int, int) int { return opt.K }
+			req.KeepK = func(int, int) int { return 0 }
+			req.MultiK = opt.K
+			multiRes, err = search.Run(ctx, pooled, &req)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	dsName := p.DS.Name
+	batch := make([]Ranking, 0, 256)
+	flush := func(force bool) error {
+		if len(batch) == 0 || (!force && len(batch) < cap(batch)) {
+			return nil
+		}
+		err := emit(batch)
+		batch = batch[:0]
+		return err
+	}
+	nseg := len(segs)
+	// build one row from relevant indices (into p.Rel[q]) and a pool mask.
+	build := func(setting string, q int, res *search.Result, pool []bool, clang string, poolSize int, top []search.Hit) Ranking {
+		qq := &p.DS.Queries[q]
+		st.Rows[setting]++
+		row := Ranking{RunID: opt.RunID, Dataset: dsName, Setting: setting, QID: qq.QID, QLang: qq.Lang, CLang: clang, PoolSize: int32(poolSize)}
+		type rel struct {
+			i    int
+			rank int
+		}
+		var rels []rel
+		for i, c := range p.Rel[q] {
+			if pool[p.segOf(c)] {
+				rels = append(rels, rel{i, res.RankIn(i, pool)})
+			}
+		}
+		slices.SortFunc(rels, func(a, b rel) int { return a.rank - b.rank })
+		for _, r := range rels {
+			c := p.Rel[q][r.i]
+			row.RelCIDs = append(row.RelCIDs, p.CID[c])
+			row.RelLangs = append(row.RelLangs, p.CLang[c])
+			row.RelGrades = append(row.RelGrades, p.Grade[q][r.i])
+			row.RelRanks = append(row.RelRanks, int32(r.rank))
+			row.RelScores = append(row.RelScores, res.RelScore[r.i])
+		}
+		row.TopCIDs = make([]string, len(top))
+		row.TopScores = make([]float32, len(top))
+		for i, h := range top {
+			row.TopCIDs[i] = p.CID[h.Idx]
+			row.TopScores[i] = h.Score
+		}
+		return row
+	}
+	hasRel := func(q int, pool []bool) bool {
+		for _, c := range p.Rel[q] {
+			if pool[p.segOf(c)] {
+				return true
+			}
+		}
+		return false
+	}
+	pool := make([]bool, nseg)
+	setPool := func(s int) {
+		for i := range pool {
+			pool[i] = s < 0 || i == s
+		}
+	}
+	for _, setting := range []string{Mono, Cross, Multi} {
+		if !want[setting] {
+			continue
+		}
+		for q := range p.DS.Queries {
+			qseg := p.QuerySeg[q]
+			switch setting {
+			case Mono:
+				if qseg < 0 {
+					st.NoRel[Mono]++
+					continue
+				}
+				setPool(qseg)
+				if !hasRel(q, pool) {
+					st.NoRel[Mono]++
+					continue
+				}
+				res := &perRes[q]
+				batch = append(batch, build(Mono, q, res, pool, p.Langs[qseg], segs[qseg].Hi-segs[qseg].Lo, res.Top[qseg]))
+			case Cross:
+				for s := range segs {
+					if s == qseg {
+						continue
+					}
+					setPool(s)
+					if !hasRel(q, pool) {
+						st.NoRel[Cross]++
+						continue
+					}
+					res := &perRes[q]
+					batch = append(batch, build(Cross, q, res, pool, p.Langs[s], segs[s].Hi-segs[s].Lo, res.Top[s]))
+					if err := flush(false); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			case Multi:
+				setPool(-1)
+				if !hasRel(q, pool) {
+					st.NoRel[Multi]++
+					continue
+				}
+				res := &multiRes[q]
+				batch = append(batch, build(Multi, q, res, pool, All, len(p.CID), res.Multi))
+			}
+			if err := flush(false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(true); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// segOf returns the segment of search candidate c.
+func (p *Prepared) segOf(c int32) int {
+	i, _ := slices.BinarySearchFunc(p.Segs, int(c), func(s searchSegment, c int) int {
+		switch {
+		case s.Hi <= c:
+			return -1
+		case s.Lo > c:
+			return 1
+		}
+		return 0
+	})
+	return i
+}
