@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lair-ir/lair/pipeline"
+)
+
+func loadPlan(path string, sets []string, reg *pipeline.Registry) (*pipeline.Plan, error) {
+	set, err := setFlags(sets)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := pipeline.LoadFile(path, reg, pipeline.LoadOptions{Set: set})
+	if err != nil {
+		var el pipeline.ErrorList
+		if !errors.As(err, &el) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return plan, nil
+}
+
+func cmdValidate(stdout io.Writer, args []string, reg *pipeline.Registry) error {
+	fs := newFlags("lair validate", "lair validate DAG [--set NAME=VALUE]... [--plan]", stdout)
+	var sets multiFlag
+	fs.Var(&sets, "set", "override a DAG param: NAME=VALUE; repeatable")
+	showPlan := fs.Bool("plan", false, "print the planned instances with their keys and params")
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	plan, err := loadPlan(pos[0], sets, reg)
+	if err != nil {
+		return err
+	}
+	if *showPlan {
+		fmt.Fprint(stdout, plan.Describe())
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d stages, %d stage instances\n", pos[0], len(plan.DAG.Stages), len(plan.Instances))
+	return nil
+}
+
+func cmdStages(stdout io.Writer, args []string, reg *pipeline.Registry) error {
+	fs := newFlags("lair stages", "lair stages [TYPE]", stdout)
+	pos, err := parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TYPE\tINPUTS\tOUTPUT\tDESCRIPTION")
+		for _, n := range reg.Names() {
+			t, _ := reg.Lookup(n)
+			var ins []string
+			for _, in := range t.Inputs {
+				ins = append(ins, inputDesc(in))
+			}
+			in := strings.Join(ins, ",")
+			if in == "" {
+				in = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, in, t.Output, firstLine(t.Doc))
+		}
+		tw.Flush()
+		return nil
+	}
+	t, ok := reg.Lookup(pos[0])
+	if !ok {
+		hint := ""
+		best := -1
+		for _, n := range reg.Names() {
+			if d := editDistance(pos[0], n); best < 0 || d < best {
+				best, hint = d, n
+			}
+		}
+		if best >= 0 && best <= max(2, len(pos[0])/2) {
+			return usagef("unknown stage type %q (did you mean %q?)", pos[0], hint)
+		}
+		return usagef("unknown stage type %q; `lair stages` lists them", pos[0])
+	}
+	fmt.Fprint(stdout, describeType(t))
+	return nil
+}
+
+func inputDesc(in pipeline.Input) string {
+	s := string(in.Kind)
+	if in.Many {
+		s += "..."
+	}
+	if in.Optional {
+		s += "?"
+	}
+	return s
+}
+
+// describeType is the help text of one stage type, made from its
+// declaration (as README's stage reference is).
+func describeType(t *pipeline.StageType) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (version %s)\n\n", t.Name, t.Version)
+	if t.Doc != "" {
+		fmt.Fprintf(&b, "%s\n\n", strings.TrimSpace(t.Doc))
+	}
+	b.WriteString("Inputs:\n")
+	if len(t.Inputs) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	for _, in := range t.Inputs {
+		var notes []string
+		if in.Many {
+			notes = append(notes, "many: fans in every instance")
+		}
+		if in.Optional {
+			notes = append(notes, "optional")
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = " [" + strings.Join(notes, ", ") + "]"
+		}
+		fmt.Fprintf(&b, "  %s%s: %s\n", in.Kind, note, in.Doc)
+	}
+	fmt.Fprintf(&b, "Output:\n  %s", t.Output)
+	if d, ok := pipeline.ArtifactKinds[t.Output]; ok {
+		fmt.Fprintf(&b, ": %s", d)
+	}
+	b.WriteString("\nParams:\n")
+	if len(t.Params) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, p := range t.Params {
+		def := "-"
+		switch {
+		case p.Required:
+			def = "required"
+		case p.Default != nil:
+			def = "default " + fmtValue(p.Default)
+		}
+		doc := p.Doc
+		if len(p.Enum) > 0 {
+			doc += " (one of: " + strings.Join(p.Enum, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, p.Type, def, doc)
+	}
+	tw.Flush()
+	if t.Device != "" {
+		fmt.Fprintf(&b, "Device: %s\n", t.Device)
+	}
+	return b.String()
+}
+
+func fmtValue(v any) string {
+	switch x := v.(type) {
+	case []string:
+		return "[" + strings.Join(x, ", ") + "]"
+	case string:
+		return fmt.Sprintf("%q", x)
+	}
+	return fmt.Sprint(v)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func cmdGraph(stdout io.Writer, args []string, reg *pipeline.Registry) error {
+	fs := newFlags("lair graph", "lair graph DAG [--format mermaid|dot] [--set NAME=VALUE]...", stdout)
+	format := fs.String("format", "mermaid", "mermaid or dot")
+	var sets multiFlag
+	fs.Var(&sets, "set", "override a DAG param: NAME=VALUE; repeatable")
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *format != "mermaid" && *format != "dot" {
+		return usagef("--format %q: want mermaid or dot", *format)
+	}
+	plan, err := loadPlan(pos[0], sets, reg)
+	if err != nil {
+		return err
+	}
+	if *format == "dot" {
+		fmt.Fprint(stdout, pipeline.GraphDot(plan))
+	} else {
+		fmt.Fprint(stdout, pipeline.GraphMermaid(plan))
+	}
+	return nil
+}
+
+func cmdRuns(stdout io.Writer, args []string) error {
+	fs := newFlags("lair runs", "lair runs [ID] [--dir DIR]", stdout)
+	dir := fs.String("dir", ".lair", "the .lair directory (beside the DAG file)")
+	pos, err := parseArgs(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	runsDir := filepath.Join(*dir, "runs")
+	if len(pos) == 0 {
+		ids, err := pipeline.ListRuns(runsDir)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			fmt.Fprintf(stdout, "no runs in %s\n", runsDir)
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tSTATUS\tDAG\tSTARTED\tRAN\tCACHED\tFAILED\tSKIPPED")
+		for _, id := range ids {
+			m, err := pipeline.ReadManifest(runsDir, id)
+			if err != nil {
+				fmt.Fprintf(tw, "%s\tunreadable\t%v\n", id, err)
+				continue
+			}
+			s := m.Summary
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", id, m.Status, m.DAG.Name, m.Started.Format(time.RFC3339), s.Ran, s.Cached, s.Failed, s.Skipped)
+		}
+		return tw.Flush()
+	}
+	m, err := pipeline.ReadManifest(runsDir, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "run %s: %s\ndag: %s (%s, sha256 %s)\nstore: %s\nstarted: %s\n", m.RunID, m.Status, m.DAG.Path, m.DAG.Name, m.DAG.Hash[:12], m.Store, m.Started.Format(time.RFC3339))
+	if m.Ended != nil {
+		fmt.Fprintf(stdout, "ended: %s (%s)\n", m.Ended.Format(time.RFC3339), m.Ended.Sub(m.Started).Round(time.Millisecond))
+	}
+	fmt.Fprintf(stdout, "lair %s, %s, host %s\n\n", m.LairVersion, m.GoVersion, m.Host)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tDURATION\tBYTES\tKEY\tINSTANCE")
+	for _, mi := range m.Instances {
+		d := ""
+		if mi.Status == pipeline.StatusRan || mi.Status == pipeline.StatusFailed {
+			d = fmtDuration(time.Duration(mi.DurationMS) * time.Millisecond)
+		}
+		key := mi.Key
+		if len(key) > 12 {
+			key = key[:12]
+		}
+		line := fmt.Sprintf("%s\t%s\t%d\t%s\t%s", mi.Status, d, mi.Bytes, key, mi.Name)
+		if mi.Error != "" {
+			line += ": " + firstLine(mi.Error)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+func cmdGC(ctx context.Context, stdout io.Writer, args []string) error {
+	fs := newFlags("lair gc", "lair gc [--dir DIR] [--store DIR] [--dry-run]", stdout)
+	dir := fs.String("dir", ".lair", "the .lair directory whose runs/ name the artifacts to keep")
+	storeDir := fs.String("store", "", "the store (default DIR/store)")
+	dry := fs.Bool("dry-run", false, "only list what would be deleted")
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *storeDir == "" {
+		*storeDir = filepath.Join(*dir, "store")
+	}
+	if _, err := os.Stat(*storeDir); err != nil {
+		return fmt.Errorf("gc: no store at %s: %w", *storeDir, err)
+	}
+	runsDir := filepath.Join(*dir, "runs")
+	ids, err := pipeline.ListRuns(runsDir)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, id := range ids {
+		m, err := pipeline.ReadManifest(runsDir, id)
+		if err != nil {
+			return fmt.Errorf("gc: %w (fix or remove that run before collecting)", err)
+		}
+		for _, mi := range m.Instances {
+			keep[mi.Key] = true
+		}
+	}
+	// Exclusive: waits for running runs to finish and keeps new ones out.
+	st, err := pipeline.OpenLocalStore(ctx, *storeDir, pipeline.OpenOptions{Exclusive: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	var del []string
+	for _, k := range keys {
+		if !keep[k] {
+			del = append(del, k)
+		}
+	}
+	sort.Strings(del)
+	for _, k := range del {
+		if *dry {
+			fmt.Fprintf(stdout, "would delete %s\n", k)
+			continue
+		}
+		if err := st.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	verb := "deleted"
+	if *dry {
+		verb = "would delete"
+	}
+	fmt.Fprintf(stdout, "gc: %s %d of %d store entries (%d runs reference the rest)\n", verb, len(del), len(keys), len(ids))
+	return nil
+}

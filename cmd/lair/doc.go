@@ -1,0 +1,21 @@
+// Command lair is the command line of lair: it validates, plans, runs and
+// inspects declarative DAGs of retrieval stages (see package pipeline).
+//
+//	lair run DAG [--store DIR] [--jobs N] [--force STAGE]... [--mirror DIR|URL]
+//	             [--cache DIR] [--threads N] [--set NAME=VALUE]... [--quiet|--verbose]
+//	lair validate DAG [--set NAME=VALUE]... [--plan]
+//	lair stages [TYPE]
+//	lair graph DAG [--format mermaid|dot]
+//	lair runs [ID] [--dir DIR]
+//	lair show FILE [--format table|jsonl|csv] [--limit N]
+//	lair gc [--dir DIR] [--store DIR] [--dry-run]
+//	lair stage run DAG INSTANCE --store URL
+//	lair export argo DAG --store URL
+//	lair version
+//
+// Exit codes: 0 success, 1 the run (or command) failed, 2 bad input
+// (usage, DAG validation).
+//
+// main is thin over run(ctx, stdout, stderr, args, registry) so tests can
+// run every command in-process with their own stage types.
+package main
