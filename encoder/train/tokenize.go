@@ -1,5 +1,3 @@
-//go:build lairtok
-
 package train
 
 import (
