@@ -14,7 +14,7 @@ import (
 	"github.com/lair-ir/lair/storage/s3store/s3fake"
 )
 
-func newS3(t *testing.T, srv *s3fake.Server, url string) *s3store.Store {
+func newS3(t testing.TB, srv *s3fake.Server, url string) *s3store.Store {
 	t.Helper()
 	cfg, err := s3store.FromEnv(url, srv.Getenv())
 	if err != nil {
