@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/evaltest"
 	"github.com/lair-ir/lair/eval/metrics"
 	"github.com/lair-ir/lair/tables"
@@ -422,5 +423,34 @@ func TestBadInput(t *testing.T) {
 	tables.Write(filepath.Join(dir, QrelsFile), qr, nil)
 	if _, err := LoadDataset(dir); err == nil || !strings.Contains(err.Error(), "qrels.parquet row 3: cid \"ghost\"") {
 		t.Errorf("unknown cid: %v", err)
+	}
+}
+
+func TestBM25Retrieval(t *testing.T) {
+	p, _, _ := loadSynthetic(t, []string{"en", "de", "zh", "th"}, 12, 20)
+	perLang, pooled, err := BM25Scorers(p, bm25.DefaultParams, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []Ranking
+	if _, err := Retrieve(context.Background(), p, perLang, pooled, RetrieveOptions{RunID: "bm25", Threads: 2, QueryBlock: 8}, func(b []Ranking) error {
+		rows = append(rows, b...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	specs, _ := metrics.ParseAll(DefaultLAReQAMetrics)
+	ev := NewEvaluator(specs, true, nil, nil)
+	for i := range rows {
+		ev.Add(&rows[i])
+	}
+	got := ev.Metrics()
+	mono, _ := find(got, Mono, All, All, "map")
+	same, _ := find(got, Multi, All, All, MetricSameLangFirst)
+	if mono.Value < 0.5 {
+		t.Errorf("BM25 mono map %v on data built for lexical matching", mono.Value)
+	}
+	if same.Value < 0.99 {
+		t.Errorf("BM25 same-language-first share %v, want ~1 (strong language bias)", same.Value)
 	}
 }

@@ -18,7 +18,10 @@ type RetrieveOptions struct {
 	K        int      // top-k kept for mono and multi rankings (default 1000)
 	CrossK   int      // top-k kept for each cross pool (default 20)
 	Threads  int
-	Progress func(queries int)
+	// QueryBlock is the number of queries scored together (0: the search
+	// default; BM25 keeps a full score row per query, so use a small one).
+	QueryBlock int
+	Progress   func(queries int)
 }
 
 func (o *RetrieveOptions) defaults() error {
@@ -142,7 +145,7 @@ func Retrieve(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, o
 	st := &RetrieveStats{Rows: map[string]int{}, NoRel: map[string]int{}, Queries: len(p.DS.Queries)}
 	base := search.Request{
 		Segments: segs, Ord: p.Ord, QuerySeg: p.QuerySeg, Rel: p.Rel,
-		Threads: opt.Threads, Progress: opt.Progress,
+		Threads: opt.Threads, Progress: opt.Progress, QueryBlock: opt.QueryBlock,
 	}
 	monoCross := func(qseg, s int) int {
 		switch {

@@ -1,0 +1,193 @@
+package bm25
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/lair-ir/lair/eval/search"
+)
+
+// Params are Okapi BM25's parameters.
+type Params struct {
+	K1 float64 // term frequency saturation (default 0.9, as Anserini)
+	B  float64 // length normalization (default 0.4, as Anserini)
+}
+
+// DefaultParams are Anserini's BM25 defaults.
+var DefaultParams = Params{K1: 0.9, B: 0.4}
+
+type posting struct {
+	doc int32 // global candidate index
+	tf  float32
+}
+
+// Index is an inverted index over a set of documents (candidates
+// Lo..Hi-1 of the search's candidate order).
+type Index struct {
+	params   Params
+	terms    map[string]int32
+	postings [][]posting
+	idf      []float32
+	// norm[d-Lo] = k1*(1 - b + b*len/avglen)
+	norm []float32
+	lo   int
+}
+
+// Build indexes docs, which are the candidates lo, lo+1, ...; analyze
+// returns each document's terms.
+func Build(docs []string, lo int, analyze func(i int, text string) []string, p Params) *Index {
+	ix := &Index{params: p, terms: map[string]int32{}, lo: lo}
+	lens := make([]int, len(docs))
+	total := 0
+	tf := map[int32]int{}
+	for i, text := range docs {
+		clear(tf)
+		toks := analyze(i, text)
+		lens[i] = len(toks)
+		total += len(toks)
+		for _, t := range toks {
+			id, ok := ix.terms[t]
+			if !ok {
+				id = int32(len(ix.postings))
+				ix.terms[t] = id
+				ix.postings = append(ix.postings, nil)
+			}
+			tf[id]++
+		}
+		ids := make([]int32, 0, len(tf))
+		for id := range tf {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			ix.postings[id] = append(ix.postings[id], posting{doc: int32(lo + i), tf: float32(tf[id])})
+		}
+	}
+	n := float64(len(docs))
+	avg := 1.0
+	if len(docs) > 0 && total > 0 {
+		avg = float64(total) / n
+	}
+	ix.norm = make([]float32, len(docs))
+	for i, l := range lens {
+		ix.norm[i] = float32(p.K1 * (1 - p.B + p.B*float64(l)/avg))
+	}
+	ix.idf = make([]float32, len(ix.postings))
+	for id, ps := range ix.postings {
+		df := float64(len(ps))
+		ix.idf[id] = float32(math.Log(1 + (n-df+0.5)/(df+0.5)))
+	}
+	return ix
+}
+
+// Score adds the BM25 scores of the query terms (unique terms count once)
+// to row, which is indexed by global candidate index.
+func (ix *Index) Score(terms []string, row []float32) {
+	k1 := float32(ix.params.K1)
+	seen := make(map[int32]bool, len(terms))
+	for _, t := range terms {
+		id, ok := ix.terms[t]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		idf := ix.idf[id]
+		for _, p := range ix.postings[id] {
+			row[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + ix.norm[int(p.doc)-ix.lo])
+		}
+	}
+}
+
+// Scorer scores queries against candidates with BM25 for package search:
+// either one index per segment (language) or one pooled index.
+type Scorer struct {
+	nc      int
+	queries [][]string // analyzed query terms
+	// segment s is scored with indexes[s]; a pooled scorer has one index
+	// for every segment.
+	indexes []*Index
+	segs    []search.Segment
+}
+
+// NewScorer builds a BM25 scorer. Candidates are given in search order
+// with their languages; segs are the language segments. With pooled, one
+// index covers all candidates (collection statistics of the whole pool,
+// for the multi setting); otherwise each segment has its own index (its
+// language's statistics, for mono and cross). Queries are analyzed with
+// their own language's analyzer, candidates with theirs.
+func NewScorer(queryText, queryLang, candText, candLang []string, segs []search.Segment, pooled bool, p Params) (*Scorer, error) {
+	if len(queryText) != len(queryLang) || len(candText) != len(candLang) {
+		return nil, fmt.Errorf("bm25: texts and languages differ in length")
+	}
+	if p.K1 < 0 || p.B < 0 || p.B > 1 {
+		return nil, fmt.Errorf("bm25: k1 = %v, b = %v; want k1 >= 0 and 0 <= b <= 1", p.K1, p.B)
+	}
+	analyzers := map[string]*Analyzer{}
+	an := func(lang string) *Analyzer {
+		a := analyzers[lang]
+		if a == nil {
+			a = NewAnalyzer(lang)
+			analyzers[lang] = a
+		}
+		return a
+	}
+	s := &Scorer{nc: len(candText), segs: segs}
+	for i, t := range queryText {
+		s.queries = append(s.queries, an(queryLang[i]).Tokens(nil, t))
+	}
+	analyze := func(lo int) func(i int, text string) []string {
+		return func(i int, text string) []string { return an(candLang[lo+i]).Tokens(nil, text) }
+	}
+	if pooled {
+		ix := Build(candText, 0, analyze(0), p)
+		for range segs {
+			s.indexes = append(s.indexes, ix)
+		}
+	} else {
+		for _, sg := range segs {
+			s.indexes = append(s.indexes, Build(candText[sg.Lo:sg.Hi], sg.Lo, analyze(sg.Lo), p))
+		}
+	}
+	return s, nil
+}
+
+func (s *Scorer) NumQueries() int          { return len(s.queries) }
+func (s *Scorer) NumCandidates() int       { return s.nc }
+func (s *Scorer) NewWorker() search.Worker { return &worker{s: s} }
+
+type worker struct {
+	s    *Scorer
+	rows [][]float32
+	pos  map[int]int
+}
+
+func (w *worker) Prepare(qs []int, want []bool) error {
+	for len(w.rows) < len(qs) {
+		w.rows = append(w.rows, make([]float32, w.s.nc))
+	}
+	w.pos = make(map[int]int, len(qs))
+	for i, q := range qs {
+		w.pos[q] = i
+		row := w.rows[i]
+		clear(row)
+		var last *Index
+		for si, ix := range w.s.indexes {
+			if !want[si] || ix == last { // a pooled index scores every segment at once
+				continue
+			}
+			last = ix
+			ix.Score(w.s.queries[q], row)
+		}
+	}
+	return nil
+}
+
+func (w *worker) Tile(qs []int, c0, c1 int, tile []float32) {
+	n := c1 - c0
+	for i, q := range qs {
+		copy(tile[i*n:(i+1)*n], w.rows[w.pos[q]][c0:c1])
+	}
+}
+
+func (w *worker) Pair(q, c int) float32 { return w.rows[w.pos[q]][c] }
