@@ -76,11 +76,11 @@ type Result struct {
 var ErrRunFailed = errors.New("run failed")
 
 // NewRunID makes a run id: UTC time plus a random suffix, so ids sort by
-// time.
+// time (to the microsecond).
 func NewRunID(t time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return t.UTC().Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 type executor struct {

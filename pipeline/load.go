@@ -512,6 +512,7 @@ func (l *loader) needs(c *compiled, names []string) {
 			for _, in := range c.typ.Inputs {
 				has = has || in.Kind == kind
 			}
+			allKnown = false // do not also report the slot this need was meant for as missing
 			if has {
 				l.add(n.Line, n.Col, s.Name, field, "%q makes a %s, but every %s input of %s is already filled", n.Stage, kind, kind, c.typ.Name)
 			} else {

@@ -121,6 +121,15 @@ func TestScripts(t *testing.T) {
 					time.Sleep(10 * time.Millisecond)
 				}
 			},
+			// rmfirstrun RUNSDIR: remove the oldest recorded run.
+			"rmfirstrun": func(ts *testscript.TestScript, neg bool, args []string) {
+				ids, err := pipeline.ListRuns(ts.MkAbs(args[0]))
+				ts.Check(err)
+				if len(ids) == 0 {
+					ts.Fatalf("no runs")
+				}
+				ts.Check(os.RemoveAll(filepath.Join(ts.MkAbs(args[0]), ids[0])))
+			},
 			// emptydir DIR: DIR exists and holds nothing (or, negated, something).
 			"emptydir": func(ts *testscript.TestScript, neg bool, args []string) {
 				ents, err := os.ReadDir(ts.MkAbs(args[0]))
