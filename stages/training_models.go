@@ -1,6 +1,245 @@
 package stages
 
-import "github.com/lair-ir/lair/pipeline"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/lair-ir/lair/batching"
+	"github.com/lair-ir/lair/encoder/tiny"
+	"github.com/lair-ir/lair/encoder/train"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/tables"
+)
 
 // registerTrainingModels registers model/tiny and train/contrastive.
-func registerTrainingModels(r *pipeline.Registry) {}
+func registerTrainingModels(r *pipeline.Registry) {
+	r.Register(tinyModelStage())
+	r.Register(trainContrastiveStage())
+}
+
+func tinyModelStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "model/tiny",
+		Version: "1",
+		Doc: "From-scratch default encoder for machines without pretrained weights: a WordPiece tokenizer.json learned " +
+			"from the train pairs' texts only (lowercased, accents kept, every script seen completed), and a " +
+			"random-initialised static-embedding (default) or small transformer model.onnx, in Hugging Face layout. " +
+			"Train it with train/contrastive (lr ~1e-3).",
+		Params: []pipeline.Param{
+			{Name: "arch", Type: pipeline.TypeString, Default: tiny.ArchStatic, Enum: []string{tiny.ArchStatic, tiny.ArchTransformer},
+				Doc: "static: token embeddings + mean pooling (fast on CPU); transformer: BERT-shaped encoder"},
+			{Name: "hidden", Type: pipeline.TypeInt, Default: 128, Doc: "embedding width"},
+			{Name: "layers", Type: pipeline.TypeInt, Default: 2, Doc: "transformer layers"},
+			{Name: "heads", Type: pipeline.TypeInt, Default: 4, Doc: "transformer attention heads"},
+			{Name: "vocab_size", Type: pipeline.TypeInt, Default: 30000, Doc: "multi-character pieces in the vocabulary (single characters come on top)"},
+			{Name: "seed", Type: pipeline.TypeInt, Default: 1, Doc: "weight initialisation seed"},
+		},
+		Inputs: []pipeline.Input{{Kind: pipeline.KindPairs, Doc: "training pairs: the vocabulary is learned from split=train texts"}},
+		Output: pipeline.KindModel,
+		Run:    runTinyModel,
+	}
+}
+
+func runTinyModel(ctx context.Context, sc *pipeline.StageContext) error {
+	in, err := sc.Input(pipeline.KindPairs)
+	if err != nil {
+		return err
+	}
+	pairs, err := tables.Read[tables.Pair](in.Path("pairs.parquet"))
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	texts := []string{"Query: ", "Passage: "}
+	for _, p := range pairs {
+		if p.Split != "train" {
+			continue
+		}
+		for _, s := range []string{p.QText, p.PText, p.NegText} {
+			if s != "" && !seen[s] {
+				seen[s] = true
+				texts = append(texts, s)
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return fmt.Errorf("stage %s: %s has no split=train pairs to learn a vocabulary from", sc.Name, in.Path("pairs.parquet"))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := sc.Params
+	cfg := tiny.Config{Arch: p.String("arch"), Hidden: p.Int("hidden"), Layers: p.Int("layers"), Heads: p.Int("heads"),
+		VocabSize: p.Int("vocab_size"), Seed: uint64(p.Int("seed"))}
+	if err := tiny.Build(sc.OutDir, texts, cfg); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	return nil
+}
+
+func trainContrastiveStage() *pipeline.StageType {
+	d := train.DefaultConfig()
+	return &pipeline.StageType{
+		Name:    "train/contrastive",
+		Version: "1",
+		Device:  "gpu-optional",
+		Doc: "Fine-tunes an ONNX encoder in Go (GoMLX) over a batch plan: shared-weight dual encoder, mean pooling, " +
+			"InfoNCE with in-batch negatives over scale x cosine, AdamW, linear warmup then decay, gradient clipping, " +
+			"early stopping on the validation pairs' loss, checkpoints in the cache (a killed run resumes). Writes the " +
+			"model folder with the trained weights in model.onnx, plus training_log.parquet.",
+		Params: []pipeline.Param{
+			{Name: "lr", Type: pipeline.TypeFloat, Default: d.LR, Doc: "peak learning rate (3e-5 for pretrained encoders; ~1e-3 from scratch)"},
+			{Name: "weight_decay", Type: pipeline.TypeFloat, Default: d.WeightDecay, Doc: "AdamW decoupled weight decay (matrices only)"},
+			{Name: "scale", Type: pipeline.TypeFloat, Default: d.Scale, Doc: "cosine similarity multiplier (inverse temperature)"},
+			{Name: "warmup", Type: pipeline.TypeFloat, Default: d.WarmupFrac, Doc: "fraction of steps with linear warmup; then linear decay to 0"},
+			{Name: "clip_norm", Type: pipeline.TypeFloat, Default: d.ClipNorm, Doc: "global gradient-norm clipping (0 = off)"},
+			{Name: "max_length", Type: pipeline.TypeInt, Default: d.MaxLength, Doc: "tokens per text, special tokens included"},
+			{Name: "hard_negatives", Type: pipeline.TypeBool, Default: false, Doc: "use neg_text as extra negatives"},
+			{Name: "query_prefix", Type: pipeline.TypeString, Default: d.QueryPrefix, Doc: "prepended to queries"},
+			{Name: "passage_prefix", Type: pipeline.TypeString, Default: d.PassagePrefix, Doc: "prepended to passages"},
+			{Name: "max_steps", Type: pipeline.TypeInt, Default: 0, Doc: "stop after this many steps (0 = whole plan)"},
+			{Name: "max_minutes", Type: pipeline.TypeFloat, Default: 0.0, Doc: "stop after this much time (0 = no limit; a time limit makes results machine-dependent)"},
+			{Name: "eval_every", Type: pipeline.TypeInt, Default: 0, Doc: "validate every N steps (0 = 10 times per run)"},
+			{Name: "patience", Type: pipeline.TypeInt, Default: d.Patience, Doc: "early stopping: validations without improvement (0 = off)"},
+			{Name: "val_max_pairs", Type: pipeline.TypeInt, Default: d.ValMaxPairs, Doc: "validation pairs used (0 = all)"},
+			{Name: "checkpoint_every", Type: pipeline.TypeInt, Default: d.CheckpointEvery, Doc: "steps between checkpoints (0 = none)"},
+		},
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindBatches, Doc: "batch plan (batches.arrow)"},
+			{Kind: pipeline.KindModel, Doc: "encoder to fine-tune (Hugging Face layout with model.onnx)"},
+			{Kind: pipeline.KindPairs, Optional: true, Doc: "pairs whose split=validation rows give the early-stopping loss"},
+		},
+		Output: pipeline.KindModel,
+		Run:    runTrainContrastive,
+	}
+}
+
+// checkpointKey hashes what determines a training run: stage type and
+// version, resolved parameters and input keys.
+func checkpointKey(sc *pipeline.StageContext) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s@%s\n", sc.Type.Name, sc.Type.Version)
+	keys := make([]string, 0, len(sc.Params))
+	for k := range sc.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "max_minutes" {
+			continue // a time limit does not change the run's steps
+		}
+		fmt.Fprintf(h, "%s=%v\n", k, sc.Params[k])
+	}
+	for _, a := range sc.Inputs {
+		fmt.Fprintf(h, "input %s %s\n", a.Kind, a.Key)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
+	bin, err := sc.Input(pipeline.KindBatches)
+	if err != nil {
+		return err
+	}
+	min, err := sc.Input(pipeline.KindModel)
+	if err != nil {
+		return err
+	}
+	bf, err := batching.ReadArrow(bin.Path(batching.FileName))
+	if err != nil {
+		return err
+	}
+	plan := make([]train.PlannedBatch, len(bf.Batches))
+	for i, b := range bf.Batches {
+		pb := train.PlannedBatch{Epoch: b.Epoch}
+		for _, r := range b.Rows {
+			pb.Queries, pb.Passages, pb.Negatives = append(pb.Queries, r.QText), append(pb.Passages, r.PText), append(pb.Negatives, r.NegText)
+		}
+		plan[i] = pb
+	}
+	if len(plan) == 0 {
+		return fmt.Errorf("stage %s: %s holds no batches", sc.Name, bin.Path(batching.FileName))
+	}
+	p := sc.Params
+	cfg := train.DefaultConfig()
+	cfg.LR, cfg.WeightDecay, cfg.Scale = p.Float("lr"), p.Float("weight_decay"), p.Float("scale")
+	cfg.WarmupFrac, cfg.ClipNorm, cfg.MaxLength = p.Float("warmup"), p.Float("clip_norm"), p.Int("max_length")
+	cfg.HardNegatives, cfg.QueryPrefix, cfg.PassagePrefix = p.Bool("hard_negatives"), p.String("query_prefix"), p.String("passage_prefix")
+	cfg.MaxSteps, cfg.MaxMinutes, cfg.EvalEvery = p.Int("max_steps"), p.Float("max_minutes"), p.Int("eval_every")
+	cfg.Patience, cfg.ValMaxPairs, cfg.CheckpointEvery = p.Int("patience"), p.Int("val_max_pairs"), p.Int("checkpoint_every")
+	cfg.Log = sc.Log
+	if sc.Env.CacheDir != "" && cfg.CheckpointEvery > 0 {
+		cfg.CheckpointDir = filepath.Join(sc.Env.CacheDir, "train", checkpointKey(sc))
+	}
+	if sc.Progress != nil {
+		total := len(plan)
+		if cfg.MaxSteps > 0 && cfg.MaxSteps < total {
+			total = cfg.MaxSteps
+		}
+		sc.Progress.Start("train", int64(total))
+		cfg.OnStep = func(int, int) { sc.Progress.Add(1) }
+	}
+	var val []train.Batch
+	if pin := sc.InputsOf(pipeline.KindPairs); len(pin) > 0 {
+		pairs, err := tables.Read[tables.Pair](pin[0].Path("pairs.parquet"))
+		if err != nil {
+			return err
+		}
+		var vp []tables.Pair
+		for _, pr := range pairs {
+			if pr.Split == "validation" {
+				vp = append(vp, pr)
+			}
+		}
+		vbs := len(plan[0].Queries)
+		val = train.ValidationBatches(vp, vbs, cfg.ValMaxPairs)
+	}
+	if os.Getenv("GOMLX_BACKEND") == "" {
+		os.Setenv("GOMLX_BACKEND", train.DefaultBackend) // trap 2: never parallelism=2 on 2 cores
+	}
+	mdl, err := train.LoadModel(min.Dir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	backend, err := train.NewBackend()
+	if err != nil {
+		return err
+	}
+	tr, err := train.NewTrainer(mdl, cfg, backend)
+	if err != nil {
+		return err
+	}
+	if sc.Log != nil {
+		sc.Log.Info("training", "params", mdl.NumParams(), "steps", len(plan), "validation_batches", len(val), "checkpoints", cfg.CheckpointDir)
+	}
+	res, err := tr.Run(ctx, plan, val)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if err := tr.Export(sc.OutDir); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if err := tables.Write(filepath.Join(sc.OutDir, "training_log.parquet"), res.Log, nil); err != nil {
+		return err
+	}
+	summary := map[string]any{"steps": res.Steps, "best_step": res.BestStep, "stopped_by": res.StoppedBy,
+		"resumed_from_step": res.Resumed, "params": mdl.NumParams()}
+	if !math.IsNaN(res.BestValLoss) && !math.IsInf(res.BestValLoss, 0) {
+		summary["best_val_loss"] = res.BestValLoss
+	}
+	js, _ := json.MarshalIndent(summary, "", "  ")
+	if err := os.WriteFile(filepath.Join(sc.OutDir, "training.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	if cfg.CheckpointDir != "" {
+		os.RemoveAll(cfg.CheckpointDir) // the artifact is complete; the engine publishes it atomically
+	}
+	return nil
+}
