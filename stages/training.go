@@ -34,7 +34,10 @@ func batchesPlanStage() *pipeline.StageType {
 			{Name: "proportional_by", Type: pipeline.TypeString, Default: "lang", Enum: []string{"lang", "source"},
 				Doc: "proportional: pools are language pairs (lang) or sources (source)"},
 		},
-		Inputs: []pipeline.Input{{Kind: pipeline.KindPairs, Doc: "training pairs (pairs.parquet)"}},
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindPairs, Doc: "training pairs (pairs.parquet)"},
+			{Kind: pipeline.KindCheck, Many: true, Optional: true, Doc: "gates that must pass before batches are planned (e.g. check/leakage)"},
+		},
 		Output: pipeline.KindBatches,
 		Run:    runBatchesPlan,
 	}
