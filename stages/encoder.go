@@ -1,5 +1,244 @@
 package stages
 
-import "github.com/lair-ir/lair/pipeline"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 
-func registerEncoder(r *pipeline.Registry) {}
+	"github.com/lair-ir/lair/encoder/encode"
+	"github.com/lair-ir/lair/encoder/model"
+	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/tables"
+)
+
+// registerEncoder registers encode, model/generate and model/load.
+func registerEncoder(r *pipeline.Registry) {
+	r.Register(encodeStage())
+	r.Register(modelGenerateStage())
+	r.Register(modelLoadStage())
+}
+
+func encodeStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "encode",
+		Version: "1",
+		Doc: "Encode a dataset's queries (role query) and candidates (role passage) with an ONNX encoder through ONNX Runtime. " +
+			"Texts are tokenized on all cores while the model runs, batched by token length, pooled and normalised; " +
+			"vectors are cached under the cache directory by model hash, role, prefix, max length, pooling and text, " +
+			"so no text is encoded twice.",
+		Params: []pipeline.Param{
+			{Name: "query_prefix", Type: pipeline.TypeString, Default: "Query: ", Doc: "prepended to every query"},
+			{Name: "passage_prefix", Type: pipeline.TypeString, Default: "Passage: ", Doc: "prepended to every candidate"},
+			{Name: "pooling", Type: pipeline.TypeString, Default: encode.PoolMean, Enum: []string{encode.PoolMean, encode.PoolCLS},
+				Doc: "mean: average of the token embeddings under the attention mask; cls: the first token"},
+			{Name: "normalize", Type: pipeline.TypeBool, Default: true, Doc: "L2-normalise the vectors"},
+			{Name: "max_length", Type: pipeline.TypeInt, Default: 128, Doc: "tokens per text, special tokens included (longer texts are truncated)"},
+			{Name: "batch_size", Type: pipeline.TypeInt, Default: 32, Doc: "texts per ONNX Runtime call"},
+			{Name: "device", Type: pipeline.TypeString, Default: "cpu", Enum: []string{"cpu", "cuda"},
+				Doc: "cuda needs LAIR_ORT_LIB pointing at a GPU build of ONNX Runtime 1.20-1.30"},
+			{Name: "threads", Type: pipeline.TypeInt, Default: 0, Doc: "ONNX Runtime intra-op threads (0: the run's thread setting)"},
+		},
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindModel, Doc: "the encoder (Hugging Face layout)"},
+			{Kind: pipeline.KindDataset, Doc: "queries.parquet and candidates.parquet to encode"},
+		},
+		Output: pipeline.KindEmbeddings,
+		Device: "gpu-optional",
+		Run:    runEncode,
+	}
+}
+
+func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
+	modelIn, err := sc.Input(pipeline.KindModel)
+	if err != nil {
+		return err
+	}
+	din, err := sc.Input(pipeline.KindDataset)
+	if err != nil {
+		return err
+	}
+	queries, err := tables.Read[tables.Query](din.Path("queries.parquet"))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	cands, err := tables.Read[tables.Candidate](din.Path("candidates.parquet"))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	m, err := model.Open(modelIn.Dir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	p := sc.Params
+	threads := p.Int("threads")
+	if threads <= 0 {
+		threads = sc.Env.Threads
+	}
+	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
+		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Log: sc.Log}
+	if sc.Env.CacheDir != "" {
+		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
+	}
+	enc, err := encode.New(m, opt)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	defer enc.Close()
+
+	progress := sc.Progress
+	if progress == nil {
+		progress = pipeline.NopProgress{}
+	}
+	progress.Start("texts", int64(len(queries)+len(cands)))
+	add := func(n int) { progress.Add(int64(n)) }
+
+	qTexts := make([]string, len(queries))
+	for i, q := range queries {
+		qTexts[i] = q.Text
+	}
+	qv, dim, qst, err := enc.Encode(ctx, tables.RoleQuery, p.String("query_prefix"), qTexts, add)
+	if err != nil {
+		return fmt.Errorf("stage %s: queries: %w", sc.Name, err)
+	}
+	cTexts := make([]string, len(cands))
+	for i, c := range cands {
+		cTexts[i] = c.Text
+	}
+	cv, cdim, cst, err := enc.Encode(ctx, tables.RolePassage, p.String("passage_prefix"), cTexts, add)
+	if err != nil {
+		return fmt.Errorf("stage %s: candidates: %w", sc.Name, err)
+	}
+	if len(queries) > 0 && len(cands) > 0 && cdim != dim {
+		return fmt.Errorf("stage %s: query vectors have %d dimensions, candidate vectors %d", sc.Name, dim, cdim)
+	}
+	if dim == 0 {
+		dim = cdim
+	}
+	n := len(queries) + len(cands)
+	e := &tables.Embeddings{IDs: make([]string, 0, n), Roles: make([]string, 0, n), Langs: make([]string, 0, n),
+		Dim: dim, Vectors: append(qv, cv...), ModelKey: m.Hash}
+	for _, q := range queries {
+		e.IDs, e.Roles, e.Langs = append(e.IDs, q.QID), append(e.Roles, tables.RoleQuery), append(e.Langs, q.Lang)
+	}
+	for _, c := range cands {
+		e.IDs, e.Roles, e.Langs = append(e.IDs, c.CID), append(e.Roles, tables.RolePassage), append(e.Langs, c.Lang)
+	}
+	if err := tables.WriteEmbeddings(sc.OutDir, e); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	for _, s := range []struct {
+		role string
+		st   encode.Stats
+	}{{"query", qst}, {"passage", cst}} {
+		sc.Log.Info("encoded", "role", s.role, "texts", s.st.Texts, "unique", s.st.Unique, "cached", s.st.Cached,
+			"encoded", s.st.Encoded, "tokens", s.st.Tokens, "padded", s.st.Padded, "model_s", s.st.Model.Seconds(), "wall_s", s.st.Wall.Seconds())
+	}
+	meta, _ := json.MarshalIndent(map[string]any{"model_key": m.Hash, "dim": dim, "queries": qst, "passages": cst}, "", "  ")
+	return os.WriteFile(filepath.Join(sc.OutDir, "encode_stats.json"), append(meta, '\n'), 0o644)
+}
+
+func modelGenerateStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "model/generate",
+		Version: "1",
+		Doc: "Generate an encoder with seeded random weights in Hugging Face layout (model.onnx, config.json, tokenizer.json): " +
+			"bert (BERT-shaped), xlmr (XLM-R-shaped) or static (token embeddings, pooled by lair). The WordPiece vocabulary " +
+			"comes from the optional dataset's texts, else from built-in multilingual character ranges. For tests, " +
+			"benchmarks and pipelines on machines without pretrained weights (`lair model new` writes the same from the command line).",
+		Params: []pipeline.Param{
+			{Name: "arch", Type: pipeline.TypeString, Default: modelgen.ArchBERT, Enum: modelgen.Architectures, Doc: "architecture"},
+			{Name: "layers", Type: pipeline.TypeInt, Default: 2, Doc: "transformer layers"},
+			{Name: "hidden", Type: pipeline.TypeInt, Default: 128, Doc: "hidden width"},
+			{Name: "heads", Type: pipeline.TypeInt, Default: 2, Doc: "attention heads"},
+			{Name: "intermediate", Type: pipeline.TypeInt, Default: 0, Doc: "feed-forward width (0: 4*hidden)"},
+			{Name: "max_positions", Type: pipeline.TypeInt, Default: 512, Doc: "longest input in tokens"},
+			{Name: "vocab_size", Type: pipeline.TypeInt, Default: 0, Doc: "cap (or pad) the vocabulary to this size (0: as built)"},
+			{Name: "seed", Type: pipeline.TypeInt, Default: 1, Doc: "weight seed"},
+		},
+		Inputs: []pipeline.Input{{Kind: pipeline.KindDataset, Optional: true,
+			Doc: "build the vocabulary from this dataset's query and candidate texts"}},
+		Output: pipeline.KindModel,
+		Run:    runModelGenerate,
+	}
+}
+
+func runModelGenerate(ctx context.Context, sc *pipeline.StageContext) error {
+	p := sc.Params
+	c := modelgen.Config{Arch: p.String("arch"), Layers: p.Int("layers"), Hidden: p.Int("hidden"), Heads: p.Int("heads"),
+		Intermediate: p.Int("intermediate"), MaxPositions: p.Int("max_positions"), VocabSize: p.Int("vocab_size"),
+		Seed: uint64(p.Int("seed"))}
+	for _, in := range sc.InputsOf(pipeline.KindDataset) {
+		qs, err := tables.Read[tables.Query](in.Path("queries.parquet"))
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		cs, err := tables.Read[tables.Candidate](in.Path("candidates.parquet"))
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		for _, q := range qs {
+			c.Corpus = append(c.Corpus, q.Text)
+		}
+		for _, x := range cs {
+			c.Corpus = append(c.Corpus, x.Text)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := modelgen.Generate(sc.OutDir, c); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if _, err := model.Open(sc.OutDir); err != nil {
+		return fmt.Errorf("stage %s: generated model does not open: %w", sc.Name, err)
+	}
+	return nil
+}
+
+func modelLoadStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "model/load",
+		Version: "1",
+		Doc: "Bring an existing encoder into the run: a local folder in Hugging Face layout (tokenizer.json, config.json, " +
+			"model.onnx or onnx/model.onnx) or hf://org/name[@revision] from $HF_ENDPOINT (default https://huggingface.co; " +
+			"HF_TOKEN for private models), downloaded into the cache with resume and sha256 checks. The model is checked " +
+			"(inputs, output, vocabulary) before it is published. Pin a commit for reproducible runs: the key of this stage " +
+			"is the reference string, not the files' content.",
+		Params: []pipeline.Param{
+			{Name: "model", Type: pipeline.TypeString, Required: true, Doc: "a folder or hf://org/name[@revision]"},
+		},
+		Output: pipeline.KindModel,
+		Run:    runModelLoad,
+	}
+}
+
+func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
+	ref := sc.Params.String("model")
+	if ref == "" {
+		return fmt.Errorf("stage %s: parameter model is empty: give a folder or hf://org/name[@revision]", sc.Name)
+	}
+	cache := sc.Env.CacheDir
+	if cache == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		cache = filepath.Join(c, "lair")
+	}
+	dir, err := model.NewHub(cache, sc.Log).Resolve(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	m, err := model.Open(dir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if err := m.CopyTo(sc.OutDir); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	src, _ := json.MarshalIndent(map[string]any{"source": ref, "resolved": dir, "model_hash": m.Hash}, "", "  ")
+	return os.WriteFile(filepath.Join(sc.OutDir, "source.json"), append(src, '\n'), 0o644)
+}

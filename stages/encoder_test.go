@@ -1,0 +1,115 @@
+package stages
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lair-ir/lair/internal/testenv"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/tables"
+)
+
+type encoderTestProgress struct{ total, done int64 }
+
+func (c *encoderTestProgress) Start(_ string, total int64) { c.total = total }
+func (c *encoderTestProgress) Add(n int64)                 { c.done += n }
+
+// runStage runs one registered stage type with resolved default params.
+func runEncoderTestStage(t *testing.T, r *pipeline.Registry, name string, params map[string]any, env pipeline.Env, inputs ...pipeline.Artifact) (string, *encoderTestProgress) {
+	t.Helper()
+	st, ok := r.Lookup(name)
+	if !ok {
+		t.Fatalf("stage %s not registered", name)
+	}
+	p := pipeline.Params{}
+	for _, d := range st.Params {
+		if d.Default != nil {
+			p[d.Name] = d.Default
+		}
+	}
+	for k, v := range params {
+		p[k] = v
+	}
+	out := t.TempDir()
+	prog := &encoderTestProgress{}
+	sc := &pipeline.StageContext{Name: name, Type: st, Params: p, Inputs: inputs, OutDir: out, Env: env,
+		Log: slog.New(slog.DiscardHandler), Progress: prog}
+	if err := st.Run(context.Background(), sc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return out, prog
+}
+
+func TestEncoderStages(t *testing.T) {
+	testenv.ORTLib(t)
+	r := pipeline.NewRegistry()
+	registerEncoder(r)
+
+	ds := t.TempDir()
+	qs := []tables.Query{
+		{Dataset: "t", Split: "test", QID: "q1", GroupID: "g1", Lang: "en", Text: "Who founded the university?"},
+		{Dataset: "t", Split: "test", QID: "q2", GroupID: "g1", Lang: "de", Text: "Wer gründete die Universität?"},
+	}
+	cs := []tables.Candidate{
+		{Dataset: "t", CID: "c1", Lang: "en", Text: "The university was founded in 1850.", DocID: "d1"},
+		{Dataset: "t", CID: "c2", Lang: "de", Text: "Die Universität wurde 1850 gegründet.", DocID: "d2"},
+		{Dataset: "t", CID: "c3", Lang: "de", Text: "Die Universität wurde 1850 gegründet.", DocID: "d3"},
+	}
+	if err := tables.Write(filepath.Join(ds, "queries.parquet"), qs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tables.Write(filepath.Join(ds, "candidates.parquet"), cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	dsArt := pipeline.Artifact{Kind: pipeline.KindDataset, Dir: ds}
+	env := pipeline.Env{CacheDir: t.TempDir(), Threads: 1}
+
+	gen, _ := runEncoderTestStage(t, r, "model/generate", map[string]any{"arch": "xlmr", "hidden": 32, "heads": 2, "layers": 1}, env, dsArt)
+	loaded, _ := runEncoderTestStage(t, r, "model/load", map[string]any{"model": gen}, env)
+	for _, f := range []string{"model.onnx", "config.json", "tokenizer.json", "source.json"} {
+		if _, err := os.Stat(filepath.Join(loaded, f)); err != nil {
+			t.Errorf("model/load output lacks %s", f)
+		}
+	}
+	mArt := pipeline.Artifact{Kind: pipeline.KindModel, Dir: loaded}
+	out, prog := runEncoderTestStage(t, r, "encode", map[string]any{"max_length": 64}, env, mArt, dsArt)
+	if prog.total != 5 || prog.done != 5 {
+		t.Errorf("progress %d/%d, want 5/5", prog.done, prog.total)
+	}
+	e, err := tables.ReadEmbeddings(filepath.Join(out, tables.EmbeddingsArrow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Len() != 5 || e.Dim != 32 || e.Roles[0] != "query" || e.Roles[4] != "passage" || e.IDs[3] != "c2" || e.Langs[1] != "de" {
+		t.Fatalf("embeddings: %d rows dim %d roles %v ids %v", e.Len(), e.Dim, e.Roles, e.IDs)
+	}
+	if len(e.ModelKey) != 64 {
+		t.Errorf("model key %q", e.ModelKey)
+	}
+	for i := 0; i < e.Len(); i++ {
+		var s float64
+		for _, v := range e.Vector(i) {
+			s += float64(v) * float64(v)
+		}
+		if math.Abs(s-1) > 1e-5 {
+			t.Errorf("row %d has norm^2 %g", i, s)
+		}
+	}
+	c2, c3 := e.Vector(3), e.Vector(4)
+	for j := range c2 {
+		if c2[j] != c3[j] {
+			t.Fatal("identical candidate texts got different vectors")
+		}
+	}
+	// model/load with a bad folder fails with the folder named.
+	st, _ := r.Lookup("model/load")
+	err = st.Run(context.Background(), &pipeline.StageContext{Name: "model", Type: st, Params: pipeline.Params{"model": t.TempDir()},
+		OutDir: t.TempDir(), Env: env, Log: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		t.Error("model/load of an empty folder: no error")
+	}
+}
