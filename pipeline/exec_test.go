@@ -313,3 +313,43 @@ func TestStoreLockWaits(t *testing.T) {
 	}
 	unlock2()
 }
+
+// TestConcurrentRunsShareStore: two runs of one DAG on one store at once
+// build every artifact exactly once between them (per-key locks), and both
+// succeed.
+func TestConcurrentRunsShareStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	rec := &recorder{}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			st, err := OpenLocalStore(context.Background(), dir, OpenOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer st.Close()
+			plan, err := LoadFile("testdata/plan/quickstart.yaml", testRegistry(rec), LoadOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = Execute(context.Background(), plan, RunOptions{Store: st, Jobs: 3})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := rec.names()
+	for i := 1; i < len(names); i++ {
+		if names[i] == names[i-1] {
+			t.Fatalf("%s was built twice", names[i])
+		}
+	}
+	if len(names) != 17 {
+		t.Fatalf("built %d instances, want 17", len(names))
+	}
+}

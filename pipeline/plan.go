@@ -166,6 +166,10 @@ func (l *loader) order() []*compiled {
 	return out
 }
 
+// MaxStageInstances bounds how many instances one stage may expand to, so a
+// typo in a matrix cannot exhaust memory.
+const MaxStageInstances = 10000
+
 type tuple struct {
 	labels map[string]string
 	params map[string]any
@@ -199,6 +203,10 @@ func (l *loader) plan() *Plan {
 		// The stage's own matrix: the cartesian product of its axes.
 		tuples := []tuple{{labels: map[string]string{}, params: map[string]any{}, inputs: make([][]*Instance, len(c.needs))}}
 		for _, ax := range c.axes {
+			if len(tuples)*len(ax.vals) > MaxStageInstances {
+				l.add(c.st.Line, c.st.Col, c.st.Name, "matrix", "the matrix expands to more than %d instances", MaxStageInstances)
+				return p
+			}
 			var next []tuple
 			for _, t := range tuples {
 				for i, v := range ax.vals {
@@ -227,6 +235,10 @@ func (l *loader) plan() *Plan {
 					nt := tuple{labels: union(t.labels, up.Matrix), params: t.params, inputs: append([][]*Instance(nil), t.inputs...)}
 					nt.inputs[j] = []*Instance{up}
 					next = append(next, nt)
+				}
+				if len(next) > MaxStageInstances {
+					l.add(n.need.Line, n.need.Col, c.st.Name, "needs", "fanning out over the needs gives more than %d instances", MaxStageInstances)
+					return p
 				}
 			}
 			if len(next) == 0 && len(tuples) > 0 {
