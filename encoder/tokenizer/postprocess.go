@@ -26,6 +26,9 @@ type specialTok struct {
 type templateProcessor struct {
 	single  []tmplPiece
 	special map[string]specialTok
+	// trimOffsets removes leading/trailing spaces from token offsets
+	// (RobertaProcessing and ByteLevel with trim_offsets).
+	trimOffsets, addPrefixSpace bool
 }
 
 func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
@@ -57,15 +60,33 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		if sepID < 0 || clsID < 0 {
 			return nil, fmt.Errorf("%s: negative sep/cls id", typ)
 		}
+		trim, err := getBool(m, "trim_offsets", true)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", typ, err)
+		}
+		aps, err := getBool(m, "add_prefix_space", true)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", typ, err)
+		}
 		return &templateProcessor{
-			single: []tmplPiece{{special: true, name: clsTok}, {}, {special: true, name: sepTok}},
+			trimOffsets:    typ == "RobertaProcessing" && trim,
+			addPrefixSpace: aps,
+			single:         []tmplPiece{{special: true, name: clsTok}, {}, {special: true, name: sepTok}},
 			special: map[string]specialTok{
 				clsTok: {ids: []int64{clsID}, tokens: []string{clsTok}},
 				sepTok: {ids: []int64{sepID}, tokens: []string{sepTok}},
 			},
 		}, nil
 	case "ByteLevel":
-		return &templateProcessor{}, nil
+		trim, err := getBool(m, "trim_offsets", true)
+		if err != nil {
+			return nil, fmt.Errorf("ByteLevel: %w", err)
+		}
+		aps, err := getBool(m, "add_prefix_space", true)
+		if err != nil {
+			return nil, fmt.Errorf("ByteLevel: %w", err)
+		}
+		return &templateProcessor{trimOffsets: trim, addPrefixSpace: aps}, nil
 	case "Sequence":
 		var list []json.RawMessage
 		if err := json.Unmarshal(m["processors"], &list); err != nil {
@@ -147,7 +168,42 @@ func (tp *templateProcessor) addedTokens() int {
 	return n
 }
 
+// trimSpaceOffsets is Hugging Face's byte-level process_offsets.
+func trimSpaceOffsets(e *Encoding, addPrefixSpace bool) {
+	isSp := func(r rune) bool { return r == 'Ġ' || isSpace(r) }
+	offs := make([][2]int, len(e.Offsets))
+	copy(offs, e.Offsets)
+	for i, tok := range e.Tokens {
+		lead, trail := 0, 0
+		for _, r := range tok {
+			if !isSp(r) {
+				break
+			}
+			lead++
+		}
+		rs := []rune(tok)
+		for k := len(rs) - 1; k >= 0 && isSp(rs[k]); k-- {
+			trail++
+		}
+		o := offs[i]
+		if lead > 0 {
+			if (i == 0 || o[0] == 0) && addPrefixSpace && lead == 1 {
+				lead = 0
+			}
+			o[0] = min(o[0]+lead, o[1])
+		}
+		if trail > 0 && o[1] >= trail {
+			o[1] = max(o[1]-trail, o[0])
+		}
+		offs[i] = o
+	}
+	e.Offsets = offs
+}
+
 func (tp *templateProcessor) process(e Encoding, addSpecial bool) Encoding {
+	if tp.trimOffsets {
+		trimSpaceOffsets(&e, tp.addPrefixSpace)
+	}
 	if len(tp.single) == 0 {
 		return e
 	}

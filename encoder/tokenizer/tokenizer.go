@@ -131,7 +131,7 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 			return nil, fmt.Errorf("field added_tokens[%d]: id %d out of range", i, a.ID)
 		}
 	}
-	t.added = newAddedVocab(f.AddedTokens, t.normalizer)
+	t.added = newAddedVocab(f.AddedTokens, t.normalizer, t.model)
 	if !isNull(f.Truncation) {
 		var tj struct {
 			Direction string `json:"direction"`
@@ -570,13 +570,35 @@ func (m *matcher) next(s string, from int) (int, int, *addedToken) {
 	return -1, -1, nil
 }
 
-func newAddedVocab(list []addedTokenJSON, n normalizer) *addedVocab {
+// newAddedVocab assigns ids like Hugging Face does when it loads a file: the
+// "id" fields are ignored; a token keeps the id of an earlier added token
+// with the same content, else the model's id for it, else the next free id
+// after the model vocabulary and the added tokens.
+func newAddedVocab(list []addedTokenJSON, n normalizer, m model) *addedVocab {
 	av := &addedVocab{byContent: map[string]int64{}}
+	vsize := int64(m.size())
+	maxAdded := int64(-1)
 	for _, a := range list {
 		normFlag := !a.Special
 		if a.Normalized != nil {
 			normFlag = *a.Normalized
 		}
+		id, ok := av.byContent[a.Content]
+		if !ok {
+			id, ok = m.tokenToID(a.Content)
+		}
+		if !ok {
+			switch {
+			case maxAdded < 0:
+				id = vsize
+			case maxAdded >= vsize || vsize == 0:
+				id = maxAdded + 1
+			default:
+				id = vsize
+			}
+		}
+		maxAdded = max(maxAdded, id)
+		a.ID = id
 		av.tokens = append(av.tokens, addedToken{id: a.ID, content: a.Content, singleWord: a.SingleWord,
 			lstrip: a.LStrip, rstrip: a.RStrip, normFlag: normFlag, special: a.Special})
 		av.byContent[a.Content] = a.ID
@@ -671,7 +693,7 @@ func (av *addedVocab) extract(text string, n normalizer) []piece {
 	}
 	for _, sp := range rawSpans {
 		if sp.tok != nil {
-			out = append(out, piece{id: sp.tok.id, content: sp.tok.content, s: int32(sp.a), e: int32(sp.b)})
+			out = append(out, piece{id: sp.tok.id, content: text[sp.a:sp.b], s: int32(sp.a), e: int32(sp.b)})
 			continue
 		}
 		cs := toChars(text[sp.a:sp.b], sp.a, nil)
@@ -698,7 +720,7 @@ func (av *addedVocab) extract(text string, n normalizer) []piece {
 				if len(sub) > 0 {
 					s, e = sub[0].s, sub[len(sub)-1].e
 				}
-				out = append(out, piece{id: nsp.tok.id, content: nsp.tok.content, s: s, e: e})
+				out = append(out, piece{id: nsp.tok.id, content: ns[nsp.a:nsp.b], s: s, e: e})
 				continue
 			}
 			start := int32(sp.a)
