@@ -1,0 +1,104 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/lair-ir/lair/eval/metrics"
+	"github.com/lair-ir/lair/eval/search"
+	"github.com/lair-ir/lair/tables"
+)
+
+// RetrieveToFile runs Retrieve and writes the rows to a rankings file.
+func RetrieveToFile(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, opt RetrieveOptions, path string) (*RetrieveStats, error) {
+	w, err := CreateRankings(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := Retrieve(ctx, p, perLang, pooled, opt, w.Write)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return st, w.Close()
+}
+
+// EvalConfig configures EvaluateRankings.
+type EvalConfig struct {
+	Metrics  []string // ranking metrics (see metrics.Parse)
+	Bias     bool     // language-bias metrics from multi rankings
+	RunDepth int      // TREC run depth (0: no run files)
+	RunsDir  string   // where TREC files go
+}
+
+// EvaluateRankings evaluates rankings files against the datasets they
+// rank (matched by dataset name) and, with RunDepth > 0, writes TREC run
+// and qrels files. It returns the metric rows and the per-query rows.
+func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Dataset, cfg EvalConfig) ([]tables.Metric, []tables.PerQuery, error) {
+	specs, err := metrics.ParseAll(cfg.Metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := map[string]*Dataset{}
+	var names []string
+	for _, ds := range datasets {
+		byName[ds.Name] = ds
+		names = append(names, ds.Name)
+	}
+	slices.Sort(names)
+	// candidate languages, for the top-10 language mix
+	candLang := map[string]string{}
+	langSet := map[string]bool{}
+	for _, ds := range datasets {
+		for _, c := range ds.Candidates {
+			candLang[c.CID] = c.Lang
+			langSet[c.Lang] = true
+		}
+	}
+	var langs []string
+	for l := range langSet {
+		langs = append(langs, l)
+	}
+	slices.Sort(langs)
+	ev := NewEvaluator(specs, cfg.Bias, candLang, langs)
+	var tw *TRECWriter
+	if cfg.RunDepth > 0 {
+		if tw, err = NewTRECWriter(cfg.RunsDir, cfg.RunDepth); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, path := range rankings {
+		err := ReadRankings(path, func(batch []Ranking) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for i := range batch {
+				r := &batch[i]
+				if _, ok := byName[r.Dataset]; !ok {
+					return fmt.Errorf("%s: rankings of dataset %q, but the dataset inputs are %v; add it to needs", path, r.Dataset, names)
+				}
+				ev.Add(r)
+				if tw != nil {
+					if err := tw.Add(r); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			if tw != nil {
+				tw.Close()
+			}
+			return nil, nil, err
+		}
+	}
+	if tw != nil {
+		if err := tw.Close(); err != nil {
+			return nil, nil, fmt.Errorf("write TREC files in %s: %w", filepath.Clean(cfg.RunsDir), err)
+		}
+	}
+	return ev.Metrics(), ev.PerQuery, nil
+}
