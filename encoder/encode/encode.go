@@ -225,8 +225,7 @@ func (e *Encoder) run(ctx context.Context, prefix string, texts []string, uniq, 
 	}
 
 	bs := e.opt.BatchSize
-	chunk := max(bs*16, 512)
-	batches := make(chan batch, 2*chunk/bs+1)
+	batches := make(chan batch, 2*max(bs*16, 512)/bs+1)
 	var prodErr error
 	var tokTime time.Duration
 	var wg sync.WaitGroup
@@ -234,38 +233,24 @@ func (e *Encoder) run(ctx context.Context, prefix string, texts []string, uniq, 
 	go func() {
 		defer wg.Done()
 		defer close(batches)
-		buf := make([]string, 0, chunk)
-		for c := 0; c < len(order); c += chunk {
-			part := order[c:min(c+chunk, len(order))]
-			buf = buf[:0]
-			for _, u := range part {
-				buf = append(buf, prefix+texts[uniq[u]])
+		strs := make([]string, len(order))
+		for i, u := range order {
+			strs[i] = prefix + texts[uniq[u]]
+		}
+		tokTime, prodErr = e.plan(ctx, strs, func(rows []int, encs []tokenizer.Encoding) bool {
+			bt := batch{rows: make([]int, len(rows)), encs: encs}
+			for i, r := range rows {
+				bt.rows[i] = order[r]
 			}
-			t0 := time.Now()
-			encs, err := e.tok.EncodeBatch(ctx, buf, true)
-			tokTime += time.Since(t0)
-			if err != nil {
-				prodErr = fmt.Errorf("encode: tokenize: %w", err)
-				cancel()
-				return
+			select {
+			case batches <- bt:
+				return true
+			case <-ctx.Done():
+				return false
 			}
-			idx := make([]int, len(part))
-			for i := range idx {
-				idx[i] = i
-			}
-			sort.SliceStable(idx, func(a, b int) bool { return len(encs[idx[a]].IDs) > len(encs[idx[b]].IDs) })
-			for b := 0; b < len(idx); b += bs {
-				var bt batch
-				for _, i := range idx[b:min(b+bs, len(idx))] {
-					bt.rows = append(bt.rows, part[i])
-					bt.encs = append(bt.encs, encs[i])
-				}
-				select {
-				case batches <- bt:
-				case <-ctx.Done():
-					return
-				}
-			}
+		})
+		if prodErr != nil {
+			cancel()
 		}
 	}()
 
@@ -350,6 +335,82 @@ func (e *Encoder) run(ctx context.Context, prefix string, texts []string, uniq, 
 	// Duplicates of a text share its row; texts not in todo are filled by the caller.
 	return out, nil
 }
+
+// plan tokenizes texts (already ordered by length) chunk by chunk and
+// emits batches of similar token length: rows are indices into texts. It
+// stops early when emit returns false and returns the time spent
+// tokenizing.
+func (e *Encoder) plan(ctx context.Context, texts []string, emit func(rows []int, encs []tokenizer.Encoding) bool) (time.Duration, error) {
+	bs := e.opt.BatchSize
+	chunk := max(bs*16, 512)
+	var tokTime time.Duration
+	for c := 0; c < len(texts); c += chunk {
+		part := texts[c:min(c+chunk, len(texts))]
+		t0 := time.Now()
+		encs, err := e.tok.EncodeBatch(ctx, part, true)
+		tokTime += time.Since(t0)
+		if err != nil {
+			return tokTime, fmt.Errorf("encode: tokenize: %w", err)
+		}
+		idx := make([]int, len(part))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return len(encs[idx[a]].IDs) > len(encs[idx[b]].IDs) })
+		for b := 0; b < len(idx); b += bs {
+			sel := idx[b:min(b+bs, len(idx))]
+			rows := make([]int, len(sel))
+			be := make([]tokenizer.Encoding, len(sel))
+			for i, j := range sel {
+				rows[i], be[i] = c+j, encs[j]
+			}
+			if !emit(rows, be) {
+				return tokTime, ctx.Err()
+			}
+		}
+	}
+	return tokTime, nil
+}
+
+// Batches returns the padded batches Encode would feed ONNX Runtime for
+// texts (prefix prepended, no cache, no deduplication), for benchmarks that
+// time the model alone on exactly lair's batches.
+func (e *Encoder) Batches(ctx context.Context, prefix string, texts []string) ([]ort.Batch, error) {
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(texts[order[a]]) > len(texts[order[b]]) })
+	strs := make([]string, len(texts))
+	for i, o := range order {
+		strs[i] = prefix + texts[o]
+	}
+	var out []ort.Batch
+	_, err := e.plan(ctx, strs, func(_ []int, encs []tokenizer.Encoding) bool {
+		L := 0
+		for _, enc := range encs {
+			L = max(L, len(enc.IDs))
+		}
+		n := len(encs) * L
+		b := ort.Batch{Rows: len(encs), Len: L, IDs: make([]int64, n), Mask: make([]int64, n), TypeIDs: make([]int64, n)}
+		for r, enc := range encs {
+			for j := 0; j < L; j++ {
+				b.IDs[r*L+j] = e.m.PadID
+			}
+			copy(b.IDs[r*L:], enc.IDs)
+			copy(b.TypeIDs[r*L:], enc.TypeIDs)
+			for j := range enc.IDs {
+				b.Mask[r*L+j] = 1
+			}
+		}
+		out = append(out, b)
+		return true
+	})
+	return out, err
+}
+
+// Session returns the encoder's ONNX Runtime session (for benchmarks).
+func (e *Encoder) Session() *ort.Session { return e.sess }
 
 func grow(s []int64, n int) []int64 {
 	if cap(s) < n {

@@ -225,8 +225,9 @@ func hashFiles(paths ...string) (string, error) {
 }
 
 // CopyTo copies the model's files into dir in the canonical layout
-// (tokenizer.json, config.json, model.onnx at the top), hard-linking when
-// the file system allows.
+// (tokenizer.json, config.json, model.onnx at the top, plus
+// tokenizer_config.json and special_tokens_map.json when present),
+// hard-linking when the file system allows.
 func (m *Model) CopyTo(dir string) error {
 	for _, f := range [][2]string{{m.TokenizerPath, TokenizerFile}, {m.ConfigPath, ConfigFile}, {m.ONNXPath, ONNXFile}} {
 		dst := filepath.Join(dir, f[1])
@@ -235,6 +236,18 @@ func (m *Model) CopyTo(dir string) error {
 		}
 		if err := copyFile(f[0], dst); err != nil {
 			return fmt.Errorf("copy model file %s: %w", f[0], err)
+		}
+	}
+	// Optional files other tools read (transformers, transformers.js).
+	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
+		src := filepath.Join(m.Dir, name)
+		if _, err := os.Stat(src); err != nil {
+			continue
+		}
+		if err := os.Link(src, filepath.Join(dir, name)); err != nil {
+			if err := copyFile(src, filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("copy model file %s: %w", src, err)
+			}
 		}
 	}
 	return nil

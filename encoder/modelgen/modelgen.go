@@ -138,6 +138,16 @@ func Generate(dir string, c Config) error {
 				padID = i
 			}
 		}
+		// tokenizer_config.json: what transformers / transformers.js read
+		// besides tokenizer.json.
+		tc, _ := json.MarshalIndent(map[string]any{
+			"tokenizer_class": "BertTokenizer", "model_max_length": c.MaxPositions, "do_lower_case": false,
+			"clean_up_tokenization_spaces": true, "cls_token": sp.cls, "sep_token": sp.sep, "pad_token": sp.pad,
+			"unk_token": sp.unk, "mask_token": sp.msk,
+		}, "", "  ")
+		if err := writeAtomic(filepath.Join(dir, "tokenizer_config.json"), append(tc, '\n')); err != nil {
+			return err
+		}
 	}
 	m := Build(c, vocabSize, padID)
 	if err := onnxpb.WriteFile(filepath.Join(dir, "model.onnx"), m); err != nil {
