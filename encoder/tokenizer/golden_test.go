@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/lair-ir/lair/internal/testenv"
 )
 
 // goldenFixtures are the tokenizers compared against Hugging Face's output
@@ -126,6 +129,15 @@ func TestGolden(t *testing.T) {
 					continue
 				}
 				want := rows[i]
+				if want.TypeIDs == nil {
+					want.TypeIDs = make([]int64, len(want.IDs))
+				}
+				if want.Mask == nil {
+					want.Mask = make([]int64, len(want.IDs))
+					for k := range want.Mask {
+						want.Mask[k] = 1
+					}
+				}
 				if !equalIDs(enc.IDs, want.IDs) || !equalIDs(enc.TypeIDs, want.TypeIDs) || !equalIDs(enc.AttentionMask, want.Mask) {
 					bad++
 					if bad <= 5 {
@@ -160,4 +172,50 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGoldenCurrent re-runs tools/node/golden-tokenize.js (Hugging Face's
+// Rust tokenizers through npm @anush008/tokenizers) and checks that the
+// committed golden files are what it produces today.
+func TestGoldenCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs the node reference tokenizer")
+	}
+	nm, node := testenv.NodeModules(t)
+	raw := testenv.RawDir(t)
+	root := testenv.RepoRoot(t)
+	out := t.TempDir()
+	cmd := exec.Command(node, filepath.Join(root, "tools", "node", "golden-tokenize.js"), filepath.Join(raw, "xquad-r"), out)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("golden-tokenize.js: %v\n%s", err, msg)
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.jsonl.gz"))
+	if len(files) != len(goldenFixtures)+1 {
+		t.Errorf("%d golden files, want %d", len(files), len(goldenFixtures)+1)
+	}
+	for _, f := range files {
+		want := gunzipFile(t, f)
+		got := gunzipFile(t, filepath.Join(out, filepath.Base(f)))
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: re-run node tools/node/golden-tokenize.js", f)
+		}
+	}
+}
+
+func gunzipFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(zr); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return buf.Bytes()
 }

@@ -9,8 +9,9 @@
 // Writes out/texts.jsonl.gz (one {"lang","kind","text"} per line) and, for
 // every fixture tokenizer in encoder/tokenizer/testdata, out/<fixture>.jsonl.gz
 // with one line per text: {"ids": [...], "offsets": [[start,end],...] (in
-// characters, as the binding reports them), "type_ids": [...],
-// "mask": [...], "ids_nospecial": [...] (every 7th text only)}.
+// characters, as the binding reports them; every other text), "type_ids"
+// (omitted when all 0), "mask" (omitted when all 1), "ids_nospecial" (every
+// 7th text only)}.
 // Output is deterministic, so re-running it proves the committed files current.
 'use strict';
 const fs = require('fs');
@@ -107,7 +108,13 @@ async function main() {
     const rows = [];
     for (let i = 0; i < all.length; i++) {
       const e = await tok.encode(all[i].text, null, {addSpecialTokens: true});
-      const row = {ids: e.getIds(), offsets: e.getOffsets(), type_ids: e.getTypeIds(), mask: e.getAttentionMask()};
+      const row = {ids: e.getIds()};
+      // Offsets for every other text keep the files small; type ids and
+      // attention masks only when not all 0 / all 1.
+      if (i % 2 === 0) row.offsets = e.getOffsets();
+      const types = e.getTypeIds(), mask = e.getAttentionMask();
+      if (types.some((x) => x !== 0)) row.type_ids = types;
+      if (mask.some((x) => x !== 1)) row.mask = mask;
       if (i % 7 === 0) {
         const n = await tok.encode(all[i].text, null, {addSpecialTokens: false});
         row.ids_nospecial = n.getIds();
