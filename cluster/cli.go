@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,14 +42,18 @@ func StageRunCommand(ctx context.Context, args []string, reg *pipeline.Registry,
 	var sets setFlag
 	fs.Var(&sets, "set", "")
 	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		_, err = io.WriteString(stdout, StageRunUsage)
+		return err
+	}
 	if err != nil {
-		return fmt.Errorf("lair stage run: %w\n%s", err, StageRunUsage)
+		return fmt.Errorf("stage run: %w\n%s", err, StageRunUsage)
 	}
 	if len(pos) != 2 {
-		return fmt.Errorf("lair stage run: want DAG and INSTANCE, got %d arguments\n%s", len(pos), StageRunUsage)
+		return fmt.Errorf("stage run: want DAG and INSTANCE, got %d arguments\n%s", len(pos), StageRunUsage)
 	}
 	if *storeURL == "" {
-		return fmt.Errorf("lair stage run: --store is required (or set LAIR_STORE)\n%s", StageRunUsage)
+		return fmt.Errorf("stage run: --store is required (or set LAIR_STORE)\n%s", StageRunUsage)
 	}
 	plan, err := pipeline.LoadFile(pos[0], reg, pipeline.LoadOptions{Set: sets.m})
 	if err != nil {

@@ -3,6 +3,7 @@ package argo
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,8 +33,11 @@ func ExportCommand(ctx context.Context, args []string, reg *pipeline.Registry, s
 	var pos []string
 	rest := args
 	for {
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("lair export argo: %w\n%s", err, ExportUsage)
+		if err := fs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+			_, err = io.WriteString(stdout, ExportUsage)
+			return err
+		} else if err != nil {
+			return fmt.Errorf("export argo: %w\n%s", err, ExportUsage)
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {
@@ -43,7 +47,7 @@ func ExportCommand(ctx context.Context, args []string, reg *pipeline.Registry, s
 		rest = rest[1:]
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("lair export argo: want one DAG file, got %d arguments\n%s", len(pos), ExportUsage)
+		return fmt.Errorf("export argo: want one DAG file, got %d arguments\n%s", len(pos), ExportUsage)
 	}
 	if opts.Retries == 0 {
 		opts.Retries = -1 // --retries 0 means none
@@ -52,7 +56,7 @@ func ExportCommand(ctx context.Context, args []string, reg *pipeline.Registry, s
 	for _, s := range sets {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
-			return fmt.Errorf("lair export argo: --set %q: want NAME=VALUE", s)
+			return fmt.Errorf("export argo: --set %q: want NAME=VALUE", s)
 		}
 		set[k] = v
 	}
@@ -71,7 +75,7 @@ func ExportCommand(ctx context.Context, args []string, reg *pipeline.Registry, s
 		return err
 	}
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("lair export argo: %w", err)
+		return fmt.Errorf("export argo: %w", err)
 	}
 	return nil
 }

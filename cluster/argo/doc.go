@@ -18,5 +18,5 @@
 //     request for one nvidia.com/gpu and a node selector.
 //
 // The manifest is validated in tests against the Argo Workflows JSON
-// schema (argo-workflows v4.0.5, testdata/argo-workflows-v4.0.5-schema.json.gz).
+// schema (argo-workflows v4.0.5, cluster/argo/argoschema).
 package argo

@@ -2,105 +2,29 @@ package argo_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/goccy/go-yaml"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/lair-ir/lair/cluster/argo"
+	"github.com/lair-ir/lair/cluster/argo/argoschema"
 	"github.com/lair-ir/lair/cluster/clustertest"
 	"github.com/lair-ir/lair/pipeline"
-	"github.com/lair-ir/lair/stages"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-const (
-	schemaFile   = "testdata/argo-workflows-v4.0.5-schema.json.gz"
-	schemaSHA256 = "98df6174460702d2c178cd54c6fb3f597985c9969bb5ae79ad7e55e2d47c0b39"
-	schemaID     = "https://raw.githubusercontent.com/argoproj/argo-workflows/HEAD/api/jsonschema/schema.json"
-	workflowDef  = "#/definitions/io.argoproj.workflow.v1alpha1.Workflow"
-)
-
-var (
-	schemaOnce sync.Once
-	schema     *jsonschema.Schema
-	schemaErr  error
-)
-
-// workflowSchema compiles the Workflow definition of the pinned Argo schema.
-func workflowSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	schemaOnce.Do(func() {
-		f, err := os.Open(schemaFile)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		data, err := io.ReadAll(zr)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != schemaSHA256 {
-			schemaErr = errorf("%s: sha256 %x, want %s (see testdata/SCHEMA.md)", schemaFile, sum, schemaSHA256)
-			return
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		if err := c.AddResource(schemaID, doc); err != nil {
-			schemaErr = err
-			return
-		}
-		schema, schemaErr = c.Compile(schemaID + workflowDef)
-	})
-	if schemaErr != nil {
-		t.Fatalf("Argo schema: %v", schemaErr)
-	}
-	return schema
-}
-
-type strErr string
-
-func (e strErr) Error() string { return string(e) }
-
-func errorf(format string, args ...any) error {
-	return strErr(strings.TrimSpace(sprintf(format, args...)))
-}
-
 // validate checks a YAML manifest against the Argo Workflow schema.
 func validate(t *testing.T, manifest []byte) error {
 	t.Helper()
-	js, err := yaml.YAMLToJSON(manifest)
-	if err != nil {
-		t.Fatalf("manifest is not YAML: %v", err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
-	if err != nil {
+	if _, err := argoschema.Workflow(); err != nil {
 		t.Fatal(err)
 	}
-	return workflowSchema(t).Validate(v)
+	return argoschema.ValidateYAML(manifest)
 }
 
 func checkGolden(t *testing.T, name string, got []byte) {
@@ -293,37 +217,5 @@ func TestBuildErrors(t *testing.T) {
 		if _, err := argo.Build(plan, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Build(%+v) = %v, want error with %q", tc.opts, err, tc.want)
 		}
-	}
-}
-
-// TestExportRepoDAGs exports every DAG in the repository's dags/ folder
-// with lair's real stage types and checks it against its golden file and
-// the Argo schema.
-func TestExportRepoDAGs(t *testing.T) {
-	files, err := filepath.Glob("../../dags/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Skip("no DAG files in dags/ yet")
-	}
-	reg := pipeline.NewRegistry()
-	stages.Register(reg)
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		t.Run(name, func(t *testing.T) {
-			plan, err := pipeline.LoadFile(f, reg, pipeline.LoadOptions{})
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			var buf bytes.Buffer
-			if err := argo.Export(&buf, plan, argo.Options{Store: "s3://lair-artifacts/" + name, DAGPath: "dags/" + filepath.Base(f), Image: "lair:latest"}); err != nil {
-				t.Fatal(err)
-			}
-			if err := validate(t, buf.Bytes()); err != nil {
-				t.Fatalf("manifest does not validate against the Argo schema: %v", err)
-			}
-			checkGolden(t, "dags-"+name, buf.Bytes())
-		})
 	}
 }

@@ -1,5 +1,0 @@
-package argo_test
-
-import "fmt"
-
-var sprintf = fmt.Sprintf
