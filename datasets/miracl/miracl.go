@@ -1,0 +1,331 @@
+package miracl
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/lair-ir/lair/tables"
+)
+
+// Name is the dataset name in tables and ids.
+const Name = "miracl"
+
+// License of the MIRACL topics, qrels and corpus.
+const License = "Apache-2.0"
+
+// Languages are the 18 languages of MIRACL v1.0 dev.
+var Languages = []string{"ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te", "th", "yo", "zh"}
+
+// TopicsFile and QrelsFile are the raw file names of one language (as in a mirror's miracl/ directory).
+func TopicsFile(lang string) string { return "topics.miracl-v1.0-" + lang + "-dev.tsv" }
+func QrelsFile(lang string) string  { return "qrels.miracl-v1.0-" + lang + "-dev.tsv" }
+
+// QID and CID are lair's ids for MIRACL rows: "miracl/<lang>/<id>".
+func QID(lang, qid string) string   { return Name + "/" + lang + "/" + qid }
+func CID(lang, docid string) string { return Name + "/" + lang + "/" + docid }
+
+// Topic is one line of a topics file.
+type Topic struct{ QID, Query string }
+
+// Judgment is one line of a qrels file.
+type Judgment struct {
+	QID, DocID string
+	Rel        int32
+}
+
+// lines calls fn for every line of r (1-based numbers, without the line
+// terminator), skipping empty lines.
+func lines(ctx context.Context, r io.Reader, fn func(n int, line string) error) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	for n := 1; ; n++ {
+		if n%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s, err := br.ReadString('\n')
+		s = strings.TrimRight(s, "\r\n")
+		if s != "" {
+			if ferr := fn(n, s); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+	}
+}
+
+// ReadTopics parses a topics file: qid<TAB>query per line.
+func ReadTopics(ctx context.Context, name string, r io.Reader) ([]Topic, error) {
+	var out []Topic
+	seen := map[string]int{}
+	err := lines(ctx, r, func(n int, line string) error {
+		cols := strings.Split(line, "\t")
+		if len(cols) != 2 {
+			return fmt.Errorf("%s:%d: expected 2 tab-separated columns (qid, query), found %d", name, n, len(cols))
+		}
+		qid, q := strings.TrimSpace(cols[0]), strings.TrimSpace(cols[1])
+		if qid == "" || q == "" {
+			return fmt.Errorf("%s:%d: empty qid or query", name, n)
+		}
+		if !utf8.ValidString(q) {
+			return fmt.Errorf("%s:%d: query is not valid UTF-8", name, n)
+		}
+		if prev, dup := seen[qid]; dup {
+			return fmt.Errorf("%s:%d: qid %s already defined on line %d", name, n, qid, prev)
+		}
+		seen[qid] = n
+		out = append(out, Topic{QID: qid, Query: q})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no topics", name)
+	}
+	return out, nil
+}
+
+// ReadQrels parses a TREC qrels file: qid Q0 docid rel (tab- or
+// space-separated), rel an integer >= 0.
+func ReadQrels(ctx context.Context, name string, r io.Reader) ([]Judgment, error) {
+	var out []Judgment
+	err := lines(ctx, r, func(n int, line string) error {
+		cols := strings.Fields(line)
+		if len(cols) != 4 {
+			return fmt.Errorf("%s:%d: expected 4 columns (qid Q0 docid rel), found %d", name, n, len(cols))
+		}
+		rel, err := strconv.ParseInt(cols[3], 10, 32)
+		if err != nil || rel < 0 {
+			return fmt.Errorf("%s:%d: relevance %q: expected an integer >= 0", name, n, cols[3])
+		}
+		out = append(out, Judgment{QID: cols[0], DocID: cols[2], Rel: int32(rel)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no judgments", name)
+	}
+	return out, nil
+}
+
+// Doc is one corpus passage.
+type Doc struct {
+	DocID string `json:"docid"`
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+// CorpusFiles returns the corpus files of a language, sorted: dir/<lang>/docs-*.jsonl.gz
+// (or dir/miracl-corpus-v1.0-<lang>/docs-*.jsonl.gz, the Hugging Face layout).
+func CorpusFiles(dir, lang string) ([]string, error) {
+	for _, sub := range []string{lang, "miracl-corpus-v1.0-" + lang} {
+		m, err := filepath.Glob(filepath.Join(dir, sub, "docs-*.jsonl.gz"))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) > 0 {
+			sort.Slice(m, func(i, j int) bool { return natLess(m[i], m[j]) })
+			return m, nil
+		}
+	}
+	return nil, nil
+}
+
+// natLess orders docs-2 before docs-10.
+func natLess(a, b string) bool {
+	na, nb := numSuffix(a), numSuffix(b)
+	if na != nb {
+		return na < nb
+	}
+	return a < b
+}
+
+func numSuffix(p string) int {
+	s := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "docs-"), ".jsonl.gz")
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// ReadCorpus streams every passage of the files, in order, to fn. Memory
+// stays bounded by the longest line. Errors name the file and line.
+func ReadCorpus(ctx context.Context, files []string, fn func(Doc) error) error {
+	for _, p := range files {
+		if err := readCorpusFile(ctx, p, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readCorpusFile(ctx context.Context, path string, fn func(Doc) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return fmt.Errorf("%s: not a gzip file: %w", path, err)
+	}
+	defer zr.Close()
+	return ReadCorpusJSONL(ctx, path, zr, fn)
+}
+
+// ReadCorpusJSONL streams uncompressed corpus JSONL ({"docid","title","text"} per line).
+func ReadCorpusJSONL(ctx context.Context, name string, r io.Reader, fn func(Doc) error) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	for n := 1; ; n++ {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		b, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(b)) > 0 {
+			var d Doc
+			if jerr := json.Unmarshal(b, &d); jerr != nil {
+				var se *json.SyntaxError
+				if errors.As(jerr, &se) {
+					return fmt.Errorf("%s:%d: column %d: malformed JSON: %v (expected {\"docid\", \"title\", \"text\"})", name, n, se.Offset, se)
+				}
+				return fmt.Errorf("%s:%d: %v (expected {\"docid\", \"title\", \"text\"} with string values)", name, n, jerr)
+			}
+			if d.DocID == "" {
+				return fmt.Errorf("%s:%d: missing docid", name, n)
+			}
+			if ferr := fn(d); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+	}
+}
+
+// CandidateWriter writes candidates.parquet incrementally, one row group
+// per RowGroupRows rows, so a corpus of any size needs bounded memory.
+type CandidateWriter struct {
+	f     *os.File
+	w     *parquet.GenericWriter[tables.Candidate]
+	buf   []tables.Candidate
+	path  string
+	Count int64
+}
+
+// RowGroupRows is the row group size of streamed candidate files.
+const RowGroupRows = 50_000
+
+// NewCandidateWriter creates path with the given key/value metadata.
+func NewCandidateWriter(path string, meta map[string]string) (*CandidateWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	opts := []parquet.WriterOption{parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}), parquet.MaxRowsPerRowGroup(RowGroupRows)}
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		opts = append(opts, parquet.KeyValueMetadata(k, meta[k]))
+	}
+	return &CandidateWriter{f: f, path: path, w: parquet.NewGenericWriter[tables.Candidate](f, opts...)}, nil
+}
+
+// Write adds one candidate.
+func (cw *CandidateWriter) Write(c tables.Candidate) error {
+	cw.buf = append(cw.buf, c)
+	cw.Count++
+	if len(cw.buf) == 1024 {
+		return cw.flush()
+	}
+	return nil
+}
+
+func (cw *CandidateWriter) flush() error {
+	if len(cw.buf) == 0 {
+		return nil
+	}
+	if _, err := cw.w.Write(cw.buf); err != nil {
+		return fmt.Errorf("write %s: %w", cw.path, err)
+	}
+	clear(cw.buf)
+	cw.buf = cw.buf[:0]
+	return nil
+}
+
+// Close finishes the file.
+func (cw *CandidateWriter) Close() error {
+	err := cw.flush()
+	if cerr := cw.w.Close(); err == nil {
+		err = cerr
+	}
+	if serr := cw.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := cw.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", cw.path, err)
+	}
+	return nil
+}
+
+// Candidate converts a passage of a language into a candidates row: text
+// is the passage, context its article title, doc_id the article ("<docid
+// before #>").
+func Candidate(lang string, d Doc) tables.Candidate {
+	art, _, _ := strings.Cut(d.DocID, "#")
+	return tables.Candidate{Dataset: Name, CID: CID(lang, d.DocID), Lang: lang, Text: d.Text, Context: d.Title, DocID: CID(lang, art)}
+}
+
+// MissingCorpusError says which languages have no corpus and where it belongs.
+type MissingCorpusError struct {
+	Dir   string
+	Langs []string
+}
+
+func (e *MissingCorpusError) Error() string {
+	where := e.Dir
+	if where == "" {
+		return fmt.Sprintf("miracl: topics and qrels are here, but no corpus: set the parameter corpus_dir to a directory holding <lang>/docs-*.jsonl.gz for %s "+
+			"(the MIRACL corpus, https://huggingface.co/datasets/miracl/miracl-corpus), or set topics_only: true to emit queries and qrels without candidates",
+			strings.Join(e.Langs, ", "))
+	}
+	return fmt.Sprintf("miracl: corpus missing for %s: expected %s/<lang>/docs-*.jsonl.gz (for example %s) "+
+		"from https://huggingface.co/datasets/miracl/miracl-corpus; put it there, point corpus_dir elsewhere, or set topics_only: true",
+		strings.Join(e.Langs, ", "), where, filepath.Join(where, e.Langs[0], "docs-0.jsonl.gz"))
+}
