@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -268,8 +267,8 @@ func (bl *byteLevel) preTokenize(in []split) []split {
 	return out
 }
 
-func isL(r rune) bool { return unicode.IsLetter(r) }
-func isN(r rune) bool { return unicode.In(r, unicode.N) }
+func isL(r rune) bool { return charClass(r)&clsLetter != 0 }
+func isN(r rune) bool { return charClass(r)&clsNumber != 0 }
 
 // gpt2Ranges splits like the GPT-2 pattern
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+

@@ -70,6 +70,7 @@ func parseVocabMap(m map[string]json.RawMessage) (map[string]int64, []string, er
 // ---- WordPiece ----
 
 type wordPiece struct {
+	maxBytes int // longest vocabulary entry without the prefix, in bytes
 	vocab    map[string]int64
 	rev      []string
 	unk      string
@@ -83,6 +84,9 @@ func parseWordPiece(m map[string]json.RawMessage) (model, error) {
 		return nil, fmt.Errorf("WordPiece: %w", err)
 	}
 	w := &wordPiece{vocab: vocab, rev: rev, maxChars: 100}
+	for k := range vocab {
+		w.maxBytes = max(w.maxBytes, len(k))
+	}
 	if w.unk, err = getString(m, "unk_token", "[UNK]"); err != nil {
 		return nil, fmt.Errorf("WordPiece: %w", err)
 	}
@@ -126,6 +130,13 @@ func (w *wordPiece) tokenize(s string, out []token) ([]token, error) {
 	start := 0
 	for start < len(s) {
 		end := len(s)
+		if end-start > w.maxBytes {
+			// No entry is longer than maxBytes: skip the impossible lookups.
+			end = start + w.maxBytes
+			for end > start && !utf8.RuneStart(s[end]) {
+				end--
+			}
+		}
 		found := false
 		for start < end {
 			var id int64

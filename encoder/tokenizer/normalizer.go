@@ -192,7 +192,7 @@ func isSpace(r rune) bool {
 	if r < 0x80 {
 		return r == ' ' || (r >= '\t' && r <= '\r')
 	}
-	return unicode.Is(unicode.White_Space, r)
+	return charClass(r)&clsSpace != 0
 }
 
 // isBertWhitespace: tab, newline, carriage return or White_Space.
@@ -203,14 +203,7 @@ func isOther(r rune) bool {
 	if r < 0x80 {
 		return r < 0x20 || r == 0x7f
 	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
-		return true
-	}
-	return !isAssigned(r)
-}
-
-func isAssigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+	return charClass(r)&clsOther != 0
 }
 
 func isBertControl(r rune) bool {
@@ -235,7 +228,7 @@ func isPunctuation(r rune) bool {
 	if r < 0x80 {
 		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
 	}
-	return unicode.In(r, unicode.P)
+	return charClass(r)&clsPunct != 0
 }
 
 // isRegexWord is \w in Rust's regex (Unicode): Alphabetic, M, Nd, Pc, Join_Control.
@@ -243,7 +236,7 @@ func isRegexWord(r rune) bool {
 	if r < 0x80 {
 		return r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
 	}
-	return unicode.In(r, unicode.L, unicode.Nl, unicode.Other_Alphabetic, unicode.M, unicode.Nd, unicode.Pc, unicode.Join_Control)
+	return charClass(r)&clsWord != 0
 }
 
 // ---- BertNormalizer ----
@@ -298,7 +291,7 @@ func (b *bertNormalizer) normalize(cs []nchar) []nchar {
 	}
 	if b.stripAccents {
 		cs = unicodeNormalizer{norm.NFD}.normalize(cs)
-		cs = filterChars(cs, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+		cs = filterChars(cs, func(r rune) bool { return r < 0x300 || charClass(r)&clsMn == 0 })
 	}
 	if b.lowercase {
 		cs = lowercaseNormalizer{}.normalize(cs)
@@ -324,7 +317,7 @@ func filterChars(cs []nchar, keep func(rune) bool) []nchar {
 type stripAccentsNormalizer struct{}
 
 func (stripAccentsNormalizer) normalize(cs []nchar) []nchar {
-	return filterChars(cs, func(r rune) bool { return r < 0x300 || !unicode.In(r, unicode.M) })
+	return filterChars(cs, func(r rune) bool { return r < 0x300 || charClass(r)&clsMark == 0 })
 }
 
 type lowercaseNormalizer struct{}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -86,7 +85,7 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		if ind {
 			b = isolated
 		}
-		return charSplitPreTokenizer{pred: func(r rune) bool { return unicode.In(r, unicode.N) }, b: b}, nil
+		return charSplitPreTokenizer{pred: isN, b: b}, nil
 	case "CharDelimiterSplit":
 		d, err := getString(m, "delimiter", "")
 		if err != nil {
