@@ -333,10 +333,13 @@ func (s *Store) uploadFile(ctx context.Context, key, p string, f storage.File) e
 	_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.FileObject(key, f.Path), fh, f.Size, minio.PutObjectOptions{
 		ContentType:  "application/octet-stream",
 		UserMetadata: map[string]string{"Lair-Sha256": f.SHA256},
-		// Over plain HTTP minio-go signs the body in streaming chunks; for an
-		// empty body it then sends no Content-Length, which some servers
-		// refuse. An empty body needs no streaming.
-		DisableContentSha256: f.Size == 0,
+		// The body is not signed (UNSIGNED-PAYLOAD, as over HTTPS): over
+		// plain HTTP minio-go would otherwise sign it in aws-chunked
+		// streaming form, which sends an empty file with no Content-Length
+		// and which some S3-compatible servers store undecoded in multipart
+		// parts (gofakes3 does). Readers check every file's sha256 against
+		// the manifest.
+		DisableContentSha256: true,
 	})
 	if err != nil {
 		return s.explain("upload "+f.Path+" of "+key, err)
