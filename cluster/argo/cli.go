@@ -21,6 +21,7 @@ func ExportCommand(ctx context.Context, args []string, reg *pipeline.Registry, s
 	var opts Options
 	fs.StringVar(&opts.Store, "store", os.Getenv("LAIR_STORE"), "")
 	fs.StringVar(&opts.Image, "image", DefaultImage, "")
+	fs.StringVar(&opts.GPUImage, "gpu-image", "", "")
 	fs.StringVar(&opts.Secret, "secret", DefaultSecret, "")
 	fs.IntVar(&opts.Retries, "retries", DefaultRetries, "")
 	fs.IntVar(&opts.Parallelism, "parallelism", 0, "")

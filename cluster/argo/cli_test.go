@@ -16,7 +16,7 @@ func TestExportCommand(t *testing.T) {
 	reg := clustertest.Registry()
 	dag := clustertest.SweepDAG("../clustertest")
 	out := filepath.Join(t.TempDir(), "wf.yaml")
-	args := []string{dag, "--store", "s3://b/p", "--set", "n=7", "--gpu-stage", "square", "--retries", "0",
+	args := []string{dag, "--store", "s3://b/p", "--set", "n=7", "--gpu-stage", "square", "--gpu-image", "lair-cuda:v1", "--retries", "0",
 		"--parallelism", "2", "--namespace", "ml", "--secret", "my-s3", "--dag-path", "testdata/sweep.yaml", "-o", out}
 	var stdout bytes.Buffer
 	if err := argo.ExportCommand(context.Background(), args, reg, &stdout); err != nil {
@@ -29,7 +29,7 @@ func TestExportCommand(t *testing.T) {
 	if stdout.Len() != 0 {
 		t.Errorf("-o also wrote to stdout: %q", stdout.String())
 	}
-	want, _ := exportSweep(t, map[string]string{"n": "7"}, argo.Options{Store: "s3://b/p", GPUStages: []string{"square"},
+	want, _ := exportSweep(t, map[string]string{"n": "7"}, argo.Options{Store: "s3://b/p", GPUStages: []string{"square"}, GPUImage: "lair-cuda:v1",
 		Retries: -1, Parallelism: 2, Namespace: "ml", Secret: "my-s3"})
 	if !bytes.Equal(got, want) {
 		t.Errorf("ExportCommand output differs from Export:\n%s", got)

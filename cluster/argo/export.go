@@ -26,6 +26,10 @@ type Options struct {
 	// Image is the container image holding lair and the dags/ folder
 	// (built from the repository's Dockerfile). Default DefaultImage.
 	Image string
+	// GPUImage is the image of GPU steps (default Image): the repository's
+	// image ships the CPU build of ONNX Runtime, so GPU inference needs an
+	// image with a CUDA build and LAIR_ORT_LIB pointing at it.
+	GPUImage string
 	// Store is the store URL every step uses (s3://bucket/prefix). It is a
 	// workflow parameter, so `argo submit -p store=...` can change it.
 	Store string
@@ -140,6 +144,9 @@ func Build(plan *pipeline.Plan, opts Options) (*Workflow, error) {
 	if opts.Image == "" {
 		opts.Image = DefaultImage
 	}
+	if opts.GPUImage == "" {
+		opts.GPUImage = opts.Image
+	}
 	if opts.Secret == "" {
 		opts.Secret = DefaultSecret
 	}
@@ -238,6 +245,8 @@ func Build(plan *pipeline.Plan, opts Options) (*Workflow, error) {
 		wf.Spec.Templates = append(wf.Spec.Templates, stepTmpl(stepTemplate, opts, false))
 	}
 	if anyGPU {
+		wf.Spec.Arguments.Parameters = append(wf.Spec.Arguments.Parameters,
+			Parameter{Name: "gpu-image", Value: str(opts.GPUImage), Description: "lair image for GPU steps"})
 		wf.Spec.Templates = append(wf.Spec.Templates, stepTmpl(gpuStepTemplate, opts, true))
 	}
 	return wf, nil
@@ -309,6 +318,7 @@ func stepTmpl(name string, opts Options, gpu bool) Template {
 		}
 	}
 	if gpu {
+		t.Container.Image = "{{workflow.parameters.gpu-image}}"
 		res.Limits = map[string]string{"nvidia.com/gpu": "1"}
 		t.NodeSelector = opts.GPUNodeSelector
 		t.Tolerations = []Toleration{{Key: "nvidia.com/gpu", Operator: "Exists", Effect: "NoSchedule"}}
@@ -358,6 +368,7 @@ as one task: 'lair stage run DAG INSTANCE --store URL' in the lair image.
 
   --store URL        artifact store shared by the steps, s3://bucket/prefix (default $LAIR_STORE)
   --image IMG        image built from the repository's Dockerfile (default lair:latest)
+  --gpu-image IMG    image for GPU steps, e.g. with a CUDA build of ONNX Runtime (default: --image)
   --set N=V          DAG parameter override, passed to every step too; repeatable
   --gpu-stage STAGE  run this DAG stage on a GPU node (besides gpu-optional stage types); repeatable
   --secret NAME      Secret holding AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY [, AWS_REGION,

@@ -68,7 +68,7 @@ func TestExportSweepGolden(t *testing.T) {
 	}{
 		{"sweep", nil, argo.Options{Store: "s3://lair-artifacts/sweep", Image: "registry.example/lair:v1"}},
 		{"sweep-options", map[string]string{"n": "7"}, argo.Options{
-			Store: "s3://b/p", GPUStages: []string{"square"}, Retries: -1, Parallelism: 2,
+			Store: "s3://b/p", GPUStages: []string{"square"}, Retries: -1, Parallelism: 2, GPUImage: "lair-cuda:v1",
 			Namespace: "ml", Secret: "my-s3", GPUNodeSelector: map[string]string{"gpu": "a100"}, CPU: "4", Memory: "8Gi",
 		}},
 	}

@@ -235,3 +235,14 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 
 // Close implements pipeline.Store: it removes this store's temp area.
 func (s *Store) Close() error { return os.RemoveAll(s.tmp) }
+
+// OpenPipelineStore is what `lair run --store VALUE` needs: a plain
+// directory path opens pipeline's LocalStore as before; a URL
+// (s3://bucket/prefix, file:///dir) opens that shared store, checks it, and
+// caches artifacts under cacheDir.
+func OpenPipelineStore(ctx context.Context, value, cacheDir string) (pipeline.Store, error) {
+	if !strings.Contains(value, "://") {
+		return pipeline.OpenLocalStore(ctx, value, pipeline.OpenOptions{})
+	}
+	return Open(ctx, value, cacheDir)
+}

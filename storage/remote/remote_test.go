@@ -142,3 +142,26 @@ func TestOpenChecks(t *testing.T) {
 	}
 	s.Close()
 }
+
+func TestOpenPipelineStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := remote.OpenPipelineStore(ctx, t.TempDir(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.(*pipeline.LocalStore); !ok {
+		t.Errorf("a directory opened %T, want *pipeline.LocalStore", st)
+	}
+	st.Close()
+	st, err = remote.OpenPipelineStore(ctx, "file://"+t.TempDir(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.(*remote.Store); !ok {
+		t.Errorf("a file:// URL opened %T, want *remote.Store", st)
+	}
+	st.Close()
+	if _, err := remote.OpenPipelineStore(ctx, "gs://x/y", t.TempDir()); err == nil {
+		t.Error("gs:// accepted")
+	}
+}
