@@ -1,5 +1,316 @@
 package stages
 
-import "github.com/lair-ir/lair/pipeline"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
-func registerEval(r *pipeline.Registry) {}
+	"github.com/lair-ir/lair/eval"
+	"github.com/lair-ir/lair/eval/bm25"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/reports"
+	"github.com/lair-ir/lair/tables"
+)
+
+// registerEval registers retrieve/dense, retrieve/bm25, eval/lareqa,
+// eval/miracl and report/html.
+func registerEval(r *pipeline.Registry) {
+	r.Register(retrieveDenseStage())
+	r.Register(retrieveBM25Stage())
+	r.Register(evalStage("eval/lareqa", "LAReQA-style evaluation (XQuAD-R, MLQA-R): mAP over the full ranking, mAP@20, R@1, R@10, MRR@10, nDCG@10, R@100 "+
+		"per query language, per (query language, candidate language) pair and macro-averaged, for the mono, cross and multi settings; "+
+		"language bias (rank distance, same-language-first share, mean rank per candidate language, top-10 language mix) in multi.",
+		eval.DefaultLAReQAMetrics, 100, true))
+	r.Register(evalStage("eval/miracl", "MIRACL-style evaluation (monolingual): nDCG@10 and Recall@100 at retrieval depth 1000 (graded relevance from qrels), "+
+		"plus mAP and MRR@10; TREC run files at depth 1000.", eval.DefaultMIRACLMetrics, 1000, false))
+	r.Register(reportStage())
+}
+
+var retrievalParams = []pipeline.Param{
+	{Name: "settings", Type: pipeline.TypeStrings, Default: []string{eval.Mono, eval.Cross, eval.Multi},
+		Doc: "mono (queries of X against the candidates of X), cross (X against each other language Y), multi (X against the pooled candidates of all languages)"},
+	{Name: "k", Type: pipeline.TypeInt, Default: 1000, Doc: "top-k list kept per query for mono and multi (TREC run depth); ranks of relevant candidates are always exact over the full ranking"},
+	{Name: "cross_k", Type: pipeline.TypeInt, Default: 20, Doc: "top-k list kept per query and candidate language in the cross setting"},
+	{Name: "run_id", Type: pipeline.TypeString, Default: "", Doc: "name of the system in metrics and reports (default: derived from the producing stage instance)"},
+}
+
+func retrieveDenseStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/dense",
+		Version: "1",
+		Doc: "Exact dense retrieval: dot product of (L2-normalized) embeddings, every query against every candidate of its pools, " +
+			"blocked multi-core AVX2 kernel; writes rankings.parquet (ranks of relevant candidates in the full ranking, top-k). " +
+			"Ties break by candidate id. run_id defaults to the embeddings' producing instance, e.g. encode[strategy=hybrid].",
+		Params: append(slices.Clone(retrievalParams),
+			pipeline.Param{Name: "normalize", Type: pipeline.TypeBool, Default: true, Doc: "scale vectors to unit length (cosine similarity)"}),
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindEmbeddings, Doc: "vectors of the dataset's queries (role query) and candidates (role passage)"},
+			{Kind: pipeline.KindDataset, Doc: "queries, candidates and qrels"},
+		},
+		Output: pipeline.KindRankings,
+		Run:    runRetrieveDense,
+	}
+}
+
+func retrieveBM25Stage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/bm25",
+		Version: "1",
+		Doc: "Okapi BM25 baseline with a Unicode analyzer (NFKC, case folding, word segmentation by Unicode classes, character bigrams for " +
+			"Chinese, Japanese, Thai, Lao, Khmer, Myanmar); per-language statistics for mono and cross, pooled statistics for multi. " +
+			"Writes the same rankings.parquet as retrieve/dense, for every dataset input. run_id defaults to the instance name.",
+		Params: append(slices.Clone(retrievalParams),
+			pipeline.Param{Name: "k1", Type: pipeline.TypeFloat, Default: bm25.DefaultParams.K1, Doc: "BM25 term-frequency saturation"},
+			pipeline.Param{Name: "b", Type: pipeline.TypeFloat, Default: bm25.DefaultParams.B, Doc: "BM25 length normalization, in [0,1]"}),
+		Inputs: []pipeline.Input{{Kind: pipeline.KindDataset, Many: true, Doc: "one or more datasets; all go into one rankings file"}},
+		Output: pipeline.KindRankings,
+		Run:    runRetrieveBM25,
+	}
+}
+
+// evalRunID returns the run id: the run_id parameter, or the name of the
+// instance that produced the system's input, or this instance's name.
+func evalRunID(sc *pipeline.StageContext, from string) string {
+	if id := sc.Params.String("run_id"); id != "" {
+		return id
+	}
+	if from != "" {
+		return from
+	}
+	return sc.Name
+}
+
+func evalRetrieveOptions(sc *pipeline.StageContext, runID string) eval.RetrieveOptions {
+	p := sc.Params
+	return eval.RetrieveOptions{RunID: runID, Settings: p.Strings("settings"), K: p.Int("k"), CrossK: p.Int("cross_k"),
+		Threads: max(1, sc.Env.Threads), Progress: func(n int) { sc.Progress.Add(int64(n)) }}
+}
+
+// evalDefaults fills in a missing logger and progress reporter.
+func evalDefaults(sc *pipeline.StageContext) {
+	if sc.Progress == nil {
+		sc.Progress = pipeline.NopProgress{}
+	}
+	if sc.Log == nil {
+		sc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	embIn, err := sc.Input(pipeline.KindEmbeddings)
+	if err != nil {
+		return err
+	}
+	dsIn, err := sc.Input(pipeline.KindDataset)
+	if err != nil {
+		return err
+	}
+	ds, err := eval.LoadDataset(dsIn.Dir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	embPath := embIn.Path(tables.EmbeddingsArrow)
+	if _, err := os.Stat(embPath); err != nil {
+		embPath = embIn.Path(tables.EmbeddingsParquet)
+	}
+	emb, err := tables.ReadEmbeddings(embPath)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	p := eval.Prepare(ds)
+	scorer, err := eval.DenseScorer(p, emb, embPath, sc.Params.Bool("normalize"))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	runID := evalRunID(sc, embIn.Stage)
+	sc.Progress.Start("retrieve "+ds.Name, int64(len(ds.Queries)))
+	st, err := eval.RetrieveToFile(ctx, p, scorer, scorer, evalRetrieveOptions(sc, runID), filepath.Join(sc.OutDir, eval.RankingsFile))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name, "rows", st.Rows, "skipped_no_relevant", st.NoRel)
+	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": []string{ds.Name},
+		"model_key": emb.ModelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasetLicense(dsIn.Dir)})
+}
+
+func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	p := sc.Params
+	params := bm25.Params{K1: p.Float("k1"), B: p.Float("b")}
+	runID := evalRunID(sc, "")
+	w, err := eval.CreateRankings(filepath.Join(sc.OutDir, eval.RankingsFile))
+	if err != nil {
+		return err
+	}
+	var names, licenses []string
+	rows := map[string]map[string]int{}
+	for _, in := range sc.InputsOf(pipeline.KindDataset) {
+		ds, err := eval.LoadDataset(in.Dir)
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		prep := eval.Prepare(ds)
+		opt := evalRetrieveOptions(sc, runID)
+		opt.QueryBlock = 16
+		perLang, pooled, err := eval.BM25Scorers(prep, params, opt.Settings)
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		sc.Progress.Start("bm25 "+ds.Name, 0)
+		st, err := eval.Retrieve(ctx, prep, perLang, pooled, opt, w.Write)
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("stage %s: %s: %w", sc.Name, ds.Name, err)
+		}
+		names = append(names, ds.Name)
+		if l := datasetLicense(in.Dir); l != "" {
+			licenses = append(licenses, ds.Name+": "+l)
+		}
+		rows[ds.Name] = st.Rows
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": names, "rows": rows,
+		"k1": params.K1, "b": params.B, "license": strings.Join(licenses, "; ")})
+}
+
+func evalStage(name, doc string, defMetrics []string, depth int, bias bool) *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    name,
+		Version: "1",
+		Doc:     doc + " Writes metrics.parquet (tidy: run_id, dataset, setting, q_lang, c_lang, metric, value, n), per_query.parquet and TREC run/qrels files under runs/.",
+		Params: []pipeline.Param{
+			{Name: "metrics", Type: pipeline.TypeStrings, Default: defMetrics, Doc: "ranking metrics: map, map@K, r@K, mrr@K, ndcg@K"},
+			{Name: "bias", Type: pipeline.TypeBool, Default: bias, Doc: "language-bias metrics from the multi setting (rd, same_lang_first, mean_rank, top10_share)"},
+			{Name: "run_depth", Type: pipeline.TypeInt, Default: depth, Doc: "TREC run file depth per query (0: no run files)"},
+		},
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindRankings, Many: true, Doc: "rankings of one or more systems"},
+			{Kind: pipeline.KindDataset, Many: true, Doc: "the datasets the rankings rank (matched by dataset name)"},
+		},
+		Output: pipeline.KindMetrics,
+		Run:    runEval,
+	}
+}
+
+func runEval(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	var datasets []*eval.Dataset
+	meta := map[string]string{}
+	var licenses []string
+	for _, in := range sc.InputsOf(pipeline.KindDataset) {
+		ds, err := eval.LoadDataset(in.Dir)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		datasets = append(datasets, ds)
+		if l := datasetLicense(in.Dir); l != "" {
+			licenses = append(licenses, ds.Name+": "+l)
+		}
+	}
+	if len(licenses) > 0 {
+		meta["license"] = strings.Join(licenses, "; ")
+	}
+	var paths []string
+	for _, in := range sc.InputsOf(pipeline.KindRankings) {
+		paths = append(paths, in.Path(eval.RankingsFile))
+	}
+	p := sc.Params
+	sc.Progress.Start("evaluate", int64(len(paths)))
+	m, pq, err := eval.EvaluateRankings(ctx, paths, datasets, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
+		RunDepth: p.Int("run_depth"), RunsDir: filepath.Join(sc.OutDir, "runs")})
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if err := tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), m, meta); err != nil {
+		return err
+	}
+	if err := tables.Write(filepath.Join(sc.OutDir, "per_query.parquet"), pq, meta); err != nil {
+		return err
+	}
+	sc.Log.Info("evaluated", "metric_rows", len(m), "per_query_rows", len(pq))
+	return nil
+}
+
+func reportStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "report/html",
+		Version: "1",
+		Doc: "One self-contained report.html (inline CSS and SVG, no scripts, no external requests): summary table of mono/cross/multi " +
+			"mAP, R@k and rank distance per system beside the paper's reference rows, mAP heatmaps per (query language, candidate language), " +
+			"language-bias charts, significance of every run against a baseline (paired randomization test, bootstrap CI, Holm), and " +
+			"training-loss curves when model inputs carry training_log.parquet. Also writes the merged metrics.parquet, per_query.parquet " +
+			"and significance.parquet.",
+		Params: []pipeline.Param{
+			{Name: "title", Type: pipeline.TypeString, Default: "lair report", Doc: "page title"},
+			{Name: "baseline", Type: pipeline.TypeString, Default: "", Doc: "run_id every other run is compared with (default: the first run id in sort order)"},
+			{Name: "sig_metrics", Type: pipeline.TypeStrings, Default: []string{"map", "map@20", "r@1", "r@10", "ndcg@10", "r@100"}, Doc: "metrics tested for significance"},
+			{Name: "permutations", Type: pipeline.TypeInt, Default: 10000, Doc: "paired randomization test permutations"},
+			{Name: "bootstrap", Type: pipeline.TypeInt, Default: 1000, Doc: "bootstrap resamples for confidence intervals"},
+			{Name: "alpha", Type: pipeline.TypeFloat, Default: 0.05, Doc: "significance level (Holm-corrected across languages)"},
+			{Name: "seed", Type: pipeline.TypeInt, Default: 1, Doc: "seed of the randomization and bootstrap"},
+		},
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindMetrics, Many: true, Doc: "metrics of one or more evaluations"},
+			{Kind: pipeline.KindModel, Many: true, Optional: true, Doc: "trained models whose training_log.parquet is drawn as loss curves"},
+		},
+		Output: pipeline.KindReport,
+		Run:    runReport,
+	}
+}
+
+func runReport(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	p := sc.Params
+	in := reports.Input{Title: p.String("title"), Baseline: p.String("baseline"), SigMetrics: p.Strings("sig_metrics"),
+		Permutations: p.Int("permutations"), Bootstrap: p.Int("bootstrap"), Alpha: p.Float("alpha"), Seed: uint64(p.Int("seed")),
+		Threads: max(1, sc.Env.Threads)}
+	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
+		in.MetricsFiles = append(in.MetricsFiles, a.Path("metrics.parquet"))
+		if _, err := os.Stat(a.Path("per_query.parquet")); err == nil {
+			in.PerQueryFiles = append(in.PerQueryFiles, a.Path("per_query.parquet"))
+		}
+	}
+	for _, a := range sc.InputsOf(pipeline.KindModel) {
+		if _, err := os.Stat(a.Path("training_log.parquet")); err == nil {
+			in.TrainingLogs = append(in.TrainingLogs, reports.NamedFile{Name: a.Stage, Path: a.Path("training_log.parquet")})
+		}
+	}
+	if err := reports.Build(ctx, in, sc.OutDir); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	return nil
+}
+
+// datasetLicense returns the license in a dataset artifact's meta.json ("" if none).
+func datasetLicense(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return ""
+	}
+	var m struct {
+		License string `json:"license"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	return m.License
+}
+
+func evalWriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,143 @@
+package reports
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"math"
+	"strings"
+)
+
+// Series is one line of a chart.
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// ChartOptions size and label a chart.
+type ChartOptions struct {
+	Title, XLabel, YLabel string
+	Width, Height         int // pixels (default 560 x 300)
+}
+
+// palette is a colour-blind-safe qualitative palette (Okabe-Ito).
+var palette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"}
+
+// niceTicks returns about n round tick values covering [lo, hi].
+func niceTicks(lo, hi float64, n int) []float64 {
+	if !(hi > lo) {
+		hi = lo + 1
+	}
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if raw <= m*mag {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, v)
+	}
+	return out
+}
+
+func fmtTick(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e6 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+}
+
+// LineChart returns an inline SVG line chart of the series. Non-finite
+// points (e.g. NaN validation losses on steps without validation) are
+// skipped and break the line.
+func LineChart(series []Series, opt ChartOptions) template.HTML {
+	w, h := opt.Width, opt.Height
+	if w <= 0 {
+		w = 560
+	}
+	if h <= 0 {
+		h = 300
+	}
+	const left, right, top, bottom = 56.0, 16.0, 28.0, 44.0
+	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for i := range s.X {
+			if i >= len(s.Y) || !finite(s.X[i]) || !finite(s.Y[i]) {
+				continue
+			}
+			xmin, xmax = math.Min(xmin, s.X[i]), math.Max(xmax, s.X[i])
+			ymin, ymax = math.Min(ymin, s.Y[i]), math.Max(ymax, s.Y[i])
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
+		w, h, w, h, html.EscapeString(opt.Title))
+	fmt.Fprintf(&b, `<text x="%d" y="18" class="title">%s</text>`, w/2, html.EscapeString(opt.Title))
+	if math.IsInf(xmin, 1) {
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="empty">no data</text></svg>`, w/2, h/2)
+		return template.HTML(b.String())
+	}
+	if xmax == xmin {
+		xmax = xmin + 1
+	}
+	if ymax == ymin {
+		ymax, ymin = ymax+0.5, ymin-0.5
+	}
+	pw, ph := float64(w)-left-right, float64(h)-top-bottom
+	px := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*pw }
+	py := func(y float64) float64 { return top + (1-(y-ymin)/(ymax-ymin))*ph }
+	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="plot"/>`, left, top, pw, ph)
+	for _, t := range niceTicks(ymin, ymax, 5) {
+		if t < ymin-1e-12 || t > ymax+1e-12 {
+			continue
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/><text x="%.1f" y="%.1f" class="ytick">%s</text>`,
+			left, left+pw, py(t), py(t), left-4, py(t)+4, fmtTick(t))
+	}
+	for _, t := range niceTicks(xmin, xmax, 6) {
+		if t < xmin-1e-12 || t > xmax+1e-12 {
+			continue
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="xtick">%s</text>`, px(t), top+ph+14, fmtTick(t))
+	}
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xlabel">%s</text>`, left+pw/2, h-6, html.EscapeString(opt.XLabel))
+	fmt.Fprintf(&b, `<text x="12" y="%.1f" class="ylabel" transform="rotate(-90 12 %.1f)">%s</text>`, top+ph/2, top+ph/2, html.EscapeString(opt.YLabel))
+	for si, s := range series {
+		color := palette[si%len(palette)]
+		var d strings.Builder
+		pen := false
+		for i := range s.X {
+			if i >= len(s.Y) || !finite(s.X[i]) || !finite(s.Y[i]) {
+				pen = false
+				continue
+			}
+			cmd := "L"
+			if !pen {
+				cmd = "M"
+			}
+			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, px(s.X[i]), py(s.Y[i]))
+			pen = true
+		}
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.6" data-series="%s"/>`, strings.TrimSpace(d.String()), color, html.EscapeString(s.Name))
+		ly := top + 4 + float64(si)*14
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="10" height="3" fill="%s"/><text x="%.1f" y="%.1f" class="legend">%s</text>`,
+			left+pw-150, ly+4, color, left+pw-136, ly+9, html.EscapeString(s.Name))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// heatColor maps v in [0,1] to a white-to-blue colour.
+func heatColor(v float64) string {
+	v = math.Max(0, math.Min(1, v))
+	r := int(247 - v*(247-8))
+	g := int(251 - v*(251-69))
+	b := int(255 - v*(255-148))
+	return fmt.Sprintf("#%02x%02x%02x", r, g, b)
+}
