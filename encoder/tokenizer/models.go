@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -221,6 +222,7 @@ type unigram struct {
 	trie        byteTrie
 	byteIDs     [256]int64 // -1 when <0xNN> is missing
 	allBytesSet bool
+	pool        sync.Pool // *[]bestNode scratch lattices
 }
 
 func parseUnigram(m map[string]json.RawMessage) (model, error) {
@@ -291,9 +293,17 @@ func (u *unigram) tokenize(s string, out []token) ([]token, error) {
 	if len(s) == 0 {
 		return out, nil
 	}
-	nodes := make([]bestNode, len(s)+1)
+	np, _ := u.pool.Get().(*[]bestNode)
+	if np == nil {
+		np = new([]bestNode)
+	}
+	defer u.pool.Put(np)
+	if cap(*np) < len(s)+1 {
+		*np = make([]bestNode, len(s)+1)
+	}
+	nodes := (*np)[:len(s)+1]
 	for i := range nodes {
-		nodes[i].startsAt = -1
+		nodes[i] = bestNode{startsAt: -1}
 	}
 	for start := 0; start < len(s); {
 		till := nodes[start].score

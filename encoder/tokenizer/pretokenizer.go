@@ -141,54 +141,80 @@ type rng struct {
 // applyBehavior turns the match/non-match ranges of one split into pieces
 // exactly like Hugging Face's NormalizedString::split.
 func applyBehavior(sp split, ranges []rng, b behavior, out []split) []split {
-	var pieces []rng
+	emit := func(a, b int) {
+		if b > a {
+			out = append(out, split{chars: sp.chars[a:b], origStart: sp.chars[a].s})
+		}
+	}
 	switch b {
 	case isolated:
-		pieces = ranges
+		for _, r := range ranges {
+			emit(r.a, r.b)
+		}
 	case removed:
 		for _, r := range ranges {
 			if !r.isMatch {
-				pieces = append(pieces, r)
+				emit(r.a, r.b)
 			}
 		}
 	case mergedWithPrevious:
+		// A match joins the piece before it (unless that was a match too).
 		prev := false
+		cur := rng{a: -1}
 		for _, r := range ranges {
-			if r.isMatch && !prev && len(pieces) > 0 {
-				pieces[len(pieces)-1].b = r.b
+			if r.isMatch && !prev && cur.a >= 0 {
+				cur.b = r.b
 			} else {
-				pieces = append(pieces, rng{r.a, r.b, false})
+				if cur.a >= 0 {
+					emit(cur.a, cur.b)
+				}
+				cur = r
 			}
 			prev = r.isMatch
+		}
+		if cur.a >= 0 {
+			emit(cur.a, cur.b)
 		}
 	case mergedWithNext:
+		// Walk backwards: a match joins the piece after it (unless that
+		// was a match too).
+		first := len(out)
 		prev := false
+		cur := rng{a: -1}
 		for i := len(ranges) - 1; i >= 0; i-- {
 			r := ranges[i]
-			if r.isMatch && !prev && len(pieces) > 0 {
-				pieces[len(pieces)-1].a = r.a
+			if r.isMatch && !prev && cur.a >= 0 {
+				cur.a = r.a
 			} else {
-				pieces = append(pieces, rng{r.a, r.b, false})
+				if cur.a >= 0 {
+					emit(cur.a, cur.b)
+				}
+				cur = r
 			}
 			prev = r.isMatch
 		}
-		for i, j := 0, len(pieces)-1; i < j; i, j = i+1, j-1 {
-			pieces[i], pieces[j] = pieces[j], pieces[i]
+		if cur.a >= 0 {
+			emit(cur.a, cur.b)
+		}
+		for i, j := first, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
 		}
 	case contiguous:
 		prev := false
+		cur := rng{a: -1}
 		for _, r := range ranges {
-			if r.isMatch == prev && len(pieces) > 0 {
-				pieces[len(pieces)-1].b = r.b
+			if r.isMatch == prev && cur.a >= 0 {
+				cur.b = r.b
 			} else {
-				pieces = append(pieces, rng{r.a, r.b, false})
+				if cur.a >= 0 {
+					emit(cur.a, cur.b)
+				}
+				cur = r
 			}
 			prev = r.isMatch
 		}
-	}
-	for _, p := range pieces {
-		if p.b > p.a {
-			out = append(out, split{chars: sp.chars[p.a:p.b], origStart: sp.chars[p.a].s})
+		if cur.a >= 0 {
+			emit(cur.a, cur.b)
 		}
 	}
 	return out
@@ -381,9 +407,15 @@ func (m *metaspace) preTokenize(in []split) []split {
 			out = append(out, nsp)
 			continue
 		}
-		rep := m.replacement
-		ranges := charRanges(cs, func(r rune) bool { return r == rep }, nil)
-		out = applyBehavior(nsp, ranges, mergedWithNext, out)
+		// Split before every replacement char (MergedWithNext).
+		start := 0
+		for i := 1; i < len(cs); i++ {
+			if cs[i].r == m.replacement {
+				out = append(out, split{chars: cs[start:i], origStart: cs[start].s})
+				start = i
+			}
+		}
+		out = append(out, split{chars: cs[start:], origStart: cs[start].s})
 	}
 	return out
 }

@@ -460,7 +460,8 @@ type token struct {
 // encodeRaw runs added-token extraction, normalization, pre-tokenization and
 // the model; no post-processing.
 func (t *Tokenizer) encodeRaw(text string) (Encoding, error) {
-	var enc Encoding
+	est := len(text)/3 + 4
+	enc := Encoding{IDs: make([]int64, 0, est), Tokens: make([]string, 0, est), Offsets: make([][2]int, 0, est)}
 	pieces := t.added.extract(text, t.normalizer)
 	var buf []byte
 	var toks []token
@@ -696,7 +697,7 @@ func (av *addedVocab) extract(text string, n normalizer) []piece {
 			out = append(out, piece{id: sp.tok.id, content: text[sp.a:sp.b], s: int32(sp.a), e: int32(sp.b)})
 			continue
 		}
-		cs := toChars(text[sp.a:sp.b], sp.a, nil)
+		cs := toChars(text[sp.a:sp.b], sp.a, make([]nchar, 0, sp.b-sp.a))
 		if n != nil {
 			cs = n.normalize(cs)
 		}
