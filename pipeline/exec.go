@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -92,12 +93,17 @@ type executor struct {
 	results []InstanceResult
 	idx     map[*Instance]int
 
-	mu        sync.Mutex // guards results[i] and manifest writes
-	manifest  *Manifest
-	manPath   string
-	lastWrite time.Time
-	runDir    string
+	mu       sync.Mutex // guards results[i], the manifest and dirty
+	manifest *Manifest
+	manPath  string
+	dirty    bool // the manifest changed since it was last written
+	runDir   string
 }
+
+// manifestEvery is how often a running run's manifest is rewritten (when
+// it changed): often enough that a killed run leaves an almost current
+// manifest, rarely enough to cost nothing per stage.
+const manifestEvery = 200 * time.Millisecond
 
 // Execute runs a plan: instances in topological order, independent ones in
 // parallel on a pool of opts.Jobs workers. An instance whose key is in the
@@ -139,7 +145,9 @@ func Execute(ctx context.Context, plan *Plan, opts RunOptions) (*Result, error) 
 		}
 		res.RunDir = e.runDir
 	}
+	stopFlush := e.flusher()
 	e.schedule()
+	stopFlush()
 	res.Results = e.results
 	for _, r := range e.results {
 		switch r.Status {
@@ -249,9 +257,38 @@ func (e *executor) startRun(runID string) error {
 	return nil
 }
 
+// flusher rewrites the manifest every manifestEvery while it changes; the
+// returned func stops it.
+func (e *executor) flusher() func() {
+	if e.manifest == nil {
+		return func() {}
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(manifestEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				e.mu.Lock()
+				if e.dirty {
+					if err := e.writeManifest(false); err != nil {
+						e.log.Warn("cannot update run manifest", "err", err)
+					}
+				}
+				e.mu.Unlock()
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
 // writeManifest writes the manifest; e.mu must be held.
 func (e *executor) writeManifest(sync bool) error {
-	e.lastWrite = time.Now()
+	e.dirty = false
 	if err := writeJSONAtomic(e.manPath, e.manifest, sync); err != nil {
 		return fmt.Errorf("write run manifest: %w", err)
 	}
@@ -259,8 +296,7 @@ func (e *executor) writeManifest(sync bool) error {
 }
 
 // record stores an instance's result, links it into the run directory and
-// updates the manifest: at once for stages that ran or failed, at most a
-// few times a second for cached ones.
+// marks the manifest for the flusher to write.
 func (e *executor) record(i int, r InstanceResult) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -284,21 +320,13 @@ func (e *executor) record(i int, r InstanceResult) {
 		mi.Error = r.Err.Error()
 	}
 	if r.Dir != "" {
+		// The run directory is new, so the link cannot exist yet.
 		link := filepath.Join(e.runDir, linkName(r.Instance.Name))
-		os.Remove(link)
 		if err := os.Symlink(r.Dir, link); err != nil {
 			e.log.Warn("cannot link artifact into run directory", "stage", r.Instance.Name, "err", err)
 		}
 	}
-	switch r.Status {
-	case StatusCached, StatusSkipped:
-		if time.Since(e.lastWrite) < 250*time.Millisecond {
-			return
-		}
-	}
-	if err := e.writeManifest(false); err != nil {
-		e.log.Warn("cannot update run manifest", "err", err)
-	}
+	e.dirty = true
 }
 
 // markRunning records that an instance started.
@@ -311,9 +339,7 @@ func (e *executor) markRunning(i int, start time.Time) {
 		s := start.UTC()
 		e.manifest.Instances[i].Status = StatusRunning
 		e.manifest.Instances[i].Start = &s
-		if err := e.writeManifest(false); err != nil {
-			e.log.Warn("cannot update run manifest", "err", err)
-		}
+		e.dirty = true
 	}
 }
 
@@ -418,12 +444,14 @@ func (e *executor) runOne(i int) InstanceResult {
 	}
 	forced := e.forced[in.Name]
 	if !forced {
-		ok, err := st.Has(e.ctx, in.Key)
-		if err != nil {
-			return fail(err)
+		// Dir is Has plus the path: one stat for a cached instance.
+		dir, err := st.Dir(e.ctx, in.Key)
+		if err == nil {
+			r.Status, r.Dir = StatusCached, dir
+			return r
 		}
-		if ok {
-			return e.cached(r)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fail(err)
 		}
 	}
 	unlock, err := st.Lock(e.ctx, in.Key)

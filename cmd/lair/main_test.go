@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,6 +130,20 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("no runs")
 				}
 				ts.Check(os.RemoveAll(filepath.Join(ts.MkAbs(args[0]), ids[0])))
+			},
+			// waitgrep PATTERN FILE: wait (up to a minute) until FILE matches.
+			"waitgrep": func(ts *testscript.TestScript, neg bool, args []string) {
+				re := regexp.MustCompile(args[0])
+				deadline := time.Now().Add(time.Minute)
+				for {
+					if b, err := os.ReadFile(ts.MkAbs(args[1])); err == nil && re.Match(b) {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s never matched %s", args[1], args[0])
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
 			},
 			// emptydir DIR: DIR exists and holds nothing (or, negated, something).
 			"emptydir": func(ts *testscript.TestScript, neg bool, args []string) {
