@@ -1,0 +1,138 @@
+package stages
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lair-ir/lair/eval/evaltest"
+	"github.com/lair-ir/lair/internal/testenv"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/tables"
+)
+
+// TestBM25BaselineDAGValidates loads dags/bm25-baseline.yaml.
+func TestBM25BaselineDAGValidates(t *testing.T) {
+	r := pipeline.NewRegistry()
+	Register(r)
+	path := filepath.Join(testenv.RepoRoot(t), "dags", "bm25-baseline.yaml")
+	if _, err := pipeline.LoadFile(path, r, pipeline.LoadOptions{}); err != nil {
+		for _, n := range []string{"dataset/xquad-r", "dataset/mlqa-r"} {
+			if _, ok := r.Lookup(n); !ok && strings.Contains(err.Error(), "unknown stage type") {
+				t.Skipf("stage type %s not registered yet: %v", n, err)
+			}
+		}
+		t.Fatal(err)
+	}
+}
+
+// evalCtx builds a stage context for the named stage type with its
+// default parameters overridden by with.
+func evalCtx(t *testing.T, r *pipeline.Registry, typ, name string, with map[string]any, inputs ...pipeline.Artifact) *pipeline.StageContext {
+	t.Helper()
+	st, ok := r.Lookup(typ)
+	if !ok {
+		t.Fatalf("stage type %s not registered", typ)
+	}
+	params := pipeline.Params{}
+	for _, p := range st.Params {
+		if p.Default != nil {
+			params[p.Name] = p.Default
+		}
+	}
+	for k, v := range with {
+		params[k] = v
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline.StageContext{Name: name, Type: st, Params: params, Inputs: inputs, OutDir: out, Env: pipeline.Env{Threads: 2}}
+}
+
+// TestEvalStagesEndToEnd runs retrieve/dense and retrieve/bm25 on a
+// synthetic dataset, eval/lareqa on both rankings, and report/html.
+func TestEvalStagesEndToEnd(t *testing.T) {
+	r := pipeline.NewRegistry()
+	registerEval(r)
+	ctx := context.Background()
+	ds := evaltest.Make("xquad-r", []string{"en", "de", "zh"}, 12, 15, 4)
+	dsDir := filepath.Join(t.TempDir(), "ds")
+	if err := ds.Write(dsDir); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dsDir, "meta.json"), []byte(`{"dataset":"xquad-r","license":"CC BY-SA 4.0"}`), 0o644)
+	embDir := filepath.Join(t.TempDir(), "emb")
+	os.MkdirAll(embDir, 0o755)
+	if err := tables.WriteEmbeddings(embDir, ds.Embed(16, 0.8, 0.4, 2)); err != nil {
+		t.Fatal(err)
+	}
+	dsArt := pipeline.Artifact{Kind: pipeline.KindDataset, Stage: "xquad_r", Dir: dsDir}
+	embArt := pipeline.Artifact{Kind: pipeline.KindEmbeddings, Stage: "encode[strategy=hybrid]", Dir: embDir}
+
+	dense := evalCtx(t, r, "retrieve/dense", "retrieve[strategy=hybrid]", nil, embArt, dsArt)
+	if err := dense.Type.Run(ctx, dense); err != nil {
+		t.Fatal(err)
+	}
+	bm := evalCtx(t, r, "retrieve/bm25", "bm25", nil, dsArt)
+	if err := bm.Type.Run(ctx, bm); err != nil {
+		t.Fatal(err)
+	}
+	ev := evalCtx(t, r, "eval/lareqa", "eval", nil,
+		pipeline.Artifact{Kind: pipeline.KindRankings, Stage: dense.Name, Dir: dense.OutDir},
+		pipeline.Artifact{Kind: pipeline.KindRankings, Stage: bm.Name, Dir: bm.OutDir}, dsArt)
+	if err := ev.Type.Run(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := tables.Read[tables.Metric](filepath.Join(ev.OutDir, "metrics.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, m := range ms {
+		if m.QLang == "all" && m.CLang == "all" {
+			got[m.RunID+" "+m.Setting+" "+m.Metric] = m.Value
+		}
+	}
+	// run ids: the embeddings' producer for dense, the instance for bm25
+	if _, ok := got["encode[strategy=hybrid] multi map"]; !ok {
+		t.Fatalf("no dense multi map; have %v", got)
+	}
+	if got["bm25 multi same_lang_first"] < 0.99 {
+		t.Errorf("bm25 same-language-first share %v, want ~1", got["bm25 multi same_lang_first"])
+	}
+	if got["bm25 cross map"] >= got["encode[strategy=hybrid] cross map"] {
+		t.Errorf("bm25 cross map %v >= dense %v", got["bm25 cross map"], got["encode[strategy=hybrid] cross map"])
+	}
+	if md, _ := tables.Metadata(filepath.Join(ev.OutDir, "metrics.parquet")); !strings.Contains(md["license"], "CC BY-SA 4.0") {
+		t.Errorf("license metadata %q", md["license"])
+	}
+	for _, f := range []string{"runs/encode_strategy=hybrid_.xquad-r.multi.run", "runs/bm25.xquad-r.cross.qrels", "per_query.parquet"} {
+		if _, err := os.Stat(filepath.Join(ev.OutDir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	rep := evalCtx(t, r, "report/html", "report", map[string]any{"permutations": 200, "bootstrap": 100, "baseline": "bm25"},
+		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir})
+	if err := rep.Type.Run(ctx, rep); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(rep.OutDir, "report.html"))
+	if err != nil || !strings.Contains(string(html), "Comparison with the baseline <code>bm25</code>") {
+		t.Fatalf("report: %v", err)
+	}
+
+	// bad input: embeddings missing a candidate
+	e, _ := tables.ReadEmbeddings(filepath.Join(embDir, tables.EmbeddingsArrow))
+	n := len(e.IDs) - 1
+	e.IDs, e.Roles, e.Langs, e.Vectors = e.IDs[:n], e.Roles[:n], e.Langs[:n], e.Vectors[:n*e.Dim]
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.MkdirAll(bad, 0o755)
+	tables.WriteEmbeddings(bad, e)
+	c := evalCtx(t, r, "retrieve/dense", "retrieve", nil, pipeline.Artifact{Kind: pipeline.KindEmbeddings, Stage: "enc", Dir: bad}, dsArt)
+	if err := c.Type.Run(ctx, c); err == nil || !strings.Contains(err.Error(), "no passage vector for cid") || !strings.Contains(err.Error(), "candidates.parquet row") {
+		t.Errorf("missing vector: %v", err)
+	}
+}
