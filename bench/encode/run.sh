@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Encode benchmark: lair vs ONNX Runtime alone vs transformers.js on a
+# generated encoder the size of all-MiniLM-L12 (12 layers, 384 wide, 12 heads,
+# 1536 FFN, 30,522-token WordPiece vocabulary) over the 13,014 XQuAD-R
+# candidate sentences. Results: $OUT/encoder.md (default bench/encode/out).
+#
+#   bash bench/encode/run.sh            # all 13,014 texts
+#   N=1000 bash bench/encode/run.sh     # the first N texts only (a quick look)
+#
+# Needs: Go with cgo, node + npm, the ONNX Runtime library (make ort) and the
+# raw data mirror ($LAIR_MIRROR or ../shared/data/raw).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+OUT=${OUT:-$ROOT/bench/encode/out}
+THREADS=${THREADS:-$(nproc)}
+BATCH=${BATCH:-32}
+MAXLEN=${MAXLEN:-128}
+RAW=${LAIR_MIRROR:-$ROOT/../shared/data/raw}
+mkdir -p "$OUT"
+
+go build -o "$OUT/lairbench" ./bench/encode/lairbench
+"$OUT/lairbench" texts -raw "$RAW" -out "$OUT/texts-all.json"
+if [ -n "${N:-}" ]; then
+  node -e 'const fs=require("fs");const t=JSON.parse(fs.readFileSync(process.argv[1]));fs.writeFileSync(process.argv[2],JSON.stringify(t.slice(0,+process.argv[3])))' \
+    "$OUT/texts-all.json" "$OUT/texts.json" "$N"
+else
+  cp "$OUT/texts-all.json" "$OUT/texts.json"
+fi
+
+MODEL=$OUT/minilm-l12-random
+if [ ! -f "$MODEL/model.onnx" ]; then
+  # Vocabulary learned from the candidate texts themselves (words + characters).
+  "$OUT/lairbench" gen -out "$MODEL" -texts "$OUT/texts-all.json" -layers 12 -hidden 384 -heads 12 -intermediate 1536 -vocab-size 30522
+fi
+
+if [ ! -d bench/encode/node/node_modules/@huggingface/transformers ]; then
+  # --ignore-scripts: onnxruntime-node's install script downloads CUDA
+  # providers from outside the npm registry; its CPU binary ships in the tarball.
+  (cd bench/encode/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); threads=$THREADS batch=$BATCH max_length=$MAXLEN"
+"$OUT/lairbench" lair -model "$MODEL" -texts "$OUT/texts.json" -out "$OUT/lair.json" -threads "$THREADS" -batch "$BATCH" -max-length "$MAXLEN"
+"$OUT/lairbench" ort  -model "$MODEL" -texts "$OUT/texts.json" -out "$OUT/ort.json"  -threads "$THREADS" -batch "$BATCH" -max-length "$MAXLEN"
+node bench/encode/node/encode.mjs "$MODEL" "$OUT/texts.json" "$OUT/tjs.json" "$BATCH" "$THREADS" "$MAXLEN"
+"$OUT/lairbench" report "$OUT/lair.json" "$OUT/ort.json" "$OUT/tjs.json" | tee "$OUT/encoder.md"
