@@ -21,6 +21,22 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchDir is where a benchmark keeps its store and runs: a temp dir
+// under $LAIR_BENCH_DIR when set (e.g. /dev/shm, to separate the engine's
+// cost from the file system's), else under the test's temp dir.
+func benchDir(b *testing.B) string {
+	base := os.Getenv("LAIR_BENCH_DIR")
+	if base == "" {
+		return b.TempDir()
+	}
+	d, err := os.MkdirTemp(base, "lair-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // benchRegistry has one no-op stage type that takes any number of inputs.
 func benchRegistry() *Registry {
 	reg := NewRegistry()
@@ -67,7 +83,7 @@ func BenchmarkPlan1000(b *testing.B) {
 // stage already in the store, recording the run (manifest and links) as
 // `lair run` does.
 func BenchmarkCachedRun1000(b *testing.B) {
-	dir := b.TempDir()
+	dir := benchDir(b)
 	data := syntheticDAG(1000, false)
 	reg := benchRegistry()
 	st, err := OpenLocalStore(context.Background(), filepath.Join(dir, "store"), OpenOptions{})
@@ -105,7 +121,7 @@ func BenchmarkCachedRun1000(b *testing.B) {
 // dir, fsync, atomic publish, run links and manifest updates.
 func BenchmarkNoopStage(b *testing.B) {
 	const n = 100
-	dir := b.TempDir()
+	dir := benchDir(b)
 	data := syntheticDAG(n, true)
 	reg := benchRegistry()
 	st, err := OpenLocalStore(context.Background(), filepath.Join(dir, "store"), OpenOptions{})
