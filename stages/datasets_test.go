@@ -210,3 +210,40 @@ stages:
 		t.Errorf("err = %v", err)
 	}
 }
+
+// BenchmarkPrepareCold is the prepare work (dataset/xquad-r, dataset/mlqa-r,
+// pairs/parallel-qa, check/leakage) from the shared raw directory as a
+// local mirror, with an empty store and download cache every iteration.
+// bench/results/datasets.md records it under /usr/bin/time -v on 2 cores.
+func BenchmarkPrepareCold(b *testing.B) {
+	raw := testenv.RawDir(b)
+	r := pipeline.NewRegistry()
+	Register(r)
+	plan, err := pipeline.Load("bench.yaml", []byte(`
+name: bench
+stages:
+  xquad_r: {uses: dataset/xquad-r}
+  mlqa_r:  {uses: dataset/mlqa-r}
+  pairs:   {uses: pairs/parallel-qa, needs: [xquad_r]}
+  leakage: {uses: check/leakage, needs: [pairs, mlqa_r]}
+`), r, pipeline.LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		dir := b.TempDir()
+		store, err := pipeline.OpenLocalStore(ctx, filepath.Join(dir, "store"), pipeline.OpenOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := pipeline.Execute(ctx, plan, pipeline.RunOptions{Store: store,
+			Env: pipeline.Env{Mirror: raw, CacheDir: filepath.Join(dir, "cache"), Threads: 2}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Summary.Failed != 0 {
+			b.Fatal("failed")
+		}
+	}
+}
