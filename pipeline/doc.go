@@ -5,14 +5,25 @@
 // (`needs`) and may sweep parameters (`matrix`), which expands it into one
 // instance per combination. Running a DAG goes in steps:
 //
-//  1. Parse the file, keeping line numbers for every field.
-//  2. Validate it against the Registry: types, parameters, needs, cycles,
-//     artifact kinds; every error names file, line, stage and field.
-//  3. Plan: expand matrices into instances, resolve parameters, and compute
-//     each instance's content address from its type, version, parameters
-//     and input keys.
-//  4. Execute in topological order on a bounded pool; a stage whose key is
-//     already in the Store is reused, any other runs into a temporary
-//     directory that is published atomically.
-//  5. Record the run: runs/<id>/manifest.json and links to the artifacts.
+//  1. Parse the file (Parse), keeping line and column for every field.
+//  2. Validate it against the Registry (Load): types, parameters, needs,
+//     cycles, artifact kinds, matrices. Every problem is collected into an
+//     ErrorList sorted by line, each Error naming file, line, stage and
+//     field.
+//  3. Plan (Load returns a *Plan): expand matrices into instances, fan out
+//     over upstream matrix instances (joining on shared matrix keys) or fan
+//     in through Many input slots, resolve parameters, and compute each
+//     instance's content address with KeyOf from its type, version,
+//     parameters and input keys.
+//  4. Execute in topological order on a bounded pool (Execute); an
+//     instance whose key is already in the Store is reused, any other runs
+//     into a temporary directory that the store publishes atomically. A
+//     failure skips the failed instance's descendants only; cancelling the
+//     context stops the run cleanly.
+//  5. Record the run (RunOptions.RunsDir): runs/<id>/manifest.json
+//     (Manifest), one symlink per instance into the store, runs/latest.
+//
+// LocalStore is the directory Store: artifacts under objects/<key>, temp
+// dirs per process session (removed by the next opener when their owner
+// died), flock-based per-key build locks so concurrent runs share a store.
 package pipeline
