@@ -95,7 +95,8 @@ func parseBPE(m map[string]json.RawMessage) (model, error) {
 	return b, nil
 }
 
-func (b *bpe) size() int { return len(b.vocab) }
+func (b *bpe) size() int    { return len(b.vocab) }
+func (b *bpe) idLimit() int { return len(b.rev) }
 func (b *bpe) tokenToID(s string) (int64, bool) {
 	id, ok := b.vocab[s]
 	return id, ok

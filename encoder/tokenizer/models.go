@@ -11,7 +11,8 @@ import (
 
 type model interface {
 	tokenize(s string, out []token) ([]token, error)
-	size() int
+	size() int    // number of entries (Hugging Face's get_vocab_size)
+	idLimit() int // largest id + 1
 	tokenToID(s string) (int64, bool)
 	idToToken(id int64) (string, bool)
 }
@@ -55,9 +56,10 @@ func parseVocabMap(m map[string]json.RawMessage) (map[string]int64, []string, er
 		return nil, nil, fmt.Errorf("field vocab: %w", err)
 	}
 	maxID := int64(-1)
+	limit := int64(64*len(vocab) + 1<<16) // ids may have gaps, but not huge ones
 	for k, id := range vocab {
-		if id < 0 || id > 1<<27 {
-			return nil, nil, fmt.Errorf("field vocab: id %d of %q out of range", id, k)
+		if id < 0 || id >= limit || id >= 1<<26 {
+			return nil, nil, fmt.Errorf("field vocab: id %d of %q out of range for a vocabulary of %d entries", id, k, len(vocab))
 		}
 		maxID = max(maxID, id)
 	}
@@ -102,7 +104,8 @@ func parseWordPiece(m map[string]json.RawMessage) (model, error) {
 	return w, nil
 }
 
-func (w *wordPiece) size() int { return len(w.vocab) }
+func (w *wordPiece) size() int    { return len(w.vocab) }
+func (w *wordPiece) idLimit() int { return len(w.rev) }
 func (w *wordPiece) tokenToID(s string) (int64, bool) {
 	id, ok := w.vocab[s]
 	return id, ok
@@ -188,7 +191,8 @@ func parseWordLevel(m map[string]json.RawMessage) (model, error) {
 	return w, nil
 }
 
-func (w *wordLevel) size() int { return len(w.vocab) }
+func (w *wordLevel) size() int    { return len(w.vocab) }
+func (w *wordLevel) idLimit() int { return len(w.rev) }
 func (w *wordLevel) tokenToID(s string) (int64, bool) {
 	id, ok := w.vocab[s]
 	return id, ok
@@ -271,7 +275,8 @@ func parseUnigram(m map[string]json.RawMessage) (model, error) {
 	return u, nil
 }
 
-func (u *unigram) size() int { return len(u.pieces) }
+func (u *unigram) size() int    { return len(u.pieces) }
+func (u *unigram) idLimit() int { return len(u.pieces) }
 func (u *unigram) tokenToID(s string) (int64, bool) {
 	id, ok := u.ids[s]
 	return id, ok

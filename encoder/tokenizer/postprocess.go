@@ -9,6 +9,8 @@ import (
 type postProcessor interface {
 	// addedTokens is the number of special tokens added to a single sequence.
 	addedTokens() int
+	// specialIDs lists the ids the processor can add.
+	specialIDs() []int64
 	process(e Encoding, addSpecial bool) Encoding
 }
 
@@ -158,6 +160,16 @@ func parseTemplate(m map[string]json.RawMessage) (postProcessor, error) {
 	return tp, nil
 }
 
+func (tp *templateProcessor) specialIDs() []int64 {
+	var out []int64
+	for _, p := range tp.single {
+		if p.special {
+			out = append(out, tp.special[p.name].ids...)
+		}
+	}
+	return out
+}
+
 func (tp *templateProcessor) addedTokens() int {
 	n := 0
 	for _, p := range tp.single {
@@ -251,6 +263,14 @@ func (s seqProcessor) addedTokens() int {
 		n += p.addedTokens()
 	}
 	return n
+}
+
+func (s seqProcessor) specialIDs() []int64 {
+	var out []int64
+	for _, p := range s {
+		out = append(out, p.specialIDs()...)
+	}
+	return out
 }
 
 func (s seqProcessor) process(e Encoding, addSpecial bool) Encoding {

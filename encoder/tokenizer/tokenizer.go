@@ -130,8 +130,19 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 		if a.ID < 0 || a.ID > 1<<31 {
 			return nil, fmt.Errorf("field added_tokens[%d]: id %d out of range", i, a.ID)
 		}
+		if a.Content == "" {
+			return nil, fmt.Errorf("field added_tokens[%d]: empty content", i)
+		}
 	}
 	t.added = newAddedVocab(f.AddedTokens, t.normalizer, t.model)
+	if t.post != nil {
+		vs := int64(t.VocabSize())
+		for _, id := range t.post.specialIDs() {
+			if id < 0 || id >= vs {
+				return nil, fmt.Errorf("field post_processor: special token id %d is outside the vocabulary (%d ids)", id, vs)
+			}
+		}
+	}
 	if !isNull(f.Truncation) {
 		var tj struct {
 			Direction string `json:"direction"`
@@ -171,7 +182,7 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 			}
 			p.Fixed = fixed.Fixed
 		}
-		if p.Fixed < 0 || p.Fixed > 1<<24 || p.PadToMultipleOf < 0 || p.PadToMultipleOf > 1<<24 {
+		if p.Fixed < 0 || p.Fixed > 1<<20 || p.PadToMultipleOf < 0 || p.PadToMultipleOf > 1<<20 {
 			return nil, fmt.Errorf("field padding: length out of range")
 		}
 		t.padding = p
@@ -236,7 +247,7 @@ func (t *Tokenizer) GetPadding() *Padding {
 // VocabSize is the number of ids the tokenizer can produce: the model
 // vocabulary plus added tokens outside it (max id + 1).
 func (t *Tokenizer) VocabSize() int {
-	n := t.model.size()
+	n := t.model.idLimit()
 	for _, a := range t.added.tokens {
 		if int(a.id)+1 > n {
 			n = int(a.id) + 1
