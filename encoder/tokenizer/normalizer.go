@@ -80,7 +80,7 @@ func parsePattern(raw json.RawMessage) (lit string, re *regexp.Regexp, err error
 func compileOniguruma(p string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(p)
 	if err != nil {
-		return nil, fmt.Errorf("regex %q is not supported by Go's RE2 engine (Hugging Face uses Oniguruma; look-around and backreferences are unavailable): %w", p, err)
+		return nil, fmt.Errorf("regex `%s` is not supported by Go's RE2 engine (Hugging Face uses Oniguruma; look-around and backreferences are unavailable): %w", p, err)
 	}
 	return re, nil
 }

@@ -1,0 +1,172 @@
+package tokenizer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFromFileErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tokenizer.json")
+	if err := os.WriteFile(p, []byte(`{"model":{"type":"Nope","vocab":{}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := FromFile(p)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), `"Nope"`) {
+		t.Fatalf("error %v should name the file and the model type", err)
+	}
+	if _, err := FromFile(filepath.Join(dir, "missing.json")); err == nil {
+		t.Fatal("missing file: no error")
+	}
+}
+
+func TestUnsupportedRegexIsNamed(t *testing.T) {
+	js := `{"model":{"type":"WordPiece","vocab":{"[UNK]":0}},
+	"pre_tokenizer":{"type":"Split","pattern":{"Regex":"\\s+(?!\\S)"},"behavior":"Isolated"}}`
+	_, err := FromJSON([]byte(js))
+	if err == nil || !strings.Contains(err.Error(), `\s+(?!\S)`) || !strings.Contains(err.Error(), "pre_tokenizer") {
+		t.Fatalf("got %v, want an error naming the pattern and the field", err)
+	}
+}
+
+func TestModelTypeInference(t *testing.T) {
+	wp := loadFixture(t, "bert-base-uncased.json.gz") // model has no "type"
+	if _, ok := wp.model.(*wordPiece); !ok {
+		t.Fatalf("bert-base-uncased: model %T, want WordPiece", wp.model)
+	}
+	t5 := loadFixture(t, "t5-small.json.gz") // model has no "type"
+	if _, ok := t5.model.(*unigram); !ok {
+		t.Fatalf("t5-small: model %T, want Unigram", t5.model)
+	}
+	b, err := FromJSON([]byte(`{"model":{"vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.model.(*bpe); !ok {
+		t.Fatalf("model %T, want BPE", b.model)
+	}
+	enc, err := b.Encode("ab", false)
+	if err != nil || len(enc.IDs) != 1 || enc.IDs[0] != 2 {
+		t.Fatalf("BPE ab: %v %v", enc.IDs, err)
+	}
+}
+
+func TestVocabAndTokenLookup(t *testing.T) {
+	tk := loadFixture(t, "t5-small.json.gz")
+	if got := tk.VocabSize(); got != 32100 {
+		t.Errorf("t5 VocabSize %d, want 32100", got)
+	}
+	if id, ok := tk.TokenToID("</s>"); !ok || id != 1 {
+		t.Errorf("</s> -> %d %v", id, ok)
+	}
+	if id, ok := tk.TokenToID("<extra_id_0>"); !ok || id != 32099 {
+		t.Errorf("<extra_id_0> -> %d %v", id, ok)
+	}
+	if _, ok := tk.TokenToID("no such token"); ok {
+		t.Error("unknown token found")
+	}
+	if s, ok := tk.IDToToken(37); !ok || s != "▁The" {
+		t.Errorf("IDToToken(37) = %q %v", s, ok)
+	}
+	wp := loadFixture(t, "all-minilm-l6-v2.json.gz")
+	if got := wp.VocabSize(); got != 30522 {
+		t.Errorf("MiniLM VocabSize %d", got)
+	}
+}
+
+func TestTruncationAndPaddingFromFileAndOverride(t *testing.T) {
+	tk := loadFixture(t, "all-minilm-l6-v2.json.gz") // truncation 128, padding Fixed 128
+	long := strings.Repeat("hello ", 300)
+	enc, err := tk.Encode(long, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.Len() != 128 || enc.IDs[0] != 101 || enc.IDs[127] != 102 {
+		t.Fatalf("file truncation: len %d first %d last %d", enc.Len(), enc.IDs[0], enc.IDs[enc.Len()-1])
+	}
+	short, _ := tk.Encode("hello", true)
+	if short.Len() != 128 || short.AttentionMask[3] != 0 || short.IDs[3] != 0 || short.Tokens[3] != "[PAD]" {
+		t.Fatalf("file padding: len %d mask %v", short.Len(), short.AttentionMask[:4])
+	}
+	tk.SetTruncation(10)
+	tk.SetPadding(nil)
+	enc, _ = tk.Encode(long, true)
+	if enc.Len() != 10 || enc.IDs[9] != 102 {
+		t.Fatalf("SetTruncation(10): %v", enc.IDs)
+	}
+	short, _ = tk.Encode("hello", true)
+	if short.Len() != 3 {
+		t.Fatalf("SetPadding(nil): %v", short.IDs)
+	}
+	enc, _ = tk.Encode(long, false)
+	if enc.Len() != 10 {
+		t.Fatalf("no special tokens: len %d", enc.Len())
+	}
+	tk.SetTruncationParams(&Truncation{MaxLength: 5, Left: true})
+	enc, _ = tk.Encode("a b c d e f g", true)
+	if got := strings.Join(enc.Tokens, " "); got != "[CLS] e f g [SEP]" {
+		t.Fatalf("left truncation: %s", got)
+	}
+	tk.SetTruncation(0)
+	if tk.GetTruncation() != nil {
+		t.Fatal("SetTruncation(0) should disable")
+	}
+	tk.SetPadding(&Padding{PadToMultipleOf: 4, Left: true, PadID: 0, PadToken: "[PAD]"})
+	enc, _ = tk.Encode("a b c", true)
+	if enc.Len() != 8 || enc.IDs[0] != 0 || enc.IDs[3] != 101 || enc.AttentionMask[2] != 0 || enc.AttentionMask[3] != 1 {
+		t.Fatalf("left padding to multiple of 4: %v %v", enc.IDs, enc.AttentionMask)
+	}
+}
+
+func TestEncodeBatch(t *testing.T) {
+	tk := loadFixture(t, "xlmr-synth.json.gz")
+	texts := []string{"Hello world", "a", "", "Grüße aus München, ein längerer Satz.", "中文"}
+	tk.SetPadding(&Padding{PadID: 1, PadToken: "<pad>"})
+	batch, err := tk.EncodeBatch(context.Background(), texts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longest := 0
+	for i, text := range texts {
+		single, _ := tk.Encode(text, true)
+		longest = max(longest, single.Len())
+		for k, id := range single.IDs {
+			if batch[i].IDs[k] != id {
+				t.Fatalf("text %d: batch %v single %v", i, batch[i].IDs, single.IDs)
+			}
+		}
+	}
+	for i := range batch {
+		if batch[i].Len() != longest {
+			t.Errorf("text %d: len %d, want batch longest %d", i, batch[i].Len(), longest)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tk.EncodeBatch(ctx, texts, true); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+func TestAddedTokensBeforeNormalization(t *testing.T) {
+	tk := loadFixture(t, "mbert-synth.json.gz")
+	// [MASK] has lstrip: the space before it belongs to it.
+	enc, err := tk.Encode("Paris ist [MASK] schön", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask, _ := tk.TokenToID("[MASK]")
+	for i, id := range enc.IDs {
+		if id == mask {
+			if enc.Offsets[i] != [2]int{9, 16} {
+				t.Fatalf("[MASK] offsets %v, want [9 16]", enc.Offsets[i])
+			}
+			return
+		}
+	}
+	t.Fatalf("[MASK] not matched: %q", enc.Tokens)
+}
