@@ -2,10 +2,65 @@ package lareqa
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lair-ir/lair/datasets"
+	"github.com/lair-ir/lair/tables"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// dumpArtifact renders every table and meta.json of an artifact as text.
+func dumpArtifact(t *testing.T, dir string) string {
+	t.Helper()
+	d, err := datasets.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, q := range d.Queries {
+		fmt.Fprintf(&b, "query %s|%s|%s|%s|%s|%s\n", q.Dataset, q.Split, q.QID, q.GroupID, q.Lang, q.Text)
+	}
+	for _, c := range d.Candidates {
+		fmt.Fprintf(&b, "candidate %s|%s|%s|%s|%s|%s\n", c.Dataset, c.CID, c.Lang, c.Text, c.Context, c.DocID)
+	}
+	for _, r := range d.Qrels {
+		fmt.Fprintf(&b, "qrel %s|%s|%s|%d\n", r.Dataset, r.QID, r.CID, r.Relevance)
+	}
+	st, err := tables.Read[LangStats](filepath.Join(dir, datasets.StatsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		fmt.Fprintf(&b, "stats %+v\n", s)
+	}
+	kv, _ := tables.Metadata(filepath.Join(dir, datasets.QueriesFile))
+	fmt.Fprintf(&b, "parquet metadata dataset=%s license=%s\n", kv["dataset"], kv["license"])
+	m, _ := os.ReadFile(filepath.Join(dir, datasets.MetaFile))
+	b.WriteString("meta.json " + string(m))
+	return b.String()
+}
+
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\ngot\n%s\nwant\n%s", path, got, want)
+	}
+}
 
 var tinySpec = Spec{Name: "tiny", Languages: []string{"de", "en"}, License: "test"}
 
@@ -15,36 +70,12 @@ func TestTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got strings.Builder
-	for _, q := range r.Queries {
-		got.WriteString("Q " + q.QID + " " + q.GroupID + " " + q.Lang + " " + q.Text + "\n")
+	// Write the artifact, read it back and compare with the golden dump.
+	dir := t.TempDir()
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range r.Candidates {
-		got.WriteString("C " + c.CID + " " + c.DocID + " " + c.Text + "\n")
-	}
-	for _, q := range r.Qrels {
-		got.WriteString("R " + q.QID + " " + q.CID + "\n")
-	}
-	want := `Q tiny/de/q1 q1 de Was ist erster?
-Q tiny/de/q2 q2 de Was ist zweiter?
-Q tiny/en/q1 q1 en What is first?
-Q tiny/en/q2 q2 en What is second?
-C tiny/de/0 tiny/de/0/0 Älpha ist erster.
-C tiny/de/1 tiny/de/0/0 Beta ist zweiter.
-C tiny/en/0 tiny/en/0/0 Alpha is first.
-C tiny/en/1 tiny/en/0/0 Beta is second.
-R tiny/de/q1 tiny/de/0
-R tiny/de/q1 tiny/en/0
-R tiny/de/q2 tiny/de/1
-R tiny/de/q2 tiny/en/1
-R tiny/en/q1 tiny/de/0
-R tiny/en/q1 tiny/en/0
-R tiny/en/q2 tiny/de/1
-R tiny/en/q2 tiny/en/1
-`
-	if got.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", got.String(), want)
-	}
+	checkGolden(t, "testdata/tiny.golden", dumpArtifact(t, dir))
 	// en q2's answer text runs past its sentence (trailing space).
 	if len(r.Crossings) != 1 || r.Crossings[0].QID != "tiny/en/q2" {
 		t.Errorf("crossings = %+v", r.Crossings)

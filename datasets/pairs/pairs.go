@@ -53,7 +53,8 @@ type Stats struct {
 // paragraph (doc_id) in any language, so validation questions never ask
 // about a paragraph seen in training. Units are shuffled with the seed and
 // moved to validation until the validation share of groups reaches
-// ValidationFraction. All pairs of a group share its split.
+// ValidationFraction (a unit that would leave no training group is skipped).
+// All pairs of a group share its split.
 func FromDataset(d *datasets.Dataset, opt Options) ([]tables.Pair, Stats, error) {
 	var st Stats
 	switch opt.Positive {
@@ -170,6 +171,9 @@ func FromDataset(d *datasets.Dataset, opt Options) ([]tables.Pair, Stats, error)
 		for _, r := range order {
 			if st.ValidationGroups >= target {
 				break
+			}
+			if st.ValidationGroups+int64(len(units[r])) >= int64(len(groups)) {
+				continue // never leave the training split empty
 			}
 			for _, gi := range units[r] {
 				validation[gi] = true
