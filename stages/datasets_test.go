@@ -247,3 +247,28 @@ stages:
 		}
 	}
 }
+
+func TestPairsFileStage(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "mine.jsonl")
+	os.WriteFile(good, []byte(`{"pair_id":"p1","group_id":"g1","source":"mine","q_lang":"en","q_text":"Who?","p_lang":"de","p_text":"Er."}`+"\n"), 0o644)
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"pair_id":"p1","group_id":"g1","source":"mine","q_lang":"en","q_text":"Who?","p_lang":"de","p_text":"Er."}`+"\n"+`{"pair_id":"p2"}`+"\n"), 0o644)
+	res := runDAG(t, fmt.Sprintf(`
+name: t
+stages:
+  good: {uses: pairs/file, with: {path: %q, license: CC0-1.0}}
+  bad:  {uses: pairs/file, with: {path: %q}}
+`, good, bad), "")
+	if res["good"].Status != "ran" {
+		t.Fatalf("good: %v", res["good"].Err)
+	}
+	ps, _ := tables.Read[tables.Pair](filepath.Join(res["good"].Dir, datasets.PairsFile))
+	m, _ := datasets.ReadMeta(res["good"].Dir)
+	if len(ps) != 1 || ps[0].Kind != "cross" || ps[0].Split != "train" || m.License != "CC0-1.0" || m.Dataset != "mine" {
+		t.Errorf("pairs %+v meta %+v", ps, m)
+	}
+	if err := res["bad"].Err; err == nil || !strings.Contains(err.Error(), "bad.jsonl:2: missing field(s) group_id, source, q_lang, q_text, p_lang, p_text") {
+		t.Errorf("bad: %v", err)
+	}
+}
