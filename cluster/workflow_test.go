@@ -14,6 +14,7 @@ import (
 
 	"github.com/lair-ir/lair/cluster"
 	"github.com/lair-ir/lair/cluster/argo"
+	"github.com/lair-ir/lair/cluster/argo/localrun"
 	"github.com/lair-ir/lair/cluster/clustertest"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/storage"
@@ -66,67 +67,21 @@ func exportSweep(t *testing.T, plan *pipeline.Plan, store string, set map[string
 	return wf
 }
 
-// step is one task of a manifest, resolved to the command a pod would run.
-type step struct {
-	name, instance string
-	deps           []string
-	argv           []string
-}
-
-// steps resolves the DAG tasks of wf: template parameters substituted,
-// workflow parameters applied, as Argo would.
-func steps(t *testing.T, wf *argo.Workflow) []step {
+func steps(t *testing.T, wf *argo.Workflow) []localrun.Step {
 	t.Helper()
-	tmpls := map[string]argo.Template{}
-	var dag *argo.DAGTemplate
-	for _, tm := range wf.Spec.Templates {
-		tmpls[tm.Name] = tm
-		if tm.Name == wf.Spec.Entrypoint {
-			dag = tm.DAG
-		}
+	st, err := localrun.Steps(wf, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wfParams := map[string]string{}
-	for _, p := range wf.Spec.Arguments.Parameters {
-		wfParams["workflow.parameters."+p.Name] = *p.Value
-	}
-	var out []step
-	for _, task := range dag.Tasks {
-		tm, ok := tmpls[task.Template]
-		if !ok || tm.Container == nil {
-			t.Fatalf("task %s: template %q is not a container template", task.Name, task.Template)
-		}
-		vars := map[string]string{}
-		for k, v := range wfParams {
-			vars[k] = v
-		}
-		for _, p := range task.Arguments.Parameters {
-			vars["inputs.parameters."+p.Name] = *p.Value
-		}
-		subst := func(s string) string {
-			for k, v := range vars {
-				s = strings.ReplaceAll(s, "{{"+k+"}}", v)
-			}
-			if strings.Contains(s, "{{") {
-				t.Fatalf("task %s: unresolved expression in %q", task.Name, s)
-			}
-			return s
-		}
-		argv := append([]string{}, tm.Container.Command...)
-		argv = append(argv, tm.Container.Args...)
-		for i := range argv {
-			argv[i] = subst(argv[i])
-		}
-		out = append(out, step{name: task.Name, instance: vars["inputs.parameters.instance"], deps: task.Dependencies, argv: argv})
-	}
-	return out
+	return st
 }
 
 // stepCmd makes the process of one step: the test binary as `lair`.
-func stepCmd(ctx context.Context, s step, env []string) *exec.Cmd {
-	if s.argv[0] != "lair" {
-		panic("step does not run lair: " + s.argv[0])
+func stepCmd(ctx context.Context, s localrun.Step, env []string) *exec.Cmd {
+	if s.Argv[0] != "lair" {
+		panic("step does not run lair: " + s.Argv[0])
 	}
-	cmd := exec.CommandContext(ctx, os.Args[0], s.argv[1:]...)
+	cmd := exec.CommandContext(ctx, os.Args[0], s.Argv[1:]...)
 	cmd.Dir = dagDir
 	cmd.Env = append(append(os.Environ(), helperEnv+"=1", "LAIR_STORE="), env...)
 	return cmd
@@ -136,58 +91,15 @@ func stepCmd(ctx context.Context, s step, env []string) *exec.Cmd {
 // most two at a time, and returns each instance's output line.
 func runWorkflow(t *testing.T, wf *argo.Workflow, env []string) map[string]string {
 	t.Helper()
-	all := steps(t, wf)
-	done := map[string]bool{}
-	out := map[string]string{}
-	var mu sync.Mutex
-	sem := make(chan struct{}, 2)
-	started := map[string]bool{}
-	type result struct {
-		s   step
-		out string
-		err error
+	res, err := localrun.Run(context.Background(), steps(t, wf), 2, func(ctx context.Context, s localrun.Step) *exec.Cmd {
+		return stepCmd(ctx, s, env)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	results := make(chan result)
-	running := 0
-	for len(done) < len(all) {
-		for _, s := range all {
-			if started[s.name] {
-				continue
-			}
-			ready := true
-			for _, d := range s.deps {
-				ready = ready && done[d]
-			}
-			if !ready || running == 2 {
-				continue
-			}
-			started[s.name] = true
-			running++
-			sem <- struct{}{}
-			go func(s step) {
-				defer func() { <-sem }()
-				var stdout, stderr bytes.Buffer
-				cmd := stepCmd(context.Background(), s, env)
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				err := cmd.Run()
-				if err != nil {
-					err = fmt.Errorf("step %s (%q): %v\n%s", s.name, s.argv, err, stderr.String())
-				}
-				results <- result{s, strings.TrimSpace(stdout.String()), err}
-			}(s)
-		}
-		if running == 0 {
-			t.Fatalf("no step can start: dependency cycle or unknown dependency among %v", all)
-		}
-		r := <-results
-		running--
-		if r.err != nil {
-			t.Fatal(r.err)
-		}
-		mu.Lock()
-		done[r.s.name] = true
-		out[r.s.instance] = r.out
-		mu.Unlock()
+	out := map[string]string{}
+	for _, r := range res {
+		out[r.Step.Instance] = strings.TrimSpace(r.Stdout)
 	}
 	return out
 }
@@ -298,9 +210,9 @@ func TestKillMidUpload(t *testing.T) {
 	set := map[string]string{"bytes": "3000000"}
 	plan := loadSweep(t, set)
 	wf := exportSweep(t, plan, storeURL, set)
-	var gen step
+	var gen localrun.Step
 	for _, s := range steps(t, wf) {
-		if s.instance == "gen[seed=1]" {
+		if s.Instance == "gen[seed=1]" {
 			gen = s
 		}
 	}
@@ -350,9 +262,9 @@ func TestKillMidUpload(t *testing.T) {
 		}
 	}
 	// A downstream step refuses to run without its input.
-	var square step
+	var square localrun.Step
 	for _, s := range steps(t, wf) {
-		if s.instance == "square[seed=1]" {
+		if s.Instance == "square[seed=1]" {
 			square = s
 		}
 	}
@@ -414,7 +326,7 @@ func TestStaleKeyRefused(t *testing.T) {
 	plan := loadSweep(t, nil)
 	wf := exportSweep(t, plan, "s3://lair/p", nil)
 	s := steps(t, wf)[0]
-	s.argv = append(s.argv, "--set", "n=51") // the image's DAG differs from the export's
+	s.Argv = append(s.Argv, "--set", "n=51") // the image's DAG differs from the export's
 	out, err := stepCmd(context.Background(), s, srv.Env()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "exported with") {
 		t.Fatalf("step with another plan: %v\n%s", err, out)
