@@ -2,7 +2,9 @@
 # Encode benchmark: lair vs ONNX Runtime alone vs transformers.js on a
 # generated encoder the size of all-MiniLM-L12 (12 layers, 384 wide, 12 heads,
 # 1536 FFN, 30,522-token WordPiece vocabulary) over the 13,014 XQuAD-R
-# candidate sentences. Results: $OUT/encoder.md (default bench/encode/out).
+# candidate sentences. The texts are cut into slices of SLICE texts and the
+# three tools run interleaved slice by slice, so that changes in machine load
+# hit all three alike. Results: $OUT/encoder.md (default bench/encode/out).
 #
 #   bash bench/encode/run.sh            # all 13,014 texts
 #   N=1000 bash bench/encode/run.sh     # the first N texts only (a quick look)
@@ -16,17 +18,20 @@ OUT=${OUT:-$ROOT/bench/encode/out}
 THREADS=${THREADS:-$(nproc)}
 BATCH=${BATCH:-32}
 MAXLEN=${MAXLEN:-128}
+SLICE=${SLICE:-1000}
 RAW=${LAIR_MIRROR:-$ROOT/../shared/data/raw}
-mkdir -p "$OUT"
+mkdir -p "$OUT/slices" "$OUT/results"
 
 go build -o "$OUT/lairbench" ./bench/encode/lairbench
 "$OUT/lairbench" texts -raw "$RAW" -out "$OUT/texts-all.json"
-if [ -n "${N:-}" ]; then
-  node -e 'const fs=require("fs");const t=JSON.parse(fs.readFileSync(process.argv[1]));fs.writeFileSync(process.argv[2],JSON.stringify(t.slice(0,+process.argv[3])))' \
-    "$OUT/texts-all.json" "$OUT/texts.json" "$N"
-else
-  cp "$OUT/texts-all.json" "$OUT/texts.json"
-fi
+node -e '
+const fs = require("fs");
+const [all, dir, n, size] = process.argv.slice(1);
+let t = JSON.parse(fs.readFileSync(all));
+if (+n > 0) t = t.slice(0, +n);
+for (let i = 0, k = 0; i < t.length; i += +size, k++)
+  fs.writeFileSync(`${dir}/${String(k).padStart(3, "0")}.json`, JSON.stringify(t.slice(i, i + +size)));
+' "$OUT/texts-all.json" "$OUT/slices" "${N:-0}" "$SLICE"
 
 MODEL=$OUT/minilm-l12-random
 if [ ! -f "$MODEL/model.onnx" ]; then
@@ -40,8 +45,12 @@ if [ ! -d bench/encode/node/node_modules/@huggingface/transformers ]; then
   (cd bench/encode/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); threads=$THREADS batch=$BATCH max_length=$MAXLEN"
-"$OUT/lairbench" lair -model "$MODEL" -texts "$OUT/texts.json" -out "$OUT/lair.json" -threads "$THREADS" -batch "$BATCH" -max-length "$MAXLEN"
-"$OUT/lairbench" ort  -model "$MODEL" -texts "$OUT/texts.json" -out "$OUT/ort.json"  -threads "$THREADS" -batch "$BATCH" -max-length "$MAXLEN"
-node bench/encode/node/encode.mjs "$MODEL" "$OUT/texts.json" "$OUT/tjs.json" "$BATCH" "$THREADS" "$MAXLEN"
-"$OUT/lairbench" report "$OUT/lair.json" "$OUT/ort.json" "$OUT/tjs.json" | tee "$OUT/encoder.md"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m); threads=$THREADS batch=$BATCH max_length=$MAXLEN slice=$SLICE"
+for s in "$OUT"/slices/*.json; do
+  k=$(basename "$s" .json)
+  echo "slice $k (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  "$OUT/lairbench" lair -model "$MODEL" -texts "$s" -out "$OUT/results/lair-$k.json" -threads "$THREADS" -batch "$BATCH" -max-length "$MAXLEN"
+  "$OUT/lairbench" ort  -model "$MODEL" -texts "$s" -out "$OUT/results/ort-$k.json"  -threads "$THREADS" -batch "$BATCH" -max-length "$MAXLEN"
+  node bench/encode/node/encode.mjs "$MODEL" "$s" "$OUT/results/tjs-$k.json" "$BATCH" "$THREADS" "$MAXLEN"
+done
+"$OUT/lairbench" report "$OUT"/results/lair-*.json "$OUT"/results/ort-*.json "$OUT"/results/tjs-*.json | tee "$OUT/encoder.md"

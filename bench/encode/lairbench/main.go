@@ -193,8 +193,12 @@ func peakRSS() float64 {
 	return -1
 }
 
+// report aggregates result files by run name (several files of one name
+// are slices of the texts, run interleaved with the other tools) and prints
+// a Markdown table; the first name is the baseline of the ratios.
 func report(files []string, w io.Writer) error {
-	var rs []Result
+	var names []string
+	agg := map[string]*Result{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -204,23 +208,45 @@ func report(files []string, w io.Writer) error {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
-		rs = append(rs, r)
+		a, ok := agg[r.Name]
+		if !ok {
+			names = append(names, r.Name)
+			c := r
+			agg[r.Name] = &c
+			continue
+		}
+		a.Texts += r.Texts
+		a.Seconds += r.Seconds
+		a.Tokens += r.Tokens
+		a.Padded += r.Padded
+		a.Batches += r.Batches
+		a.ModelS += r.ModelS
+		a.TokenizeS += r.TokenizeS
+		a.PeakRSSMiB = math.Max(a.PeakRSSMiB, r.PeakRSSMiB)
 	}
-	if len(rs) == 0 {
+	if len(names) == 0 {
 		return errors.New("report: no result files")
 	}
-	base := rs[0]
-	fmt.Fprintln(w, "| run | texts | seconds | texts/s | relative to lair | peak RSS MiB | tokens (padded) | notes |")
+	base := agg[names[0]]
+	base.TextsPerS = float64(base.Texts) / base.Seconds
+	fmt.Fprintln(w, "| run | texts | seconds | texts/s | lair relative to it | peak RSS MiB | tokens (padded slots) | notes |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---|")
-	for _, r := range rs {
+	for _, n := range names {
+		r := agg[n]
+		r.TextsPerS = float64(r.Texts) / r.Seconds
 		note := r.Versions
 		if r.ModelS > 0 {
 			note = strings.TrimSpace(fmt.Sprintf("%s model %.1f s, tokenize %.1f s (overlapped)", note, r.ModelS, r.TokenizeS))
 		}
-		fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.2fx | %.0f | %d (%d) | %s |\n", r.Name, r.Texts, r.Seconds, r.TextsPerS,
-			r.TextsPerS/base.TextsPerS, r.PeakRSSMiB, r.Tokens, r.Padded, note)
+		tok := "n/a"
+		if r.Tokens > 0 {
+			tok = fmt.Sprintf("%d (%d)", r.Tokens, r.Padded)
+		}
+		fmt.Fprintf(w, "| %s | %d | %.1f | %.2f | %.2fx | %.0f | %s | %s |\n", r.Name, r.Texts, r.Seconds, r.TextsPerS,
+			base.TextsPerS/r.TextsPerS, r.PeakRSSMiB, tok, note)
 	}
-	for _, r := range rs[1:] {
+	for _, n := range names[1:] {
+		r := agg[n]
 		if len(r.First) == 0 || len(base.First) == 0 {
 			continue
 		}
