@@ -353,3 +353,20 @@ func TestConcurrentRunsShareStore(t *testing.T) {
 		t.Fatalf("built %d instances, want 17", len(names))
 	}
 }
+
+func TestExecutePanicIsFailure(t *testing.T) {
+	reg := NewRegistry()
+	reg.Register(&StageType{Name: "test/panic", Output: KindDataset, Run: func(context.Context, *StageContext) error { panic("boom") }})
+	reg.Register(&StageType{Name: "test/ok", Output: KindDataset, Run: func(context.Context, *StageContext) error { return nil }})
+	plan, err := Load("p.yaml", []byte("stages: {a: {uses: test/panic}, b: {uses: test/ok}}"), reg, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Execute(context.Background(), plan, RunOptions{Store: openStore(t, t.TempDir())})
+	if !errors.Is(err, ErrRunFailed) || res.Summary != (Summary{Ran: 1, Failed: 1}) {
+		t.Fatalf("err %v summary %+v", err, res.Summary)
+	}
+	if !strings.Contains(res.Results[0].Err.Error(), "stage a panicked: boom") {
+		t.Fatalf("error: %v", res.Results[0].Err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -56,6 +57,13 @@ func cmdRun(ctx context.Context, stdout, stderr io.Writer, args []string, reg *p
 			err = usageError{err}
 		}
 		return report(stderr, err)
+	}
+	for _, f := range force {
+		if len(plan.StageInstances(f)) == 0 {
+			if _, ok := plan.Instance(f); !ok {
+				return report(stderr, usagef("--force %s: no such stage or instance in %s; its stages are: %s", f, dagPath, strings.Join(plan.Stages(), ", ")))
+			}
+		}
 	}
 	env, err := envFromFlags(*mirror, *cache, *threads)
 	if err != nil {
