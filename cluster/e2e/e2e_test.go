@@ -1,0 +1,245 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lair-ir/lair/cluster/argo"
+	"github.com/lair-ir/lair/cluster/argo/localrun"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/stages"
+	"github.com/lair-ir/lair/storage/remote"
+	"github.com/lair-ir/lair/storage/s3store"
+	"github.com/lair-ir/lair/storage/s3store/s3fake"
+)
+
+func TestEndToEnd(t *testing.T) {
+	if os.Getenv("LAIR_CLUSTER_E2E") != "1" {
+		t.Skip("set LAIR_CLUSTER_E2E=1 to run (minutes)")
+	}
+	ctx := context.Background()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dag := os.Getenv("LAIR_CLUSTER_E2E_DAG")
+	if dag == "" {
+		dag = "dags/bm25-baseline.yaml"
+	}
+	mirror := os.Getenv("LAIR_MIRROR")
+	if mirror == "" {
+		mirror = filepath.Join(root, "..", "shared", "data", "raw")
+	}
+	if _, err := os.Stat(mirror); err != nil {
+		t.Skipf("no dataset mirror: %v", err)
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "lair")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/lair")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	srv, err := s3fake.Start("lair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const storeURL = "s3://lair/e2e"
+	baseEnv := append(os.Environ(), "LAIR_MIRROR="+mirror, "LAIR_STORE=", "GOMLX_BACKEND=go:parallelism=16")
+	lair := func(dir string, env []string, args ...string) ([]byte, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			err = fmt.Errorf("lair %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return out, err
+	}
+
+	// Export with the real CLI, from the repository root (as /opt/lair).
+	manifest := filepath.Join(tmp, "wf.yaml")
+	if _, err := lair(root, baseEnv, "export", "argo", dag, "--store", storeURL, "-o", manifest); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(manifest)
+	wf, err := argo.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := localrun.Steps(wf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, task := range wf.Spec.Templates[0].DAG.Tasks {
+		var inst, key string
+		for _, p := range task.Arguments.Parameters {
+			switch p.Name {
+			case "instance":
+				inst = *p.Value
+			case "key":
+				key = *p.Value
+			}
+		}
+		keys[inst] = key
+	}
+
+	runWF := func(label string) []localrun.Result {
+		stepCache := filepath.Join(tmp, "cache-"+label) // each run its own "pods'" download cache
+		env := append(append(append([]string{}, baseEnv...), srv.Env()...), "LAIR_CACHE="+stepCache)
+		t0 := time.Now()
+		res, err := localrun.Run(ctx, steps, 2, func(ctx context.Context, s localrun.Step) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, bin, s.Argv[1:]...)
+			cmd.Dir = root
+			cmd.Env = env
+			return cmd
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("workflow %s: %d steps as processes, 2 at a time: %s", label, len(res), time.Since(t0).Round(time.Millisecond))
+		for _, r := range res {
+			t.Logf("  %-28s %6s  %s", r.Step.Task, r.Duration.Round(time.Millisecond), strings.TrimSpace(r.Stdout))
+		}
+		return res
+	}
+	for _, r := range runWF("first") {
+		if !strings.Contains(r.Stdout, " ran:") {
+			t.Errorf("first run of %s: %q", r.Step.Instance, r.Stdout)
+		}
+	}
+	for _, r := range runWF("second") {
+		if want := r.Step.Instance + " " + keys[r.Step.Instance] + " cached"; strings.TrimSpace(r.Stdout) != want {
+			t.Errorf("second run of %s: %q, want %q", r.Step.Instance, r.Stdout, want)
+		}
+	}
+
+	// A local run of the same DAG (copied, so that its run records stay
+	// out of the repository).
+	work := filepath.Join(tmp, "local")
+	os.MkdirAll(filepath.Join(work, "dags"), 0o755)
+	src, _ := os.ReadFile(filepath.Join(root, dag))
+	os.WriteFile(filepath.Join(work, dag), src, 0o644)
+	localStore := filepath.Join(tmp, "localstore")
+	localEnv := append(append([]string{}, baseEnv...), "LAIR_CACHE="+filepath.Join(tmp, "cache-local"))
+	for _, label := range []string{"cold", "cached"} {
+		t0 := time.Now()
+		if _, err := lair(work, localEnv, "run", dag, "--store", localStore, "--jobs", "2", "--quiet"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("lair run, local store, %s: %s", label, time.Since(t0).Round(time.Millisecond))
+	}
+
+	// Every artifact of the workflow equals the local run's.
+	cfg, _ := s3store.FromEnv(storeURL, srv.Getenv())
+	s3, err := s3store.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var insts []string
+	for inst := range keys {
+		insts = append(insts, inst)
+	}
+	sort.Strings(insts)
+	for _, inst := range insts {
+		key := keys[inst]
+		got := filepath.Join(tmp, "fetched", key)
+		if _, err := s3.Fetch(ctx, key, got); err != nil {
+			t.Fatalf("%s: %v", inst, err)
+		}
+		diff := compareTrees(t, got, filepath.Join(localStore, "objects", key))
+		if diff != "" {
+			t.Errorf("%s (%s): S3 artifact differs from the local run's: %s", inst, key, diff)
+		}
+	}
+
+	// Cached runs through the executor (what `lair run --store s3://...`
+	// does once wired): a fresh machine, then a warm one.
+	reg := pipeline.NewRegistry()
+	stages.Register(reg)
+	plan, err := pipeline.LoadFile(filepath.Join(root, dag), reg, pipeline.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := remote.New(s3, filepath.Join(tmp, "remote-cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	for _, label := range []string{"fresh machine", "warm cache"} {
+		t0 := time.Now()
+		res, err := pipeline.Execute(ctx, plan, pipeline.RunOptions{Store: rs, Jobs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Results {
+			if r.Status != pipeline.StatusCached {
+				t.Errorf("%s: %s, want cached", r.Instance.Name, r.Status)
+			}
+		}
+		t.Logf("pipeline.Execute, S3 store, all cached, %s: %s", label, time.Since(t0).Round(time.Millisecond))
+	}
+	objs, _ := srv.Objects("lair")
+	var total int64
+	for _, o := range objs {
+		if obj, err := srv.Backend.HeadObject("lair", o); err == nil {
+			total += obj.Size
+		}
+	}
+	t.Logf("store: %d objects, %d bytes", len(objs), total)
+}
+
+// compareTrees returns "" when both directories hold the same files with
+// the same bytes, else a description of the first differences.
+func compareTrees(t *testing.T, a, b string) string {
+	t.Helper()
+	ta, tb := readTree(t, a), readTree(t, b)
+	var diffs []string
+	for p, x := range ta {
+		y, ok := tb[p]
+		switch {
+		case !ok:
+			diffs = append(diffs, p+" only in S3")
+		case !bytes.Equal(x, y):
+			diffs = append(diffs, fmt.Sprintf("%s differs (%d vs %d bytes)", p, len(x), len(y)))
+		}
+	}
+	for p := range tb {
+		if _, ok := ta[p]; !ok {
+			diffs = append(diffs, p+" only local")
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, "; ")
+}
+
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
