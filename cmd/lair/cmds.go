@@ -52,10 +52,25 @@ func cmdValidate(stdout io.Writer, args []string, reg *pipeline.Registry) error 
 }
 
 func cmdStages(stdout io.Writer, args []string, reg *pipeline.Registry) error {
-	fs := newFlags("lair stages", "lair stages [TYPE]", stdout)
+	fs := newFlags("lair stages", "lair stages [TYPE] [--markdown]", stdout)
+	md := fs.Bool("markdown", false, "print the reference of every stage type (or TYPE) as Markdown")
 	pos, err := parseArgs(fs, args, 0, 1)
 	if err != nil {
 		return err
+	}
+	if *md {
+		names := reg.Names()
+		if len(pos) == 1 {
+			names = pos
+		}
+		for _, n := range names {
+			t, ok := reg.Lookup(n)
+			if !ok {
+				return usagef("unknown stage type %q", n)
+			}
+			fmt.Fprint(stdout, markdownType(t))
+		}
+		return nil
 	}
 	if len(pos) == 0 {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -215,11 +230,15 @@ func cmdGraph(stdout io.Writer, args []string, reg *pipeline.Registry) error {
 }
 
 func cmdRuns(stdout io.Writer, args []string) error {
-	fs := newFlags("lair runs", "lair runs [ID] [--dir DIR]", stdout)
+	fs := newFlags("lair runs", "lair runs [ID] [--dir DIR | --dag DAG]", stdout)
 	dir := fs.String("dir", ".lair", "the .lair directory (beside the DAG file)")
+	dag := fs.String("dag", "", "use the .lair directory beside this DAG file")
 	pos, err := parseArgs(fs, args, 0, 1)
 	if err != nil {
 		return err
+	}
+	if *dag != "" {
+		*dir = lairDir(*dag)
 	}
 	runsDir := filepath.Join(*dir, "runs")
 	if len(pos) == 0 {
@@ -274,12 +293,16 @@ func cmdRuns(stdout io.Writer, args []string) error {
 }
 
 func cmdGC(ctx context.Context, stdout io.Writer, args []string) error {
-	fs := newFlags("lair gc", "lair gc [--dir DIR] [--store DIR] [--dry-run]", stdout)
+	fs := newFlags("lair gc", "lair gc [--dir DIR | --dag DAG] [--store DIR] [--dry-run]", stdout)
 	dir := fs.String("dir", ".lair", "the .lair directory whose runs/ name the artifacts to keep")
+	dag := fs.String("dag", "", "use the .lair directory beside this DAG file")
 	storeDir := fs.String("store", "", "the store (default DIR/store)")
 	dry := fs.Bool("dry-run", false, "only list what would be deleted")
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
+	}
+	if *dag != "" {
+		*dir = lairDir(*dag)
 	}
 	if *storeDir == "" {
 		*storeDir = filepath.Join(*dir, "store")
@@ -334,4 +357,50 @@ func cmdGC(ctx context.Context, stdout io.Writer, args []string) error {
 	}
 	fmt.Fprintf(stdout, "gc: %s %d of %d store entries (%d runs reference the rest)\n", verb, len(del), len(keys), len(ids))
 	return nil
+}
+
+// markdownType is the Markdown reference of one stage type, for README.
+func markdownType(t *pipeline.StageType) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### `%s` (version %s)\n\n", t.Name, t.Version)
+	if t.Doc != "" {
+		fmt.Fprintf(&b, "%s\n\n", strings.TrimSpace(t.Doc))
+	}
+	var ins []string
+	for _, in := range t.Inputs {
+		s := "`" + string(in.Kind) + "`"
+		if in.Many {
+			s += " (many)"
+		}
+		if in.Optional {
+			s += " (optional)"
+		}
+		if in.Doc != "" {
+			s += ": " + in.Doc
+		}
+		ins = append(ins, s)
+	}
+	if len(ins) == 0 {
+		ins = []string{"none"}
+	}
+	fmt.Fprintf(&b, "Inputs: %s. Output: `%s`.\n\n", strings.Join(ins, "; "), t.Output)
+	if len(t.Params) > 0 {
+		b.WriteString("| param | type | default | description |\n|---|---|---|---|\n")
+		for _, p := range t.Params {
+			def := ""
+			switch {
+			case p.Required:
+				def = "required"
+			case p.Default != nil:
+				def = "`" + fmtValue(p.Default) + "`"
+			}
+			doc := strings.ReplaceAll(p.Doc, "|", "\\|")
+			if len(p.Enum) > 0 {
+				doc += " One of: " + strings.Join(p.Enum, ", ") + "."
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", p.Name, p.Type, def, doc)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
