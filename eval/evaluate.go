@@ -33,11 +33,16 @@ type Evaluator struct {
 	candLang map[string]string
 	langs    []string
 	cells    map[cellKey]*acc
+	bases    map[baseKey]map[string]*acc // the same accumulators, by cell then metric (fast path)
 	PerQuery []tables.PerQuery
 }
 
 type cellKey struct {
 	run, dataset, setting, qlang, clang, metric string
+}
+
+type baseKey struct {
+	run, dataset, setting, qlang, clang string
 }
 
 type acc struct {
@@ -50,15 +55,21 @@ type acc struct {
 // maps candidate ids to languages (for the top-10 language mix) and langs
 // lists the candidate languages.
 func NewEvaluator(specs []metrics.Spec, bias bool, candLang map[string]string, langs []string) *Evaluator {
-	return &Evaluator{specs: specs, bias: bias, candLang: candLang, langs: langs, cells: map[cellKey]*acc{}}
+	return &Evaluator{specs: specs, bias: bias, candLang: candLang, langs: langs, cells: map[cellKey]*acc{}, bases: map[baseKey]map[string]*acc{}}
 }
 
 func (e *Evaluator) add(r *Ranking, clang, metric string, v float64) {
-	k := cellKey{r.RunID, r.Dataset, r.Setting, r.QLang, clang, metric}
-	a := e.cells[k]
+	bk := baseKey{r.RunID, r.Dataset, r.Setting, r.QLang, clang}
+	m := e.bases[bk]
+	if m == nil {
+		m = map[string]*acc{}
+		e.bases[bk] = m
+	}
+	a := m[metric]
 	if a == nil {
 		a = &acc{}
-		e.cells[k] = a
+		m[metric] = a
+		e.cells[cellKey{r.RunID, r.Dataset, r.Setting, r.QLang, clang, metric}] = a
 	}
 	a.sum += v
 	a.n++

@@ -160,12 +160,6 @@ func Retrieve(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, o
 	var err error
 	if perLang == pooled {
 		req := base
-		req.HeapK = func(qseg, s int) int {
-			if want[Multi] {
-				return opt.K
-			}
-			return monoCross(qseg, s)
-		}
 		req.KeepK = monoCross
 		if want[Multi] {
 			req.MultiK = opt.K
@@ -175,14 +169,13 @@ func Retrieve(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, o
 	} else {
 		if want[Mono] || want[Cross] {
 			req := base
-			req.HeapK, req.KeepK = monoCross, monoCross
+			req.KeepK = monoCross
 			if perRes, err = search.Run(ctx, perLang, &req); err != nil {
 				return nil, err
 			}
 		}
 		if want[Multi] {
 			req := base
-			req.HeapK = func(int, int) int { return opt.K }
 			req.KeepK = func(int, int) int { return 0 }
 			req.MultiK = opt.K
 			multiRes, err = search.Run(ctx, pooled, &req)

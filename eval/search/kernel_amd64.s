@@ -70,3 +70,47 @@ done:
 	VMOVUPS Y11, 352(R10)
 	VZEROUPPER
 	RET
+
+// func countAVX2(row *float32, n int, t float32) (gt, eq int)
+// Counts row[i] > t and row[i] == t for i < n (n a multiple of 8).
+TEXT ·countAVX2(SB), NOSPLIT, $0-40
+	MOVQ row+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	SHLQ $2, CX
+	XORQ AX, AX
+
+cloop:
+	CMPQ AX, CX
+	JGE  cdone
+	VMOVUPS (SI)(AX*1), Y3
+	VCMPPS $0x1e, Y0, Y3, Y4 // Y4 = Y3 > Y0 (GT_OQ)
+	VCMPPS $0x00, Y0, Y3, Y5 // Y5 = Y3 == Y0 (EQ_OQ)
+	VPSUBD Y4, Y1, Y1
+	VPSUBD Y5, Y2, Y2
+	ADDQ $32, AX
+	JMP  cloop
+
+cdone:
+	VEXTRACTI128 $1, Y1, X3
+	VPADDD X3, X1, X1
+	VPSHUFD $0x4e, X1, X3
+	VPADDD X3, X1, X1
+	VPSHUFD $0xb1, X1, X3
+	VPADDD X3, X1, X1
+	VMOVD X1, R8
+	VEXTRACTI128 $1, Y2, X3
+	VPADDD X3, X2, X2
+	VPSHUFD $0x4e, X2, X3
+	VPADDD X3, X2, X2
+	VPSHUFD $0xb1, X2, X3
+	VPADDD X3, X2, X2
+	VMOVD X2, R9
+	MOVLQZX R8, R8
+	MOVLQZX R9, R9
+	MOVQ R8, gt+24(FP)
+	MOVQ R9, eq+32(FP)
+	VZEROUPPER
+	RET

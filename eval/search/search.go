@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -56,14 +57,12 @@ type Request struct {
 	Ord      []int32   // len NumCandidates; nil means index order
 	QuerySeg []int     // per query: the segment of its language, or -1
 	Rel      [][]int32 // per query: relevant candidate indices
-	// HeapK returns how many top hits of segment seg to collect for a
-	// query whose language segment is qseg (-1 when none); 0 means the
-	// segment is not scored for that query at all.
-	HeapK func(qseg, seg int) int
-	// KeepK returns how many of them to keep in the result (<= HeapK).
+	// KeepK returns the length of the top list of segment seg for a query
+	// whose language segment is qseg (-1 when none). A segment is scored
+	// for the query when KeepK > 0 or MultiK > 0.
 	KeepK func(qseg, seg int) int
-	// MultiK > 0 also merges the segments' top lists into a pooled top
-	// list of that length (every scored segment then needs HeapK >= MultiK).
+	// MultiK > 0 also collects a pooled top list of that length over all
+	// segments (then every segment is scored).
 	MultiK int
 
 	Threads    int // goroutines (default 1)
@@ -118,6 +117,16 @@ func Run(ctx context.Context, sc Scorer, req *Request) ([]Result, error) {
 	}
 	if len(ord) != nc {
 		return nil, fmt.Errorf("search: %d candidates but %d order entries", nc, len(ord))
+	}
+	inv := make([]int32, nc)
+	for i := range inv {
+		inv[i] = -1
+	}
+	for c, o := range ord {
+		if o < 0 || int(o) >= nc || inv[o] >= 0 {
+			return nil, fmt.Errorf("search: candidate order is not a permutation of 0..%d (candidate %d has %d)", nc-1, c, o)
+		}
+		inv[o] = int32(c)
 	}
 	prev := 0
 	for si, s := range req.Segments {
@@ -181,7 +190,7 @@ func Run(ctx context.Context, sc Scorer, req *Request) ([]Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &blockWorker{req: req, sc: sc.NewWorker(), ord: ord, cb: cb, nseg: len(req.Segments)}
+			w := &blockWorker{req: req, sc: sc.NewWorker(), ord: ord, inv: inv, cb: cb, nseg: len(req.Segments)}
 			for {
 				b := int(next.Add(1)) - 1
 				if b >= len(blocks) || cctx.Err() != nil {
@@ -212,25 +221,24 @@ type blockWorker struct {
 	req   *Request
 	sc    Worker
 	ord   []int32
+	inv   []int32 // inv[ord[c]] = c
 	cb    int
 	nseg  int
 	tile  []float32
-	heaps [][]hitHeap // [query in block][segment]
+	tops  [][]topK // [query in block][segment]
+	multi []topK   // [query in block]
 }
 
 func (w *blockWorker) run(qs []int, results []Result) error {
 	req := w.req
 	qseg := req.QuerySeg[qs[0]]
 	want := make([]bool, w.nseg)
-	heapK := make([]int, w.nseg)
+	keepK := make([]int, w.nseg)
 	any := false
 	for s := range req.Segments {
-		heapK[s] = req.HeapK(qseg, s)
-		want[s] = heapK[s] > 0
+		keepK[s] = req.KeepK(qseg, s)
+		want[s] = keepK[s] > 0 || req.MultiK > 0
 		any = any || want[s]
-		if req.MultiK > 0 && want[s] && heapK[s] < req.MultiK {
-			heapK[s] = req.MultiK
-		}
 	}
 	for _, q := range qs {
 		results[q] = Result{Beat: make([]int32, len(req.Rel[q])*w.nseg), Top: make([][]Hit, w.nseg)}
@@ -249,13 +257,15 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 		}
 		results[q].RelScore = rs
 	}
-	for len(w.heaps) < len(qs) {
-		w.heaps = append(w.heaps, make([]hitHeap, w.nseg))
+	for len(w.tops) < len(qs) {
+		w.tops = append(w.tops, make([]topK, w.nseg))
+		w.multi = append(w.multi, topK{})
 	}
 	for i := range qs {
-		for s := range w.heaps[i] {
-			w.heaps[i][s].reset(heapK[s])
+		for s := range w.tops[i] {
+			w.tops[i][s].reset(keepK[s])
 		}
+		w.multi[i].reset(req.MultiK)
 	}
 	if need := len(qs) * w.cb; cap(w.tile) < need {
 		w.tile = make([]float32, need)
@@ -271,7 +281,8 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 			w.sc.Tile(qs, c0, c1, tile)
 			for i, q := range qs {
 				row := tile[i*cn : (i+1)*cn]
-				w.heaps[i][s].scan(row, c0, w.ord)
+				w.tops[i][s].scan(row, c0, w.ord)
+				w.multi[i].scan(row, c0, w.ord)
 				res := &results[q]
 				for r := range req.Rel[q] {
 					res.Beat[r*w.nseg+s] += countAhead(row, res.RelScore[r], w.ord[c0:c1], w.ord[req.Rel[q][r]])
@@ -281,21 +292,13 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 	}
 	for i, q := range qs {
 		res := &results[q]
-		var pooled []Hit
 		for s := range req.Segments {
-			if !want[s] {
-				continue
+			if keepK[s] > 0 {
+				res.Top[s] = w.tops[i][s].sorted(w.inv)
 			}
-			top := w.heaps[i][s].sorted(w.ord)
-			if req.MultiK > 0 {
-				pooled = append(pooled, top...)
-			}
-			keep := min(req.KeepK(qseg, s), len(top))
-			res.Top[s] = slices.Clone(top[:keep])
 		}
 		if req.MultiK > 0 {
-			sortHits(pooled, w.ord)
-			res.Multi = slices.Clone(pooled[:min(req.MultiK, len(pooled))])
+			res.Multi = w.multi[i].sorted(w.inv)
 		}
 	}
 	return nil
@@ -304,11 +307,7 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 // countAhead counts the scores in row that rank ahead of a candidate with
 // score t and order o: higher score, or equal score and smaller order.
 func countAhead(row []float32, t float32, ord []int32, o int32) int32 {
-	var gt, eq int32
-	for _, s := range row {
-		gt += b2i(s > t)
-		eq += b2i(s == t)
-	}
+	gt, eq := countGtEq(row, t)
 	if eq > 0 {
 		for j, s := range row {
 			if s == t && ord[j] < o {
@@ -319,86 +318,134 @@ func countAhead(row []float32, t float32, ord []int32, o int32) int32 {
 	return gt
 }
 
-// sortHits sorts by score descending, then order ascending.
-func sortHits(h []Hit, ord []int32) {
-	slices.SortFunc(h, func(a, b Hit) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return int(ord[a.Idx] - ord[b.Idx])
-	})
+// hitKey packs a score and an order into one integer such that smaller
+// keys rank first: score descending, then order ascending. -0 and +0
+// are the same score.
+func hitKey(s float32, o int32) uint64 {
+	b := math.Float32bits(s)
+	switch {
+	case s == 0:
+		b = 1 << 31
+	case b>>31 != 0:
+		b = ^b
+	default:
+		b |= 1 << 31
+	}
+	return uint64(^b)<<32 | uint64(uint32(o))
 }
 
-// hitHeap keeps the k best hits of a stream of candidates scanned in
-// increasing order (so a later candidate with an equal score ranks behind).
-type hitHeap struct {
-	k int
-	h []Hit // min-heap: h[0] is the worst kept hit
+// keyScore recovers the score of a key.
+func keyScore(k uint64) float32 {
+	u := ^uint32(k >> 32)
+	if u>>31 != 0 {
+		return math.Float32frombits(u &^ (1 << 31))
+	}
+	return math.Float32frombits(^u)
 }
 
-func (h *hitHeap) reset(k int) {
-	h.k = k
-	h.h = h.h[:0]
+// topK collects the k best hits of a stream as keys: a hit is appended
+// to a buffer when it beats the current threshold, and when the buffer
+// reaches its limit it is cut back to the k best by selection (linear
+// time), which raises the threshold. Amortized cost per candidate: about
+// one comparison.
+type topK struct {
+	k        int
+	buf      []uint64
+	thr      uint64  // key of the k-th best hit so far (valid when full)
+	thrScore float32 // its score
+	full     bool
 }
 
-func (h *hitHeap) scan(row []float32, c0 int, ord []int32) {
-	if h.k == 0 {
+func (t *topK) reset(k int) {
+	t.k = k
+	t.buf = t.buf[:0]
+	t.full = false
+}
+
+func (t *topK) scan(row []float32, c0 int, ord []int32) {
+	if t.k == 0 {
 		return
 	}
+	limit := max(3*t.k, t.k+256)
 	for j, s := range row {
-		if len(h.h) < h.k {
-			h.h = append(h.h, Hit{s, int32(c0 + j)})
-			h.up(len(h.h)-1, ord)
+		if t.full && s < t.thrScore {
 			continue
 		}
-		if s > h.h[0].Score {
-			h.h[0] = Hit{s, int32(c0 + j)}
-			h.down(0, ord)
+		key := hitKey(s, ord[c0+j])
+		if t.full && key >= t.thr {
+			continue
+		}
+		t.buf = append(t.buf, key)
+		if len(t.buf) >= limit {
+			t.compact()
 		}
 	}
 }
 
-// worse reports whether a ranks behind b.
-func worse(a, b Hit, ord []int32) bool {
-	return a.Score < b.Score || (a.Score == b.Score && ord[a.Idx] > ord[b.Idx])
-}
-
-func (h *hitHeap) up(i int, ord []int32) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !worse(h.h[i], h.h[p], ord) {
-			return
-		}
-		h.h[i], h.h[p] = h.h[p], h.h[i]
-		i = p
+// compact keeps the k best hits of the buffer.
+func (t *topK) compact() {
+	if len(t.buf) <= t.k {
+		return
 	}
+	selectKeys(t.buf, t.k)
+	t.buf = t.buf[:t.k]
+	t.thr = t.buf[t.k-1]
+	t.thrScore = keyScore(t.thr)
+	t.full = true
 }
 
-func (h *hitHeap) down(i int, ord []int32) {
-	n := len(h.h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && worse(h.h[r], h.h[l], ord) {
-			m = r
-		}
-		if !worse(h.h[m], h.h[i], ord) {
-			return
-		}
-		h.h[i], h.h[m] = h.h[m], h.h[i]
-		i = m
+// sorted returns the k best hits, best first; inv maps an order back to
+// a candidate index.
+func (t *topK) sorted(inv []int32) []Hit {
+	t.compact()
+	slices.Sort(t.buf)
+	out := make([]Hit, len(t.buf))
+	for i, k := range t.buf {
+		out[i] = Hit{Score: keyScore(k), Idx: inv[uint32(k)]}
 	}
+	return out
 }
 
-func (h *hitHeap) sorted(ord []int32) []Hit {
-	sortHits(h.h, ord)
-	return h.h
+// selectKeys reorders h so that h[:k] are its k smallest keys and h[k-1]
+// is the k-th smallest (Hoare's selection with a median-of-three pivot).
+func selectKeys(h []uint64, k int) {
+	lo, hi := 0, len(h)-1
+	n := k - 1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if h[mid] < h[lo] {
+			h[mid], h[lo] = h[lo], h[mid]
+		}
+		if h[hi] < h[lo] {
+			h[hi], h[lo] = h[lo], h[hi]
+		}
+		if h[hi] < h[mid] {
+			h[hi], h[mid] = h[mid], h[hi]
+		}
+		p := h[mid]
+		i, j := lo, hi
+		for i <= j {
+			for h[i] < p {
+				i++
+			}
+			for p < h[j] {
+				j--
+			}
+			if i <= j {
+				h[i], h[j] = h[j], h[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case n <= j:
+			hi = j
+		case n >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
 
 // Dense scores L2-normalized (or any) float32 vectors by dot product.

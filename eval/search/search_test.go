@@ -83,7 +83,6 @@ func TestSearchMatchesNaive(t *testing.T) {
 			t.Fatal(err)
 		}
 		req := &Request{Segments: segs, Ord: ord, QuerySeg: qseg, Rel: rel,
-			HeapK:  func(qs, s int) int { return 7 },
 			KeepK:  func(qs, s int) int { return 5 },
 			MultiK: 9, Threads: 3, QueryBlock: 5, CandBlock: 11}
 		res, err := Run(context.Background(), d, req)
@@ -163,7 +162,7 @@ func TestKernelAsmMatchesGo(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	d, _ := NewDense(Matrix{Data: make([]float32, 4), Dim: 2}, Matrix{Data: make([]float32, 4), Dim: 2})
 	_, err := Run(context.Background(), d, &Request{Segments: []Segment{{"x", 0, 1}}, QuerySeg: []int{0, 0}, Rel: [][]int32{{0}, {1}},
-		HeapK: func(int, int) int { return 1 }, KeepK: func(int, int) int { return 1 }})
+		KeepK: func(int, int) int { return 1 }})
 	if err == nil {
 		t.Fatal("segments not covering candidates accepted")
 	}
@@ -189,4 +188,101 @@ func BenchmarkKernel(b *testing.B) {
 	}
 	flops := 2.0 * nq * nc * dim * float64(b.N)
 	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func TestTopKMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, k := range []int{1, 3, 50, 700, 6000} {
+		n := 5000
+		row := make([]float32, n)
+		for i := range row {
+			row[i] = float32(r.IntN(40)) // many ties
+		}
+		ord := make([]int32, n)
+		for i, p := range r.Perm(n) {
+			ord[i] = int32(p)
+		}
+		var tk topK
+		tk.reset(k)
+		for c0 := 0; c0 < n; c0 += 97 { // stream in chunks
+			tk.scan(row[c0:min(c0+97, n)], c0, ord)
+		}
+		inv := make([]int32, n)
+		for c, o := range ord {
+			inv[o] = int32(c)
+		}
+		got := tk.sorted(inv)
+		all := make([]Hit, n)
+		for i := range all {
+			all[i] = Hit{row[i], int32(i)}
+		}
+		sortHits(all, ord)
+		if len(got) != min(k, n) {
+			t.Fatalf("k=%d: %d hits", k, len(got))
+		}
+		for i := range got {
+			if got[i] != all[i] {
+				t.Fatalf("k=%d: hit %d = %+v want %+v", k, i, got[i], all[i])
+			}
+		}
+	}
+}
+
+func TestCountGtEq(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for n := 0; n < 70; n++ {
+		row := make([]float32, n)
+		for i := range row {
+			row[i] = float32(r.IntN(5))
+		}
+		for _, th := range []float32{-1, 0, 2, 2.5, 4, 9} {
+			var gt, eq int32
+			for _, s := range row {
+				if s > th {
+					gt++
+				}
+				if s == th {
+					eq++
+				}
+			}
+			g, e := countGtEq(row, th)
+			if g != gt || e != eq {
+				t.Fatalf("n=%d t=%v: got %d,%d want %d,%d", n, th, g, e, gt, eq)
+			}
+		}
+	}
+}
+
+// sortHits (reference) sorts by score descending, then order ascending.
+func sortHits(h []Hit, ord []int32) {
+	slices.SortFunc(h, func(a, b Hit) int {
+		if a.Score != b.Score {
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		}
+		return int(ord[a.Idx] - ord[b.Idx])
+	})
+}
+
+func TestHitKey(t *testing.T) {
+	vals := []float32{float32(math.Inf(-1)), -3, -1e-30, 0, 1e-30, 0.5, 3, float32(math.Inf(1))}
+	for i, a := range vals {
+		if keyScore(hitKey(a, 7)) != a {
+			t.Errorf("round trip %v", a)
+		}
+		for j, b := range vals {
+			if (hitKey(a, 1) < hitKey(b, 1)) != (i > j) {
+				t.Errorf("order %v vs %v", a, b)
+			}
+		}
+	}
+	negZero := float32(math.Copysign(0, -1))
+	if hitKey(negZero, 3) != hitKey(0, 3) {
+		t.Error("-0 and +0 differ")
+	}
+	if !(hitKey(1, 2) < hitKey(1, 3)) {
+		t.Error("ties must order by ord ascending")
+	}
 }
