@@ -97,12 +97,19 @@ func (s *Store) Dir(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	dir := s.objDir(key)
-	if have, err := os.ReadFile(s.manPath(key)); err == nil && bytes.Equal(have, m.Marshal()) {
-		if _, err := os.Stat(dir); err == nil {
-			return dir, nil
-		}
+	if s.fresh(key, m) {
+		return dir, nil
 	}
-	// Missing or stale: fetch beside, then swap in.
+	// Missing or stale: fetch, one goroutine or process at a time (stages
+	// that share an input ask for it at once).
+	unlock, err := s.lock(ctx, key+".fetch")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if s.fresh(key, m) {
+		return dir, nil
+	}
 	if err := s.dropLocal(key); err != nil {
 		return "", err
 	}
@@ -113,6 +120,16 @@ func (s *Store) Dir(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// fresh reports whether the local copy of key was fetched under manifest m.
+func (s *Store) fresh(key string, m *storage.Manifest) bool {
+	have, err := os.ReadFile(s.manPath(key))
+	if err != nil || !bytes.Equal(have, m.Marshal()) {
+		return false
+	}
+	_, err = os.Stat(s.objDir(key))
+	return err == nil
 }
 
 // dropLocal removes the local copy of key, if any.
@@ -197,7 +214,13 @@ func (s *Store) Lock(ctx context.Context, key string) (func(), error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(s.cache, "locks", key+".lock")
+	return s.lock(ctx, key)
+}
+
+// lock flocks CACHE/locks/<name>.lock. Each call opens the file anew, so
+// goroutines of one process exclude each other too.
+func (s *Store) lock(ctx context.Context, name string) (func(), error) {
+	path := filepath.Join(s.cache, "locks", name+".lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

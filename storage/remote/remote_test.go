@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,46 @@ func TestOpenPipelineStore(t *testing.T) {
 	st.Close()
 	if _, err := remote.OpenPipelineStore(ctx, "gs://x/y", t.TempDir()); err == nil {
 		t.Error("gs:// accepted")
+	}
+}
+
+// TestConcurrentDir asks for the same artifact from many goroutines of a
+// fresh machine at once, as stages sharing an input do.
+func TestConcurrentDir(t *testing.T) {
+	ctx := context.Background()
+	srv, err := s3fake.Start("lair")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s3 := newS3(t, srv, "s3://lair/c")
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "a"), clustertest.Blob(1, 1<<20), 0o644)
+	if _, err := s3.Publish(ctx, "k", src); err != nil {
+		t.Fatal(err)
+	}
+	st, err := remote.New(s3, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			dir, err := st.Dir(ctx, "k")
+			if err == nil {
+				var b []byte
+				b, err = os.ReadFile(filepath.Join(dir, "a"))
+				if err == nil && len(b) != 1<<20 {
+					err = fmt.Errorf("read %d bytes", len(b))
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
