@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -108,6 +109,11 @@ func (c *Client) CachePath(sha string) string {
 	return filepath.Join(c.cacheDir(), "downloads", "sha256", sha)
 }
 
+// partialDir holds partial downloads and locks: CacheDir/downloads/partial.
+func (c *Client) partialDir() string {
+	return filepath.Join(c.cacheDir(), "downloads", "partial")
+}
+
 func (c *Client) progress() Progress {
 	if c.Progress == nil {
 		return nopProgress{}
@@ -174,8 +180,20 @@ func (c *Client) fetch(ctx context.Context, s Source) (string, error) {
 		c.progress().Add(st.Size())
 		return dst, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", fmt.Errorf("download cache: %w", err)
+	for _, d := range []string{filepath.Dir(dst), c.partialDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("download cache: %w", err)
+		}
+	}
+	// One fetch per file at a time, across processes sharing the cache.
+	unlock, err := lock(ctx, filepath.Join(c.partialDir(), s.SHA256+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if st, err := os.Stat(dst); err == nil && (s.Size == 0 || st.Size() == s.Size) {
+		c.progress().Add(st.Size())
+		return dst, nil
 	}
 	loc, local := c.Location(s)
 	if local {
@@ -193,7 +211,7 @@ func (c *Client) copyLocal(ctx context.Context, s Source, src, dst string) error
 		return fmt.Errorf("mirror: %w", err)
 	}
 	defer f.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), s.SHA256+".*.tmp")
+	tmp, err := os.CreateTemp(c.partialDir(), s.SHA256+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("download cache: %w", err)
 	}
@@ -235,7 +253,7 @@ func retryable(err error) bool {
 }
 
 func (c *Client) download(ctx context.Context, s Source, u, dst string) error {
-	part := dst + ".part"
+	part := filepath.Join(c.partialDir(), s.SHA256+".part")
 	retries := c.Retries
 	if retries <= 0 {
 		retries = 4
@@ -243,6 +261,9 @@ func (c *Client) download(ctx context.Context, s Source, u, dst string) error {
 	wait := c.Backoff
 	if wait <= 0 {
 		wait = time.Second
+	}
+	if st, err := os.Stat(part); err == nil {
+		c.progress().Add(st.Size()) // left by an earlier run; resumed below
 	}
 	var err error
 	for attempt := 0; ; attempt++ {
@@ -313,7 +334,6 @@ func (c *Client) try(ctx context.Context, s Source, u, part string) error {
 		}
 		flags |= os.O_APPEND
 		c.log().Info("resuming download", "url", u, "from_byte", have)
-		c.progress().Add(have)
 	case resp.StatusCode == http.StatusOK:
 		flags |= os.O_TRUNC // server ignored the range: start over
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
@@ -376,4 +396,31 @@ func Dataset(dataset string) []Source {
 		}
 	}
 	return out
+}
+
+// lock takes an exclusive flock on path, waiting (cancellably) while another
+// process holds it.
+func lock(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("download cache: %w", err)
+	}
+	wait := 5 * time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for %s (another lair downloads this file): %w", path, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 200*time.Millisecond)
+	}
 }

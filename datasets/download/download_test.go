@@ -286,3 +286,50 @@ func TestLocation(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentFetch: many fetchers of one file share one download.
+func TestConcurrentFetch(t *testing.T) {
+	raw := testenv.RawDir(t)
+	fl := &flaky{raw: raw}
+	srv := httptest.NewServer(fl)
+	defer srv.Close()
+	cache := t.TempDir()
+	s := Dataset("xquad-r")[3]
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			c := &Client{Mirror: srv.URL, CacheDir: cache, HTTP: srv.Client(), Backoff: time.Millisecond}
+			p, err := c.Fetch(context.Background(), s)
+			if err == nil {
+				if h, _ := hashFile(p); h != s.SHA256 {
+					err = errors.New("bad hash " + h)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fl.requests.Load() != 1 {
+		t.Errorf("%d requests for one file, want 1", fl.requests.Load())
+	}
+}
+
+// TestResumeProgress: bytes of a resumed download are counted once.
+func TestResumeProgress(t *testing.T) {
+	raw := testenv.RawDir(t)
+	s := Dataset("xquad-r")[0]
+	srv := httptest.NewServer(&flaky{raw: raw, cutAfter: s.Size / 3})
+	defer srv.Close()
+	p := &countProgress{}
+	c := &Client{Mirror: srv.URL, CacheDir: t.TempDir(), HTTP: srv.Client(), Backoff: time.Millisecond, Progress: p}
+	if _, err := c.Fetch(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if p.n.Load() != s.Size {
+		t.Errorf("progress %d bytes, file has %d", p.n.Load(), s.Size)
+	}
+}
