@@ -114,16 +114,16 @@ func RunStep(ctx context.Context, plan *pipeline.Plan, name string, store storag
 	var inputs []pipeline.Artifact
 	for _, up := range in.Inputs {
 		dir := filepath.Join(artDir, up.Key)
-		if _, err := os.Stat(dir); err != nil {
-			m, err := store.Fetch(ctx, up.Key, dir)
-			if errors.Is(err, storage.ErrNotFound) {
-				return res, fmt.Errorf("instance %s: input %s (key %s) is not in store %s: run that step first (in the workflow it is a dependency)", in.Name, up.Name, up.Key, store)
-			}
-			if err != nil {
-				return res, fmt.Errorf("instance %s: input %s: %w", in.Name, up.Name, err)
-			}
+		n, err := fetchInput(ctx, store, up.Key, dir)
+		if errors.Is(err, storage.ErrNotFound) {
+			return res, fmt.Errorf("instance %s: input %s (key %s) is not in store %s: run that step first (in the workflow it is a dependency)", in.Name, up.Name, up.Key, store)
+		}
+		if err != nil {
+			return res, fmt.Errorf("instance %s: input %s: %w", in.Name, up.Name, err)
+		}
+		if n >= 0 {
 			res.InputsFetched++
-			res.BytesFetched += m.Size()
+			res.BytesFetched += n
 		}
 		kind := pipeline.Kind("")
 		if up.Type != nil {
@@ -174,4 +174,22 @@ func RunStep(ctx context.Context, plan *pipeline.Plan, name string, store storag
 	res.FilesPublished = len(m.Files)
 	res.BytesPublished = m.Size()
 	return res, nil
+}
+
+// fetchInput makes dir a copy of key unless it exists, returning the bytes
+// fetched (-1 when dir was there already). Directories only appear in dir
+// complete (renamed into place), so one that exists, or that another step
+// sharing the work directory fetched meanwhile, is used as it is.
+func fetchInput(ctx context.Context, store storage.Store, key, dir string) (int64, error) {
+	if _, err := os.Stat(dir); err == nil {
+		return -1, nil
+	}
+	m, err := store.Fetch(ctx, key, dir)
+	if err != nil {
+		if _, serr := os.Stat(dir); serr == nil {
+			return -1, nil
+		}
+		return 0, err
+	}
+	return m.Size(), nil
 }
