@@ -67,7 +67,7 @@ type ManifestInstance struct {
 	Start      *time.Time        `json:"start,omitempty"`
 	End        *time.Time        `json:"end,omitempty"`
 	DurationMS int64             `json:"duration_ms,omitempty"`
-	Bytes      int64             `json:"bytes,omitempty"`
+	Bytes      int64             `json:"bytes,omitempty"` // bytes the stage wrote (instances that ran)
 	Error      string            `json:"error,omitempty"`
 }
 
@@ -83,7 +83,10 @@ func writeJSONAtomic(path string, v any, sync bool) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b)
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(b)
+	}
 	if err == nil && sync {
 		err = f.Sync()
 	}

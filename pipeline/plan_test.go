@@ -117,3 +117,21 @@ func TestKeyStable(t *testing.T) {
 		t.Fatal("key ignores the version")
 	}
 }
+
+func TestRegistryCheck(t *testing.T) {
+	if err := testRegistry(&recorder{}).Check(); err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry()
+	reg.Register(&StageType{Name: "bad", Output: "nope", Params: []Param{
+		{Name: "a", Type: TypeInt, Default: "x"},
+		{Name: "b", Type: TypeString, Default: "z", Enum: []string{"x", "y"}},
+		{Name: "a", Type: "complex"},
+	}})
+	err := reg.Check()
+	for _, want := range []string{"no Run function", `output kind "nope"`, "param a: default x: want an integer", `"z" is not one of x, y`, "param a declared twice", `unknown type "complex"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check() = %v, want it to mention %q", err, want)
+		}
+	}
+}

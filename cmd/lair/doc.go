@@ -16,6 +16,8 @@
 // Exit codes: 0 success, 1 the run (or command) failed, 2 bad input
 // (usage, DAG validation).
 //
-// main is thin over run(ctx, stdout, stderr, args, registry) so tests can
-// run every command in-process with their own stage types.
+// main is thin over run(ctx, stdout, stderr, args), which registers lair's
+// stage types and calls internal/cli.Run; the end-to-end scripts in
+// testdata/script run through internal/cli's tests with debug stage types,
+// so they do not depend on the real stages.
 package main

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -283,7 +283,11 @@ func cmdRuns(stdout io.Writer, args []string) error {
 		if len(key) > 12 {
 			key = key[:12]
 		}
-		line := fmt.Sprintf("%s\t%s\t%d\t%s\t%s", mi.Status, d, mi.Bytes, key, mi.Name)
+		bytes := "-"
+		if mi.Status == pipeline.StatusRan {
+			bytes = fmt.Sprint(mi.Bytes)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s", mi.Status, d, bytes, key, mi.Name)
 		if mi.Error != "" {
 			line += ": " + firstLine(mi.Error)
 		}
@@ -396,6 +400,9 @@ func markdownType(t *pipeline.StageType) string {
 			}
 			doc := strings.ReplaceAll(p.Doc, "|", "\\|")
 			if len(p.Enum) > 0 {
+				if doc != "" && !strings.HasSuffix(doc, ".") {
+					doc += "."
+				}
 				doc += " One of: " + strings.Join(p.Enum, ", ") + "."
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", p.Name, p.Type, def, doc)

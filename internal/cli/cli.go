@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,18 +12,16 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/lair-ir/lair/cluster"
-	"github.com/lair-ir/lair/cluster/argo"
 	"github.com/lair-ir/lair/pipeline"
 )
 
-// version is set with -ldflags "-X main.version=..."; otherwise it comes
-// from the module's build info.
-var version = ""
+// Version is lair's version; cmd/lair may set it (from -ldflags). When
+// empty it comes from the module's build info.
+var Version = ""
 
 func lairVersion() string {
-	if version != "" {
-		return version
+	if Version != "" {
+		return Version
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -48,8 +46,6 @@ Commands:
   runs [ID]      list recorded runs, or show one
   show FILE      show a Parquet or Arrow IPC file
   gc             delete store entries no recorded run references
-  stage run      run one stage instance against a shared store (cluster step)
-  export argo    write an Argo Workflows manifest for a DAG
   version        print lair's version
 
 Run 'lair COMMAND -h' for a command's flags.
@@ -64,10 +60,23 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// run is lair's main: it runs one command and returns the exit code.
-func run(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry) int {
+// Usagef makes an error that exits with code 2 (bad input).
+func Usagef(format string, args ...any) error { return usagef(format, args...) }
+
+// Extra is a command whose implementation lives outside this package
+// (cmd/lair wires `lair stage run` and `lair export argo` from package
+// cluster), so that the CLI and its tests do not depend on it.
+type Extra struct {
+	Name     string // the first word, e.g. "stage"
+	Synopsis string // one line for `lair help`
+	Run      func(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, env pipeline.Env) error
+}
+
+// Run is lair's main: it runs one command with the stage types of reg and
+// returns the exit code (0 ok, 1 failed, 2 bad input).
+func Run(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, extra ...Extra) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText(extra))
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
@@ -89,30 +98,30 @@ func run(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipe
 		err = cmdGC(ctx, stdout, rest)
 	case "version":
 		fmt.Fprintf(stdout, "lair %s %s %s/%s\n", lairVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	case "stage":
-		if len(rest) == 0 || rest[0] != "run" {
-			err = usagef("usage: lair stage run DAG INSTANCE --store URL")
-			break
-		}
-		env, eerr := envFromFlags("", "", 0)
-		if eerr != nil {
-			err = eerr
-			break
-		}
-		err = cluster.StageRunCommand(ctx, rest[1:], reg, env, stdout, stderr)
-	case "export":
-		if len(rest) == 0 || rest[0] != "argo" {
-			err = usagef("usage: lair export argo DAG --store URL (see lair export argo -h)")
-			break
-		}
-		err = argo.ExportCommand(ctx, rest[1:], reg, stdout)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText(extra))
 	default:
-		fmt.Fprintf(stderr, "lair: unknown command %q\n\n%s", cmd, usage)
+		for _, x := range extra {
+			if x.Name == cmd {
+				env, eerr := envFromFlags("", "", 0)
+				if eerr != nil {
+					return report(stderr, eerr)
+				}
+				return report(stderr, x.Run(ctx, stdout, stderr, rest, reg, env))
+			}
+		}
+		fmt.Fprintf(stderr, "lair: unknown command %q\n\n%s", cmd, usageText(extra))
 		return exitUsage
 	}
 	return report(stderr, err)
+}
+
+func usageText(extra []Extra) string {
+	var b strings.Builder
+	for _, x := range extra {
+		fmt.Fprintf(&b, "  %s\n", x.Synopsis)
+	}
+	return strings.Replace(usage, "  version        print lair's version\n", b.String()+"  version        print lair's version\n", 1)
 }
 
 // report prints err and maps it to an exit code.
