@@ -8,7 +8,7 @@ import (
 // indexes for mono and cross, a pooled index for multi. Pass only what
 // the requested settings need: perLang is nil unless mono or cross is
 // wanted, pooled nil unless multi is.
-func BM25Scorers(p *Prepared, params bm25.Params, settings []string) (perLang, pooled *bm25.Scorer, err error) {
+func BM25Scorers(p *Prepared, params bm25.Params, settings []string, threads int) (perLang, pooled *bm25.Scorer, err error) {
 	qt := make([]string, len(p.DS.Queries))
 	ql := make([]string, len(p.DS.Queries))
 	for i, q := range p.DS.Queries {
@@ -26,13 +26,15 @@ func BM25Scorers(p *Prepared, params bm25.Params, settings []string) (perLang, p
 	if len(settings) == 0 {
 		want = map[string]bool{Mono: true, Cross: true, Multi: true}
 	}
+	qterms := bm25.Tokenize(qt, ql, threads)
+	cterms := bm25.Tokenize(ct, p.CLang, threads)
 	if want[Mono] || want[Cross] {
-		if perLang, err = bm25.NewScorer(qt, ql, ct, p.CLang, segs, false, params); err != nil {
+		if perLang, err = bm25.NewScorerTerms(qterms, cterms, segs, false, params); err != nil {
 			return nil, nil, err
 		}
 	}
 	if want[Multi] {
-		if pooled, err = bm25.NewScorer(qt, ql, ct, p.CLang, segs, true, params); err != nil {
+		if pooled, err = bm25.NewScorerTerms(qterms, cterms, segs, true, params); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -428,7 +428,7 @@ func TestBadInput(t *testing.T) {
 
 func TestBM25Retrieval(t *testing.T) {
 	p, _, _ := loadSynthetic(t, []string{"en", "de", "zh", "th"}, 12, 20)
-	perLang, pooled, err := BM25Scorers(p, bm25.DefaultParams, nil)
+	perLang, pooled, err := BM25Scorers(p, bm25.DefaultParams, nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 		prep := eval.Prepare(ds)
 		opt := evalRetrieveOptions(sc, runID)
 		opt.QueryBlock = 16
-		perLang, pooled, err := eval.BM25Scorers(prep, params, opt.Settings)
+		perLang, pooled, err := eval.BM25Scorers(prep, params, opt.Settings, opt.Threads)
 		if err != nil {
 			w.Close()
 			return fmt.Errorf("stage %s: %w", sc.Name, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/lair-ir/lair/eval/search"
 )
@@ -37,13 +38,21 @@ type Index struct {
 // Build indexes docs, which are the candidates lo, lo+1, ...; analyze
 // returns each document's terms.
 func Build(docs []string, lo int, analyze func(i int, text string) []string, p Params) *Index {
+	terms := make([][]string, len(docs))
+	for i, d := range docs {
+		terms[i] = analyze(i, d)
+	}
+	return BuildTerms(terms, lo, p)
+}
+
+// BuildTerms indexes analyzed documents (the candidates lo, lo+1, ...).
+func BuildTerms(docs [][]string, lo int, p Params) *Index {
 	ix := &Index{params: p, terms: map[string]int32{}, lo: lo}
 	lens := make([]int, len(docs))
 	total := 0
 	tf := map[int32]int{}
-	for i, text := range docs {
+	for i, toks := range docs {
 		clear(tf)
-		toks := analyze(i, text)
 		lens[i] = len(toks)
 		total += len(toks)
 		for _, t := range toks {
@@ -123,30 +132,53 @@ func NewScorer(queryText, queryLang, candText, candLang []string, segs []search.
 	if p.K1 < 0 || p.B < 0 || p.B > 1 {
 		return nil, fmt.Errorf("bm25: k1 = %v, b = %v; want k1 >= 0 and 0 <= b <= 1", p.K1, p.B)
 	}
-	analyzers := map[string]*Analyzer{}
-	an := func(lang string) *Analyzer {
-		a := analyzers[lang]
-		if a == nil {
-			a = NewAnalyzer(lang)
-			analyzers[lang] = a
+	return NewScorerTerms(Tokenize(queryText, queryLang, 1), Tokenize(candText, candLang, 1), segs, pooled, p)
+}
+
+// Tokenize analyzes texts with the analyzer of each text's language,
+// on the given number of goroutines.
+func Tokenize(texts, langs []string, threads int) [][]string {
+	out := make([][]string, len(texts))
+	threads = max(1, threads)
+	var wg sync.WaitGroup
+	chunk := (len(texts) + threads - 1) / threads
+	for t := 0; t < threads; t++ {
+		lo, hi := t*chunk, min((t+1)*chunk, len(texts))
+		if lo >= hi {
+			break
 		}
-		return a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			analyzers := map[string]*Analyzer{}
+			for i := lo; i < hi; i++ {
+				a := analyzers[langs[i]]
+				if a == nil {
+					a = NewAnalyzer(langs[i])
+					analyzers[langs[i]] = a
+				}
+				out[i] = a.Tokens(nil, texts[i])
+			}
+		}()
 	}
-	s := &Scorer{nc: len(candText), segs: segs}
-	for i, t := range queryText {
-		s.queries = append(s.queries, an(queryLang[i]).Tokens(nil, t))
+	wg.Wait()
+	return out
+}
+
+// NewScorerTerms is NewScorer on analyzed queries and candidates.
+func NewScorerTerms(queries, cands [][]string, segs []search.Segment, pooled bool, p Params) (*Scorer, error) {
+	if p.K1 < 0 || p.B < 0 || p.B > 1 {
+		return nil, fmt.Errorf("bm25: k1 = %v, b = %v; want k1 >= 0 and 0 <= b <= 1", p.K1, p.B)
 	}
-	analyze := func(lo int) func(i int, text string) []string {
-		return func(i int, text string) []string { return an(candLang[lo+i]).Tokens(nil, text) }
-	}
+	s := &Scorer{nc: len(cands), segs: segs, queries: queries}
 	if pooled {
-		ix := Build(candText, 0, analyze(0), p)
+		ix := BuildTerms(cands, 0, p)
 		for range segs {
 			s.indexes = append(s.indexes, ix)
 		}
 	} else {
 		for _, sg := range segs {
-			s.indexes = append(s.indexes, Build(candText[sg.Lo:sg.Hi], sg.Lo, analyze(sg.Lo), p))
+			s.indexes = append(s.indexes, BuildTerms(cands[sg.Lo:sg.Hi], sg.Lo, p))
 		}
 	}
 	return s, nil

@@ -309,11 +309,12 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 func countAhead(row []float32, t float32, ord []int32, o int32) int32 {
 	gt, eq := countGtEq(row, t)
 	if eq > 0 {
-		for j, s := range row {
-			if s == t && ord[j] < o {
-				gt++
-			}
-		}
+		// ord increases along the row (one segment), so the tied
+		// candidates ranked ahead are the tied ones before the first
+		// position whose order is >= o.
+		pos, _ := slices.BinarySearch(ord, o)
+		_, before := countGtEq(row[:pos], t)
+		gt += before
 	}
 	return gt
 }
