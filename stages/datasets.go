@@ -73,6 +73,9 @@ func lareqaStage(spec lareqa.Spec, doc string) *pipeline.StageType {
 				}
 				sc.Log.Info("answer crosses a sentence break (kept: the sentence holding answer_start answers)", "qid", c.QID, "cid", c.CID, "answer", c.Answer)
 			}
+			if spec.Name == lareqa.MLQAR.Name {
+				sc.Log.Warn("MLQA-R is licensed CC BY-NC 4.0: non-commercial use only; the license is recorded in meta.json and every table's metadata")
+			}
 			sc.Log.Info(spec.Name+" prepared", "languages", len(langs), "queries", len(res.Queries), "candidates", len(res.Candidates),
 				"qrels", len(res.Qrels), "answers_crossing_break", len(res.Crossings), "license", spec.License)
 			return res.Write(sc.OutDir)
