@@ -3,6 +3,7 @@ package lareqa
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lair-ir/lair/internal/testenv"
@@ -40,5 +41,29 @@ func TestRealCounts(t *testing.T) {
 		if got := r.Meta.Counts["answers_crossing_break"]; got != tc.crossing {
 			t.Errorf("%s: %d answers cross a break, want %d", tc.spec.Name, got, tc.crossing)
 		}
+	}
+}
+
+// TestLanguageSubset: qrels link only the selected languages.
+func TestLanguageSubset(t *testing.T) {
+	raw := testenv.RawDir(t)
+	langs, err := Languages(XQuADR, []string{"en", "de"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := LoadDir(context.Background(), XQuADR, filepath.Join(raw, "xquad-r"), langs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Queries) != 2380 || len(r.Candidates) != 1276+1180 || len(r.Qrels) != 2380*2 || len(r.Stats) != 2 {
+		t.Errorf("%d queries %d candidates %d qrels", len(r.Queries), len(r.Candidates), len(r.Qrels))
+	}
+	for _, q := range r.Qrels {
+		if !strings.HasPrefix(q.CID, "xquad-r/de/") && !strings.HasPrefix(q.CID, "xquad-r/en/") {
+			t.Fatalf("qrel to %s", q.CID)
+		}
+	}
+	if r.Meta.Languages[0] != "de" || r.Meta.License != "CC BY-SA 4.0" {
+		t.Errorf("meta %+v", r.Meta)
 	}
 }
