@@ -8,7 +8,8 @@
 //  2. The location is the official URL, or, with a mirror, <mirror>/<dataset>/<file>
 //     (the mirror is a directory, a file:// URL or an http(s) base URL).
 //  3. A URL is downloaded into CacheDir/downloads/partial/<hash>.part (under
-//     an flock, so concurrent lair processes fetch a file once); a transfer that breaks resumes
+//     an flock, so concurrent lair processes fetch a file once); a transfer that breaks
+//     or stalls (IdleTimeout without a byte) resumes
 //     with an HTTP Range request; network errors, 429 and 5xx answers are
 //     retried with exponential backoff.
 //  4. The sha256 of the result is compared with the pinned one: on mismatch

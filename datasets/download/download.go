@@ -69,9 +69,12 @@ type Client struct {
 	// Retries is how many times a failed transfer is retried (0: 4).
 	Retries int
 	// Backoff is the first wait between retries, doubled each time (0: 1 s).
-	Backoff  time.Duration
-	Progress Progress
-	Log      *slog.Logger
+	Backoff time.Duration
+	// IdleTimeout aborts (and retries) a transfer that receives no byte for
+	// this long (0: 60 s).
+	IdleTimeout time.Duration
+	Progress    Progress
+	Log         *slog.Logger
 }
 
 // Progress receives byte counts; Progress satisfies it.
@@ -309,7 +312,16 @@ func (c *Client) try(ctx context.Context, s Source, u, part string) error {
 	if s.Size > 0 && have == s.Size {
 		return nil // complete; the checksum decides
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	idle := c.IdleTimeout
+	if idle <= 0 {
+		idle = 60 * time.Second
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stalled := fmt.Errorf("no data for %v: transfer stalled", idle)
+	watchdog := time.AfterFunc(idle, func() { cancel(stalled) })
+	defer watchdog.Stop()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
@@ -322,6 +334,9 @@ func (c *Client) try(ctx context.Context, s Source, u, part string) error {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		if context.Cause(actx) == stalled {
+			return stalled
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -346,11 +361,14 @@ func (c *Client) try(ctx context.Context, s Source, u, part string) error {
 	if err != nil {
 		return fmt.Errorf("download cache: %w", err)
 	}
-	_, cerr := io.Copy(f, &ctxReader{ctx: ctx, r: resp.Body, p: c.progress()})
+	_, cerr := io.Copy(f, &ctxReader{ctx: ctx, r: resp.Body, p: c.progress(), onRead: func() { watchdog.Reset(idle) }})
 	if err := f.Close(); err != nil && cerr == nil {
 		cerr = err
 	}
 	if cerr != nil {
+		if context.Cause(actx) == stalled && ctx.Err() == nil {
+			cerr = stalled
+		}
 		return fmt.Errorf("GET %s: %w", u, cerr)
 	}
 	return nil
@@ -371,9 +389,10 @@ func hashFile(path string) (string, error) {
 
 // ctxReader stops a copy when the context is cancelled and reports bytes.
 type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-	p   Progress
+	ctx    context.Context
+	r      io.Reader
+	p      Progress
+	onRead func() // called after each read that returned data
 }
 
 func (r *ctxReader) Read(b []byte) (int, error) {
@@ -383,6 +402,9 @@ func (r *ctxReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	if n > 0 {
 		r.p.Add(int64(n))
+		if r.onRead != nil {
+			r.onRead()
+		}
 	}
 	return n, err
 }

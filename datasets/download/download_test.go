@@ -333,3 +333,39 @@ func TestResumeProgress(t *testing.T) {
 		t.Errorf("progress %d bytes, file has %d", p.n.Load(), s.Size)
 	}
 }
+
+// stall serves the first third of a file, then sends nothing until the
+// client gives up; later (range) requests are served normally.
+type stall struct {
+	flaky
+	stalled atomic.Bool
+}
+
+func (s *stall) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Range") == "" && !s.stalled.Swap(true) {
+		b, _ := os.ReadFile(filepath.Join(s.raw, filepath.FromSlash(strings.TrimPrefix(r.URL.Path, "/"))))
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b[:len(b)/3])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return
+	}
+	s.flaky.ServeHTTP(w, r)
+}
+
+func TestStalledTransferRetried(t *testing.T) {
+	raw := testenv.RawDir(t)
+	st := &stall{flaky: flaky{raw: raw}}
+	srv := httptest.NewServer(st)
+	defer srv.Close()
+	c := &Client{Mirror: srv.URL, CacheDir: t.TempDir(), HTTP: srv.Client(), Backoff: time.Millisecond, IdleTimeout: 100 * time.Millisecond}
+	s := Dataset("xquad-r")[1]
+	p, err := c.Fetch(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := hashFile(p); h != s.SHA256 || st.ranges.Load() != 1 {
+		t.Errorf("hash %s, %d range requests (want a resume after the stall)", h, st.ranges.Load())
+	}
+}
