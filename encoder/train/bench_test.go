@@ -1,0 +1,229 @@
+package train
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/lair-ir/lair/batching"
+	"github.com/lair-ir/lair/datasets/lareqa"
+	"github.com/lair-ir/lair/datasets/pairs"
+	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/encoder/tiny"
+	"github.com/lair-ir/lair/internal/testenv"
+	"github.com/lair-ir/lair/tables"
+)
+
+// benchData is XQuAD-R's train pairs, a hybrid plan of batch 32 and the
+// tiny vocabulary learned from them.
+type benchData struct {
+	plan  []PlannedBatch
+	texts []string
+	tok   string // tokenizer.json learned by model/tiny
+}
+
+var (
+	benchOnce sync.Once
+	benchD    benchData
+	benchErr  error
+)
+
+func loadBench(b *testing.B) benchData {
+	raw := testenv.RawDir(b)
+	dir := b.TempDir()
+	benchOnce.Do(func() {
+		xq, err := lareqa.LoadDir(context.Background(), lareqa.XQuADR, filepath.Join(raw, "xquad-r"), lareqa.XQuADR.Languages)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		ps, _, err := pairs.FromDataset(&xq.Dataset, pairs.Options{ValidationFraction: 0.1, Seed: 1})
+		if err != nil {
+			benchErr = err
+			return
+		}
+		plan, err := batching.Build(ps, batching.Config{Strategy: batching.StrategyHybrid, Alpha: 0.5, BatchSize: 32, Epochs: 1, Seed: 1})
+		if err != nil {
+			benchErr = err
+			return
+		}
+		seen := map[string]bool{}
+		for _, bt := range plan.Batches {
+			var pb PlannedBatch
+			for _, i := range bt.Pairs {
+				p := plan.Pairs[i]
+				pb.Queries, pb.Passages, pb.Negatives = append(pb.Queries, p.QText), append(pb.Passages, p.PText), append(pb.Negatives, "")
+			}
+			benchD.plan = append(benchD.plan, pb)
+		}
+		for _, p := range ps {
+			if p.Split == "train" {
+				for _, s := range []string{p.QText, p.PText} {
+					if !seen[s] {
+						seen[s] = true
+						benchD.texts = append(benchD.texts, s)
+					}
+				}
+			}
+		}
+		md := filepath.Join(dir, "tiny")
+		if err := tiny.Build(md, benchD.texts, tiny.Config{}); err != nil {
+			benchErr = err
+			return
+		}
+		benchD.tok = filepath.Join(md, "tokenizer.json")
+		_ = tables.Pair{}
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchD
+}
+
+// benchModel makes the model of a benchmark: "static" (the tiny default)
+// or "minilm" (BERT, 6 layers, width 384, 12 heads, FFN 1536: the shape of
+// all-MiniLM-L6-v2, with the tiny vocabulary).
+func benchModel(b *testing.B, kind string, d benchData) string {
+	dir := filepath.Join(b.TempDir(), kind)
+	c := modelgen.Config{Arch: modelgen.ArchStatic, Hidden: 128, Tokenizer: d.tok, Seed: 1}
+	if kind == "minilm" {
+		c = modelgen.Config{Arch: modelgen.ArchBERT, Layers: 6, Hidden: 384, Heads: 12, Intermediate: 1536, Tokenizer: d.tok, Seed: 1}
+	}
+	if err := modelgen.Generate(dir, c); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func benchTrainer(b *testing.B, dir string, maxLen int) *Trainer {
+	m, err := LoadModel(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	be, err := NewBackend()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.LR, cfg.MaxLength = 1e-3, maxLen
+	tr, err := NewTrainer(m, cfg, be)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr
+}
+
+// BenchmarkTrainStep: pairs per second of training (batch 32, max 64
+// tokens), after the shapes of the first batches are compiled.
+//
+//	GOEXPERIMENT=simd go test ./encoder/train -run '^$' -bench TrainStep -benchtime 40x
+func BenchmarkTrainStep(b *testing.B) {
+	d := loadBench(b)
+	for _, kind := range []string{"static", "minilm"} {
+		b.Run(kind, func(b *testing.B) {
+			tr := benchTrainer(b, benchModel(b, kind, d), 64)
+			b.Logf("%s: %d parameters", kind, tr.Model().NumParams())
+			for k := 0; k < 4; k++ { // compile the common shapes
+				if _, _, err := tr.Step(d.plan[k].Batch, 1e-3, k+1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			start, n := time.Now(), 0
+			for i := 0; i < b.N; i++ {
+				bt := d.plan[(4+i)%len(d.plan)].Batch
+				if _, _, err := tr.Step(bt, 1e-3, 5+i); err != nil {
+					b.Fatal(err)
+				}
+				n += len(bt.Queries)
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "pairs/s")
+		})
+	}
+}
+
+// BenchmarkStepVsORTForward times, on one fixed batch of 32 pairs, a
+// GoMLX training step and an ONNX Runtime forward pass over the same
+// tokens (queries and passages).
+//
+//	GOEXPERIMENT=simd go test ./encoder/train -run '^$' -bench StepVsORT -benchtime 10x
+func BenchmarkStepVsORTForward(b *testing.B) {
+	lib := testenv.ORTLib(b)
+	d := loadBench(b)
+	for _, kind := range []string{"static", "minilm"} {
+		b.Run(kind, func(b *testing.B) {
+			dir := benchModel(b, kind, d)
+			tr := benchTrainer(b, dir, 64)
+			bt := d.plan[0].Batch
+			qi, qm, _ := tr.Tensorize(tr.cfg.QueryPrefix, bt.Queries)
+			pi, pm, _ := tr.Tensorize(tr.cfg.PassagePrefix, bt.Passages)
+			// Compile, then time steps.
+			if _, _, err := tr.Step(bt, 1e-3, 1); err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			const steps = 5
+			for k := 0; k < steps; k++ {
+				if _, _, err := tr.Step(bt, 1e-3, k+2); err != nil {
+					b.Fatal(err)
+				}
+			}
+			step := time.Since(t0) / steps
+
+			ortOnce.Do(func() {
+				ort.SetSharedLibraryPath(lib)
+				if err := ort.InitializeEnvironment(); err != nil {
+					b.Fatal(err)
+				}
+			})
+			opts, _ := ort.NewSessionOptions()
+			opts.SetIntraOpNumThreads(2)
+			defer opts.Destroy()
+			in := []string{"input_ids", "attention_mask"}
+			if tr.model.HasTokenTypes {
+				in = append(in, "token_type_ids")
+			}
+			sess, err := ort.NewDynamicAdvancedSession(filepath.Join(dir, "model.onnx"), in, []string{"last_hidden_state"}, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sess.Destroy()
+			run := func(ids, mask *tensors.Tensor) {
+				s := ids.Shape()
+				shape := ort.NewShape(int64(s.Dim(0)), int64(s.Dim(1)))
+				it, _ := ort.NewTensor(shape, tensors.MustCopyFlatData[int64](ids))
+				mt, _ := ort.NewTensor(shape, tensors.MustCopyFlatData[int64](mask))
+				inputs := []ort.Value{it, mt}
+				if tr.model.HasTokenTypes {
+					tt, _ := ort.NewTensor(shape, make([]int64, s.Size()))
+					inputs = append(inputs, tt)
+				}
+				outputs := []ort.Value{nil}
+				if err := sess.Run(inputs, outputs); err != nil {
+					b.Fatal(err)
+				}
+				for _, v := range append(inputs, outputs...) {
+					v.Destroy()
+				}
+			}
+			run(qi, qm)
+			run(pi, pm)
+			b.ResetTimer()
+			t1 := time.Now()
+			for i := 0; i < b.N; i++ {
+				run(qi, qm)
+				run(pi, pm)
+			}
+			fwd := time.Since(t1) / time.Duration(b.N)
+			b.ReportMetric(float64(step.Milliseconds()), "step_ms")
+			b.ReportMetric(float64(fwd.Microseconds())/1000, "ort_fwd_ms")
+			b.ReportMetric(float64(step)/float64(fwd), "step/fwd")
+			b.Logf("%s: query len %d, passage len %d: step %v, ORT forward %v, ratio %.1f", kind, qi.Shape().Dim(1), pi.Shape().Dim(1), step, fwd, float64(step)/float64(fwd))
+		})
+	}
+}

@@ -1,0 +1,36 @@
+// Package train fine-tunes ONNX text encoders in Go with GoMLX, for
+// contrastive retrieval training.
+//
+// The pipeline, in steps:
+//
+//  1. LoadModel parses model.onnx with onnx-gomlx, calls DisableFusion
+//     (otherwise fused attention would be trained as an extra tensor and
+//     never written back), and copies every initializer into a GoMLX store.
+//     Float weights with more than one element are trainable.
+//  2. Each batch (queries, positive passages, optional hard negatives) is
+//     tokenized with the model's tokenizer.json, prefixed ("Query: ",
+//     "Passage: "), truncated to MaxLength and padded to a bucketed length
+//     (16, 32, 64, ... capped at MaxLength) so few graph shapes are
+//     compiled.
+//  3. The step graph runs the ONNX graph as a shared-weight dual encoder,
+//     mean-pools last_hidden_state under the attention mask, L2-normalises,
+//     and computes InfoNCE over scale x cosine with in-batch negatives
+//     (plus the hard negatives, when enabled). Gradients are clipped by
+//     global norm and applied by AdamW (decoupled weight decay on matrices
+//     only) with a host-computed learning rate: linear warmup, then linear
+//     decay to zero.
+//  4. Run validates on held-out pairs every EvalEvery steps, keeps the
+//     weights of the lowest validation loss, stops early after Patience
+//     validations without improvement, and writes an atomic checkpoint
+//     (weights, AdamW moments, best weights, log) every CheckpointEvery
+//     steps. A run started again with the same checkpoint directory resumes
+//     from the last checkpoint and ends with bit-identical weights.
+//  5. Export writes the weights back into the ONNX initializers
+//     (onnx-gomlx ScopeToONNX) and copies tokenizer.json and config.json:
+//     the result is a model folder that ONNX Runtime (the encode stage)
+//     runs as is.
+//
+// The GoMLX backend is the pure-Go one; NewBackend uses $GOMLX_BACKEND or
+// "go:parallelism=16" (parallelism=2 on 2 cores can deadlock). Building
+// with GOEXPERIMENT=simd makes it about 3x faster.
+package train
