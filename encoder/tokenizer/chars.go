@@ -22,25 +22,47 @@ var (
 	bmpClasses []uint16 // immutable after bmpOnce
 )
 
+// runeRange is an inclusive range of code points.
+type runeRange struct{ lo, hi rune }
+
+func inRanges(t []runeRange, r rune) bool {
+	lo, hi := 0, len(t)
+	for lo < hi {
+		m := (lo + hi) / 2
+		switch {
+		case r < t[m].lo:
+			hi = m
+		case r > t[m].hi:
+			lo = m + 1
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// computeClass uses the tables probed from Hugging Face (hf_tables.go) for
+// the classes whose Unicode version matters (HF's unicode_categories and
+// unicode-normalization tables are older than Go's), Go's unicode package
+// for the rest (Rust's std and Oniguruma are current).
 func computeClass(r rune) uint16 {
 	var c uint16
 	if unicode.Is(unicode.White_Space, r) {
 		c |= clsSpace
 	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) ||
-		!unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C) {
+	if inRanges(hfOther, r) {
 		c |= clsOther
 	}
-	if unicode.In(r, unicode.P) {
+	if inRanges(hfPunct, r) {
 		c |= clsPunct
 	}
-	if unicode.In(r, unicode.L, unicode.Nl, unicode.Other_Alphabetic, unicode.M, unicode.Nd, unicode.Pc, unicode.Join_Control) {
+	if inRanges(hfWord, r) {
 		c |= clsWord
 	}
-	if unicode.Is(unicode.Mn, r) {
+	if inRanges(hfMn, r) {
 		c |= clsMn
 	}
-	if unicode.In(r, unicode.M) {
+	if inRanges(hfMark, r) {
 		c |= clsMark
 	}
 	if unicode.In(r, unicode.N) {

@@ -200,9 +200,6 @@ func isBertWhitespace(r rune) bool { return isSpace(r) }
 
 // isOther: general category C (Cc, Cf, Cn, Co, Cs).
 func isOther(r rune) bool {
-	if r < 0x80 {
-		return r < 0x20 || r == 0x7f
-	}
 	return charClass(r)&clsOther != 0
 }
 
@@ -225,17 +222,11 @@ func isChineseChar(r rune) bool {
 
 // isPunctuation is the BERT definition: ASCII punctuation or Unicode P*.
 func isPunctuation(r rune) bool {
-	if r < 0x80 {
-		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
-	}
 	return charClass(r)&clsPunct != 0
 }
 
 // isRegexWord is \w in Rust's regex (Unicode): Alphabetic, M, Nd, Pc, Join_Control.
 func isRegexWord(r rune) bool {
-	if r < 0x80 {
-		return r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
-	}
 	return charClass(r)&clsWord != 0
 }
 
@@ -377,18 +368,27 @@ func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
 	if u.f.IsNormal(src) {
 		return cs
 	}
-	// Normalize segment by segment (a segment starts at a starter); every
-	// output character maps to the original span of its input segment.
 	out := make([]nchar, 0, len(cs)+8)
 	decomp := norm.NFD
 	if u.f == norm.NFKC || u.f == norm.NFKD {
 		decomp = norm.NFKD
 	}
-	var tags []nchar
+	composing := u.f == norm.NFC || u.f == norm.NFKC
+	// Characters HF's (older) tables do not decompose stay as they are.
+	stable := hfNoCanon
+	if decomp == norm.NFKD {
+		stable = hfNoCompat
+	}
+	var list, dec []change
 	var segBuf []byte
 	for ca := 0; ca < len(cs); {
+		if inRanges(stable, cs[ca].r) {
+			out = append(out, cs[ca])
+			ca++
+			continue
+		}
 		cb := ca + 1
-		for cb < len(cs) && !u.f.PropertiesString(string(cs[cb].r)).BoundaryBefore() {
+		for cb < len(cs) && !u.f.PropertiesString(string(cs[cb].r)).BoundaryBefore() && !inRanges(stable, cs[cb].r) {
 			cb++
 		}
 		segBuf = charsString(cs[ca:cb], segBuf)
@@ -398,33 +398,72 @@ func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
 			ca = cb
 			continue
 		}
-		// Tag the decomposition of every input char with its span, then give
-		// each output char the span of the first input char it comes from
-		// (as unicode-normalization-alignments does).
-		tags = tags[:0]
+		// Emulate unicode-normalization-alignments: each input char yields
+		// its decomposition as (first, 0), (rest, +1); canonical reordering
+		// moves these change marks with the chars; composition merges them;
+		// HF's transform then aligns positionally.
+		dec = dec[:0]
 		for _, c := range cs[ca:cb] {
+			first := true
 			for _, r := range decomp.String(string(c.r)) {
-				tags = append(tags, nchar{r, c.s, c.e})
+				ch := 1
+				if first {
+					ch = 0
+					first = false
+				}
+				dec = append(dec, change{r, ch})
 			}
 		}
-		ti := 0
-		for _, r := range string(seg) {
-			var sp nchar
-			switch {
-			case ti < len(tags):
-				sp = tags[ti]
-			case len(tags) > 0:
-				sp = tags[len(tags)-1]
-			case ca < len(cs):
-				sp = cs[ca]
+		// Stable sort of non-starter runs by combining class.
+		for i := 1; i < len(dec); i++ {
+			ci := cccOf(dec[i].r)
+			if ci == 0 {
+				continue
 			}
-			out = append(out, nchar{r, sp.s, sp.e})
-			ti += utf8.RuneCountInString(decomp.String(string(r)))
+			for j := i; j > 0; j-- {
+				cj := cccOf(dec[j-1].r)
+				if cj == 0 || cj <= ci {
+					break
+				}
+				dec[j], dec[j-1] = dec[j-1], dec[j]
+			}
 		}
+		list = list[:0]
+		if !composing {
+			list = append(list, dec...)
+		} else {
+			i := 0
+			for _, r := range string(seg) {
+				if i >= len(dec) {
+					list = append(list, change{r, 1})
+					continue
+				}
+				if dec[i].r == r {
+					list = append(list, dec[i])
+					i++
+					continue
+				}
+				n := utf8.RuneCountInString(decomp.String(string(r)))
+				sum := 0
+				for k := 0; k < n && i < len(dec); k++ {
+					sum += dec[i].ch
+					i++
+				}
+				list = append(list, change{r, sum - (n - 1)})
+			}
+			if i < len(dec) && len(list) > 0 {
+				for ; i < len(dec); i++ {
+					list[len(list)-1].ch += dec[i].ch - 1
+				}
+			}
+		}
+		out = append(out, hfTransform(cs[ca:cb], list)...)
 		ca = cb
 	}
 	return out
 }
+
+func cccOf(r rune) uint8 { return norm.NFD.PropertiesString(string(r)).CCC() }
 
 // ---- NMT ----
 

@@ -110,13 +110,68 @@ func (p *precompiled) replacement(idx int32) string {
 	return string(p.normalized[idx:end])
 }
 
+// change is one entry of Hugging Face's transform list: a character and
+// its change in length (0: replaces one old char, 1: inserted, -n: replaces
+// one old char and removes n more).
+type change struct {
+	r  rune
+	ch int
+}
+
+// hfReplace mirrors the replace helper of HF's Precompiled normalizer.
+func hfReplace(list []change, oldCount int, repl string) []change {
+	newCount := 0
+	for _, r := range repl {
+		list = append(list, change{r, 0})
+		newCount++
+	}
+	diff := newCount - oldCount
+	switch {
+	case diff > 0:
+		for i := len(list) - 1; i >= 0 && i >= len(list)-diff; i-- {
+			list[i].ch = 1
+		}
+	case diff < 0:
+		if len(list) > 0 {
+			list[len(list)-1].ch += diff
+		}
+	}
+	return list
+}
+
+// hfTransform applies a change list to old chars the way HF's
+// NormalizedString::transform aligns them. Like HF, a removal that no
+// previous character can absorb shifts the alignment of what follows.
+func hfTransform(old []nchar, list []change) []nchar {
+	out := make([]nchar, 0, len(list))
+	idx := 0
+	for _, c := range list {
+		var al nchar
+		if c.ch > 0 {
+			if idx >= 1 && idx-1 < len(old) {
+				al = old[idx-1]
+			} else if len(old) > 0 && idx >= 1 {
+				al = old[len(old)-1]
+			}
+		} else {
+			if idx < len(old) {
+				al = old[idx]
+			} else if len(old) > 0 {
+				al = old[len(old)-1]
+			}
+			idx += 1 - c.ch
+		}
+		out = append(out, nchar{c.r, al.s, al.e})
+	}
+	return out
+}
+
 func (p *precompiled) normalize(cs []nchar) []nchar {
 	if len(p.units) == 0 || len(cs) == 0 {
 		return cs
 	}
-	// Fast check: nothing to do when no character and no cluster maps.
 	src := string(charsString(cs, nil))
-	out := make([]nchar, 0, len(cs))
+	list := make([]change, 0, len(cs))
 	modified := false
 	ci := 0
 	state := -1
@@ -137,14 +192,7 @@ func (p *precompiled) normalize(cs []nchar) []nchar {
 			}
 			if idx >= 0 {
 				modified = true
-				// New char i takes the span of old char i (the last one
-				// when the replacement is longer), as HF's transform does.
-				k := 0
-				for _, r := range p.replacement(idx) {
-					c := grp[min(k, len(grp)-1)]
-					out = append(out, nchar{r, c.s, c.e})
-					k++
-				}
+				list = hfReplace(list, n, p.replacement(idx))
 				continue
 			}
 		}
@@ -158,16 +206,14 @@ func (p *precompiled) normalize(cs []nchar) []nchar {
 			}
 			if idx >= 0 {
 				modified = true
-				for _, r := range p.replacement(idx) {
-					out = append(out, nchar{r, c.s, c.e})
-				}
+				list = hfReplace(list, 1, p.replacement(idx))
 			} else {
-				out = append(out, c)
+				list = append(list, change{c.r, 0})
 			}
 		}
 	}
 	if !modified {
 		return cs
 	}
-	return out
+	return hfTransform(cs, list)
 }

@@ -13,6 +13,10 @@
 // (omitted when all 0), "mask" (omitted when all 1), "ids_nospecial" (every
 // 7th text only)}.
 // Output is deterministic, so re-running it proves the committed files current.
+//
+// node tools/node/golden-tokenize.js --tables [out.go] instead writes the
+// character classes Hugging Face's tokenizers use (its Unicode tables are
+// older than Go's) as Go range tables: encoder/tokenizer/hf_tables.go.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -84,6 +88,43 @@ function texts() {
     ' leading space', 'trailing space ', '\u3000ideographic\u3000space', '12345678901234567890',
   ];
   for (const t of edge) out.push({lang: 'edge', kind: 'edge', text: t});
+  for (const t of randomUnicode(400)) out.push({lang: 'random', kind: 'random', text: t});
+  return out;
+}
+
+// randomUnicode makes deterministic strings mixing code points from many
+// blocks (controls, marks, scripts, CJK extensions, emoji, private use,
+// recently assigned and unassigned code points) to catch differences in
+// Unicode tables.
+function randomUnicode(n) {
+  let seed = 0x5eed1234;
+  const rand = () => { // mulberry32
+    seed = (seed + 0x6D2B79F5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const ranges = [
+    [0x20, 0x7e], [0x20, 0x7e], [0x20, 0x7e], [0x00, 0x1f], [0x7f, 0x9f], [0xa0, 0x24f], [0x300, 0x36f],
+    [0x370, 0x3ff], [0x400, 0x4ff], [0x590, 0x6ff], [0x700, 0x8ff], [0x900, 0x97f], [0x980, 0xdff],
+    [0xe00, 0xe7f], [0x1100, 0x11ff], [0x1680, 0x1fff], [0x2000, 0x206f], [0x2070, 0x2bff], [0x2e80, 0x33ff],
+    [0x3400, 0x4dbf], [0x4e00, 0x9fff], [0xa000, 0xabff], [0xac00, 0xd7a3], [0xe000, 0xe0ff], [0xf900, 0xfaff],
+    [0xfb00, 0xfdff], [0xfe00, 0xfe6f], [0xff00, 0xffff], [0x10000, 0x1018f], [0x1d400, 0x1d7ff],
+    [0x1f000, 0x1f2ff], [0x1f300, 0x1faff], [0x1fb00, 0x1fbff], [0x20000, 0x2a6df], [0x2a700, 0x2ebef],
+    [0x30000, 0x323af], [0xe0000, 0xe007f], [0xf0000, 0xf00ff],
+  ];
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const len = 1 + Math.floor(rand() * 30);
+    let s = '';
+    for (let k = 0; k < len; k++) {
+      if (rand() < 0.15) { s += ' '; continue; }
+      const [lo, hi] = ranges[Math.floor(rand() * ranges.length)];
+      s += String.fromCodePoint(lo + Math.floor(rand() * (hi - lo + 1)));
+    }
+    out.push(s);
+  }
   return out;
 }
 
@@ -127,4 +168,71 @@ async function main() {
   fs.rmSync(tmp, {recursive: true, force: true});
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+// tables probes every code point through the reference
+// normalizers and pre-tokenizers and writes the classes as Go range tables.
+function tables(outFile) {
+  const T = require('@anush008/tokenizers');
+  const clean = T.bertNormalizer({cleanText: true, handleChineseChars: false, stripAccents: false, lowercase: false});
+  const bertStrip = T.bertNormalizer({cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: false});
+  const nfd = T.nfdNormalizer();
+  const strip = T.stripAccentsNormalizer();
+  const bertPre = T.bertPreTokenizer();
+  const ws = T.whitespacePreTokenizer();
+  const classes = {
+    hfOther: 'clean_text removes it (Rust: c == 0, c == U+FFFD or unicode_categories is_other, minus tab/newline/return)',
+    hfSpace: 'clean_text maps it to a space (White_Space or tab/newline/return)',
+    hfPunct: 'BertPreTokenizer / Punctuation isolate it (ASCII punctuation or unicode_categories P*)',
+    hfMn: 'BertNormalizer strip_accents removes it after NFD (unicode_categories Mn)',
+    hfMark: 'StripAccents removes it (unicode-normalization is_combining_mark)',
+    hfWord: 'matches \\w in the Whitespace pre-tokenizer (Rust regex, Unicode)',
+    hfNoCanon: 'NFD leaves it unchanged in HF although current Unicode decomposes it',
+    hfNoCompat: 'NFKD leaves it unchanged in HF although current Unicode decomposes it',
+  };
+  const nfkd = T.nfkdNormalizer();
+  let otherDiff = 0;
+  const sets = {};
+  for (const k of Object.keys(classes)) sets[k] = [];
+  const add = (k, c) => {
+    const r = sets[k];
+    if (r.length && r[r.length - 1][1] === c - 1) r[r.length - 1][1] = c; else r.push([c, c]);
+  };
+  const probe = (c) => {
+    const ch = String.fromCodePoint(c);
+    const cl = clean.normalizeString(ch);
+    if (cl === '' && c !== 0) add('hfOther', c);
+    if (cl === ' ' && c !== 0x20) add('hfSpace', c);
+    if (c === 0x20) add('hfSpace', c);
+    const bp = bertPre.preTokenizeString('a' + ch + 'a');
+    if (bp.length === 3) add('hfPunct', c);
+    if (nfd.normalizeString(ch) === ch && bertStrip.normalizeString(ch) === '') add('hfMn', c);
+    if (strip.normalizeString(ch) === '') add('hfMark', c);
+    const w = ws.preTokenizeString('a' + ch + 'a');
+    if (w.length === 1) add('hfWord', c);
+    const d = nfd.normalizeString(ch), kd = nfkd.normalizeString(ch);
+    if (d === ch && ch.normalize('NFD') !== ch) add('hfNoCanon', c);
+    else if (d !== ch.normalize('NFD')) otherDiff++;
+    if (kd === ch && ch.normalize('NFKD') !== ch) add('hfNoCompat', c);
+    else if (kd !== ch.normalize('NFKD')) otherDiff++;
+  };
+  for (let c = 0; c <= 0x10ffff; c++) if (c < 0xd800 || c > 0xdfff) probe(c);
+  let go = '// Code generated by tools/node/golden-tokenize.js --tables; DO NOT EDIT.\n\n' +
+    'package tokenizer\n\n' +
+    '// Character classes probed from Hugging Face tokenizers 0.22 (npm @anush008/tokenizers 0.6.0)\n' +
+    '// for every code point (surrogates excluded).\n';
+  for (const [k, doc] of Object.entries(classes)) {
+    go += '\n// ' + k + ': ' + doc + '.\nvar ' + k + ' = []runeRange{\n';
+    for (let i = 0; i < sets[k].length; i += 6) {
+      go += '\t' + sets[k].slice(i, i + 6).map(([a, b]) => '{0x' + a.toString(16) + ', 0x' + b.toString(16) + '}').join(', ') + ',\n';
+    }
+    go += '}\n';
+  }
+  fs.writeFileSync(outFile, go);
+  if (otherDiff) console.log(otherDiff, 'other NFD/NFKD differences from the current Unicode (not tabled)');
+  console.log('wrote', outFile, Object.entries(sets).map(([k, v]) => k + ':' + v.length).join(' '));
+}
+
+if (process.argv[2] === '--tables') {
+  tables(process.argv[3] || path.join(repo, 'encoder', 'tokenizer', 'hf_tables.go'));
+} else {
+  main().catch((e) => { console.error(e); process.exit(1); });
+}
