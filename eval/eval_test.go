@@ -454,3 +454,32 @@ func TestBM25Retrieval(t *testing.T) {
 		t.Errorf("BM25 same-language-first share %v, want ~1 (strong language bias)", same.Value)
 	}
 }
+
+// FuzzReadRankings feeds corrupt rankings files to ReadRankings: errors
+// are fine, panics and invalid rows are not.
+func FuzzReadRankings(f *testing.F) {
+	path := filepath.Join(f.TempDir(), RankingsFile)
+	w, err := CreateRankings(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	w.Write([]Ranking{{RunID: "r", Dataset: "d", Setting: Mono, QID: "q", QLang: "en", CLang: "en", PoolSize: 3,
+		RelCIDs: []string{"c"}, RelLangs: []string{"en"}, RelGrades: []int32{1}, RelRanks: []int32{2}, RelScores: []float32{0.5},
+		TopCIDs: []string{"a", "c"}, TopScores: []float32{0.9, 0.5}}})
+	w.Close()
+	b, _ := os.ReadFile(path)
+	f.Add(b)
+	f.Add([]byte("PAR1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), RankingsFile)
+		os.WriteFile(p, data, 0o644)
+		ReadRankings(p, func(rows []Ranking) error {
+			for i := range rows {
+				if err := rows[i].check(); err != nil {
+					t.Fatalf("invalid row passed: %v", err)
+				}
+			}
+			return nil
+		})
+	})
+}

@@ -95,7 +95,13 @@ func (rw *RankingsWriter) Close() error {
 
 // ReadRankings streams the rows of a rankings file to fn in batches (the
 // batch slice is reused between calls).
-func ReadRankings(path string, fn func(batch []Ranking) error) error {
+func ReadRankings(path string, fn func(batch []Ranking) error) (err error) {
+	defer func() {
+		// parquet-go can panic on corrupt input; report it as a bad file.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read rankings %s: corrupt file: %v", path, r)
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read rankings: %w", err)

@@ -210,14 +210,16 @@ func writeEmbeddingsParquet(path string, schema *arrow.Schema, e *Embeddings) er
 // column may be a fixed-size list or a list of float32 (as other tools
 // write); every row must have the same length. The result is validated
 // (see Embeddings.Validate); errors name the file and the first bad row.
-func ReadEmbeddings(path string) (*Embeddings, error) {
+func ReadEmbeddings(path string) (e *Embeddings, err error) {
+	defer func() {
+		// arrow-go can panic on corrupt input; report it as a bad file.
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("read embeddings %s: corrupt file: %v", path, r)
+		}
+	}()
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, EmbeddingsArrow)
 	}
-	var (
-		e   *Embeddings
-		err error
-	)
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".parquet":
 		e, err = readEmbeddingsParquet(path)

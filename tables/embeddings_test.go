@@ -165,3 +165,38 @@ func TestEmbeddingsReadBadInput(t *testing.T) {
 		t.Fatalf("csv: %v", err)
 	}
 }
+
+// FuzzReadEmbeddings feeds corrupt Arrow IPC and Parquet files to
+// ReadEmbeddings: it must return an error or valid embeddings, never
+// panic.
+func FuzzReadEmbeddings(f *testing.F) {
+	dir := f.TempDir()
+	if err := WriteEmbeddings(dir, randomEmbeddings(3, 4, 1)); err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range []string{EmbeddingsArrow, EmbeddingsParquet} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, name == EmbeddingsParquet)
+	}
+	f.Add([]byte("ARROW1"), false)
+	f.Add([]byte("PAR1PAR1"), true)
+	f.Fuzz(func(t *testing.T, data []byte, parquet bool) {
+		name := "x.arrow"
+		if parquet {
+			name = "x.parquet"
+		}
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e, err := ReadEmbeddings(p)
+		if err == nil {
+			if verr := e.Validate(p); verr != nil {
+				t.Fatalf("ReadEmbeddings returned invalid embeddings: %v", verr)
+			}
+		}
+	})
+}
