@@ -219,3 +219,29 @@ func gunzipFile(t *testing.T, path string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestHFTablesCurrent re-probes the reference for hf_tables.go.
+func TestHFTablesCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: probes every code point through the node reference")
+	}
+	nm, node := testenv.NodeModules(t)
+	root := testenv.RepoRoot(t)
+	out := filepath.Join(t.TempDir(), "hf_tables.go")
+	cmd := exec.Command(node, filepath.Join(root, "tools", "node", "golden-tokenize.js"), "--tables", out)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("golden-tokenize.js --tables: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("hf_tables.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("hf_tables.go is stale: run node tools/node/golden-tokenize.js --tables")
+	}
+}
