@@ -298,6 +298,14 @@ func (e *executor) writeManifest(sync bool) error {
 // record stores an instance's result, links it into the run directory and
 // marks the manifest for the flusher to write.
 func (e *executor) record(i int, r InstanceResult) {
+	if e.manifest != nil && r.Dir != "" {
+		// The run directory is new, so the link cannot exist yet. Linking
+		// outside the lock lets workers do it in parallel.
+		link := filepath.Join(e.runDir, linkName(r.Instance.Name))
+		if err := os.Symlink(r.Dir, link); err != nil {
+			e.log.Warn("cannot link artifact into run directory", "stage", r.Instance.Name, "err", err)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.results[i] = r
@@ -318,13 +326,6 @@ func (e *executor) record(i int, r InstanceResult) {
 	mi.Bytes = r.Bytes
 	if r.Err != nil {
 		mi.Error = r.Err.Error()
-	}
-	if r.Dir != "" {
-		// The run directory is new, so the link cannot exist yet.
-		link := filepath.Join(e.runDir, linkName(r.Instance.Name))
-		if err := os.Symlink(r.Dir, link); err != nil {
-			e.log.Warn("cannot link artifact into run directory", "stage", r.Instance.Name, "err", err)
-		}
 	}
 	e.dirty = true
 }
