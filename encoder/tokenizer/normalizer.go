@@ -119,15 +119,18 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		if b.stripAccents, err = getBool(m, "strip_accents", b.lowercase); err != nil {
 			return nil, err
 		}
+		if b.stripAccents {
+			b.nfd = newUnicodeNormalizer(norm.NFD)
+		}
 		return b, nil
 	case "NFC":
-		return unicodeNormalizer{norm.NFC}, nil
+		return newUnicodeNormalizer(norm.NFC), nil
 	case "NFD":
-		return unicodeNormalizer{norm.NFD}, nil
+		return newUnicodeNormalizer(norm.NFD), nil
 	case "NFKC":
-		return unicodeNormalizer{norm.NFKC}, nil
+		return newUnicodeNormalizer(norm.NFKC), nil
 	case "NFKD":
-		return unicodeNormalizer{norm.NFKD}, nil
+		return newUnicodeNormalizer(norm.NFKD), nil
 	case "Lowercase":
 		return lowercaseNormalizer{}, nil
 	case "StripAccents":
@@ -234,6 +237,7 @@ func isRegexWord(r rune) bool {
 
 type bertNormalizer struct {
 	cleanText, chinese, stripAccents, lowercase bool
+	nfd                                         *unicodeNormalizer
 }
 
 func (b *bertNormalizer) normalize(cs []nchar) []nchar {
@@ -281,7 +285,7 @@ func (b *bertNormalizer) normalize(cs []nchar) []nchar {
 		}
 	}
 	if b.stripAccents {
-		cs = unicodeNormalizer{norm.NFD}.normalize(cs)
+		cs = b.nfd.normalize(cs)
 		cs = filterChars(cs, func(r rune) bool { return r < 0x300 || charClass(r)&clsMn == 0 })
 	}
 	if b.lowercase {
@@ -350,25 +354,56 @@ func (lowercaseNormalizer) normalize(cs []nchar) []nchar {
 
 // ---- Unicode normalization forms ----
 
-type unicodeNormalizer struct{ f norm.Form }
+type unicodeNormalizer struct {
+	f norm.Form
+	// inert marks BMP characters that the form leaves alone whatever their
+	// neighbours: unchanged, combining class 0, boundaries on both sides.
+	inert []uint64
+	// alone marks BMP characters that are normal on their own with
+	// combining class 0 (a one-char segment of them is left unchanged).
+	alone []uint64
+}
 
-func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
-	// Fast path: ASCII is invariant under every form.
-	ascii := true
-	for _, c := range cs {
-		if c.r >= 0x80 {
-			ascii = false
+func newUnicodeNormalizer(f norm.Form) *unicodeNormalizer {
+	u := &unicodeNormalizer{f: f, inert: make([]uint64, 0x10000/64), alone: make([]uint64, 0x10000/64)}
+	stable := hfNoCanon
+	if f == norm.NFKC || f == norm.NFKD {
+		stable = hfNoCompat
+	}
+	var buf [4]byte
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xD800 && r < 0xE000 {
+			continue
+		}
+		n := utf8.EncodeRune(buf[:], r)
+		p := f.Properties(buf[:n])
+		if inRanges(stable, r) || (p.BoundaryBefore() && p.BoundaryAfter() && p.CCC() == 0 && f.IsNormal(buf[:n])) {
+			u.inert[r>>6] |= 1 << (r & 63)
+		}
+		if p.CCC() == 0 && f.IsNormal(buf[:n]) {
+			u.alone[r>>6] |= 1 << (r & 63)
+		}
+	}
+	return u
+}
+
+func (u *unicodeNormalizer) isInert(r rune) bool {
+	return r < 0x10000 && u.inert[r>>6]&(1<<(r&63)) != 0
+}
+
+func (u *unicodeNormalizer) normalize(cs []nchar) []nchar {
+	first := -1
+	for i, c := range cs {
+		if !u.isInert(c.r) {
+			first = i
 			break
 		}
 	}
-	if ascii {
-		return cs
-	}
-	src := charsString(cs, nil)
-	if u.f.IsNormal(src) {
+	if first < 0 {
 		return cs
 	}
 	out := make([]nchar, 0, len(cs)+8)
+	out = append(out, cs[:first]...)
 	decomp := norm.NFD
 	if u.f == norm.NFKC || u.f == norm.NFKD {
 		decomp = norm.NFKD
@@ -381,8 +416,8 @@ func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
 	}
 	var list, dec []change
 	var segBuf []byte
-	for ca := 0; ca < len(cs); {
-		if inRanges(stable, cs[ca].r) {
+	for ca := first; ca < len(cs); {
+		if u.isInert(cs[ca].r) || inRanges(stable, cs[ca].r) {
 			out = append(out, cs[ca])
 			ca++
 			continue
@@ -390,6 +425,11 @@ func (u unicodeNormalizer) normalize(cs []nchar) []nchar {
 		cb := ca + 1
 		for cb < len(cs) && !u.f.PropertiesString(string(cs[cb].r)).BoundaryBefore() && !inRanges(stable, cs[cb].r) {
 			cb++
+		}
+		if cb == ca+1 && cs[ca].r < 0x10000 && u.alone[cs[ca].r>>6]&(1<<(cs[ca].r&63)) != 0 {
+			out = append(out, cs[ca])
+			ca = cb
+			continue
 		}
 		segBuf = charsString(cs[ca:cb], segBuf)
 		seg := u.f.Bytes(segBuf)
