@@ -29,8 +29,9 @@ func RetrieveToFile(ctx context.Context, p *Prepared, perLang, pooled search.Sco
 type EvalConfig struct {
 	Metrics  []string // ranking metrics (see metrics.Parse)
 	Bias     bool     // language-bias metrics from multi rankings
-	RunDepth int      // TREC run depth (0: no run files)
-	RunsDir  string   // where TREC files go
+	RunDepth    int      // TREC run depth (0: no run files)
+	RunSettings []string // settings that get run files (default all)
+	RunsDir     string   // where TREC files go
 }
 
 // EvaluateRankings evaluates rankings files against the datasets they
@@ -80,7 +81,7 @@ func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Datase
 					return fmt.Errorf("%s: rankings of dataset %q, but the dataset inputs are %v; add it to needs", path, r.Dataset, names)
 				}
 				ev.Add(r)
-				if tw != nil {
+				if tw != nil && (len(cfg.RunSettings) == 0 || slices.Contains(cfg.RunSettings, r.Setting)) {
 					if err := tw.Add(r); err != nil {
 						return err
 					}

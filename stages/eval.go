@@ -192,7 +192,9 @@ func evalStage(name, doc string, defMetrics []string, depth int, bias bool) *pip
 		Params: []pipeline.Param{
 			{Name: "metrics", Type: pipeline.TypeStrings, Default: defMetrics, Doc: "ranking metrics: map, map@K, r@K, mrr@K, ndcg@K"},
 			{Name: "bias", Type: pipeline.TypeBool, Default: bias, Doc: "language-bias metrics from the multi setting (rd, same_lang_first, mean_rank, top10_share)"},
-			{Name: "run_depth", Type: pipeline.TypeInt, Default: depth, Doc: "TREC run file depth per query (0: no run files)"},
+			{Name: "run_depth", Type: pipeline.TypeInt, Default: depth, Doc: "TREC run file depth per query (0: no run files); at most the retrieval's k"},
+			{Name: "run_settings", Type: pipeline.TypeStrings, Default: []string{eval.Mono, eval.Multi},
+				Doc: "settings that get TREC run files (cross has one ranking per query and candidate language, so its files are large; add cross to get them)"},
 		},
 		Inputs: []pipeline.Input{
 			{Kind: pipeline.KindRankings, Many: true, Doc: "rankings of one or more systems"},
@@ -228,7 +230,7 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 	p := sc.Params
 	sc.Progress.Start("evaluate", int64(len(paths)))
 	m, pq, err := eval.EvaluateRankings(ctx, paths, datasets, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
-		RunDepth: p.Int("run_depth"), RunsDir: filepath.Join(sc.OutDir, "runs")})
+		RunDepth: p.Int("run_depth"), RunSettings: p.Strings("run_settings"), RunsDir: filepath.Join(sc.OutDir, "runs")})
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}

@@ -109,7 +109,7 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	if md, _ := tables.Metadata(filepath.Join(ev.OutDir, "metrics.parquet")); !strings.Contains(md["license"], "CC BY-SA 4.0") {
 		t.Errorf("license metadata %q", md["license"])
 	}
-	for _, f := range []string{"runs/encode_strategy=hybrid_.xquad-r.multi.run", "runs/bm25.xquad-r.cross.qrels", "per_query.parquet"} {
+	for _, f := range []string{"runs/encode_strategy=hybrid_.xquad-r.multi.run", "runs/bm25.xquad-r.mono.qrels", "per_query.parquet"} {
 		if _, err := os.Stat(filepath.Join(ev.OutDir, f)); err != nil {
 			t.Error(err)
 		}
