@@ -27,8 +27,8 @@ func RetrieveToFile(ctx context.Context, p *Prepared, perLang, pooled search.Sco
 
 // EvalConfig configures EvaluateRankings.
 type EvalConfig struct {
-	Metrics  []string // ranking metrics (see metrics.Parse)
-	Bias     bool     // language-bias metrics from multi rankings
+	Metrics     []string // ranking metrics (see metrics.Parse)
+	Bias        bool     // language-bias metrics from multi rankings
 	RunDepth    int      // TREC run depth (0: no run files)
 	RunSettings []string // settings that get run files (default all)
 	RunsDir     string   // where TREC files go
