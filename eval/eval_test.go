@@ -234,6 +234,11 @@ func TestEvaluateAggregation(t *testing.T) {
 			t.Errorf("%s %s %s %s = %v (n %d), want %v (n %d)", c.setting, c.q, c.c, c.metric, m.Value, m.N, c.want, c.n)
 		}
 	}
+	for i := 0; i < 20; i++ { // bit-for-bit the same on every call (no map-order float sums)
+		if again := ev.Metrics(); fmt.Sprint(again) != fmt.Sprint(got) {
+			t.Fatal("Metrics() differs between calls")
+		}
+	}
 	if _, ok := find(got, Mono, "en", All, "map"); ok {
 		t.Error("mono has a redundant per-language c_lang=all row")
 	}

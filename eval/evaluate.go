@@ -149,6 +149,13 @@ func (e *Evaluator) Metrics() []tables.Metric {
 		g := groupKey{k.run, k.dataset, k.setting, k.metric}
 		groups[g] = append(groups[g], k)
 	}
+	// Sums run in sorted key order so that the output is the same, bit for
+	// bit, on every run.
+	for _, keys := range groups {
+		slices.SortFunc(keys, func(a, b cellKey) int {
+			return cmpLang(a.qlang, b.qlang)*2 + cmpLang(a.clang, b.clang)
+		})
+	}
 	for g, keys := range groups {
 		mean := func(ks []cellKey) (float64, int64) {
 			s, n := 0.0, int64(0)
@@ -167,8 +174,8 @@ func (e *Evaluator) Metrics() []tables.Metric {
 			for _, k := range keys {
 				byC[k.clang] = append(byC[k.clang], k)
 			}
-			for c, ks := range byC {
-				v, n := mean(ks)
+			for _, c := range sortedKeys(byC) {
+				v, n := mean(byC[c])
 				out = append(out, row(All, c, v, n))
 			}
 			continue
@@ -179,8 +186,8 @@ func (e *Evaluator) Metrics() []tables.Metric {
 		}
 		var perQ []float64
 		var total int64
-		for q, ks := range byQ {
-			v, n := mean(ks)
+		for _, q := range sortedKeys(byQ) {
+			v, n := mean(byQ[q])
 			perQ = append(perQ, v)
 			total += n
 			if g.setting == Cross {
@@ -244,4 +251,13 @@ func SortMetrics(rows []tables.Metric) {
 		}
 		return cmpLang(a.CLang, b.CLang)
 	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, cmpLang)
+	return out
 }
