@@ -488,3 +488,22 @@ func FuzzReadRankings(f *testing.F) {
 		})
 	})
 }
+
+func TestMetricsDeterministic(t *testing.T) {
+	specs, _ := metrics.ParseAll([]string{"map"})
+	ev := NewEvaluator(specs, false, nil, nil)
+	langs := []string{"ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"}
+	for i, l := range langs {
+		for j := 0; j < 3; j++ {
+			r := Ranking{RunID: "r", Dataset: "d", Setting: Mono, QID: fmt.Sprint(l, j), QLang: l, CLang: l, PoolSize: 1000,
+				RelRanks: []int32{int32(1 + 7*i + 3*j)}, RelGrades: []int32{1}, RelCIDs: []string{"c"}, RelLangs: []string{l}, RelScores: []float32{0}}
+			ev.Add(&r)
+		}
+	}
+	first := fmt.Sprintf("%v", ev.Metrics())
+	for i := 0; i < 50; i++ {
+		if got := fmt.Sprintf("%v", ev.Metrics()); got != first {
+			t.Fatalf("macro average differs between calls:\n%s\n%s", got, first)
+		}
+	}
+}
