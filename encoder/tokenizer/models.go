@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"unicode/utf8"
 )
@@ -396,44 +397,55 @@ type byteTrie struct {
 }
 
 func buildTrie(pieces []string, ids map[string]int64) byteTrie {
-	type bnode struct {
-		kids  map[byte]int32
-		value int64
-	}
-	nodes := []bnode{{kids: map[byte]int32{}, value: -1}}
+	sorted := make([]string, 0, len(pieces))
 	for _, p := range pieces {
-		if p == "" {
+		if p != "" {
+			sorted = append(sorted, p)
+		}
+	}
+	sort.Strings(sorted)
+	type edge struct {
+		label byte
+		to    int32
+	}
+	// In sorted order an existing child for a byte is always the last one
+	// added to its parent.
+	kids := [][]edge{nil}
+	value := []int64{-1}
+	for i, p := range sorted {
+		if i > 0 && sorted[i-1] == p {
 			continue
 		}
 		cur := int32(0)
-		for i := 0; i < len(p); i++ {
-			nx, ok := nodes[cur].kids[p[i]]
-			if !ok {
-				nx = int32(len(nodes))
-				nodes = append(nodes, bnode{kids: map[byte]int32{}, value: -1})
-				nodes[cur].kids[p[i]] = nx
+		for k := 0; k < len(p); k++ {
+			c := p[k]
+			ks := kids[cur]
+			if n := len(ks); n > 0 && ks[n-1].label == c {
+				cur = ks[n-1].to
+				continue
 			}
+			nx := int32(len(kids))
+			kids = append(kids, nil)
+			value = append(value, -1)
+			kids[cur] = append(kids[cur], edge{c, nx})
 			cur = nx
 		}
-		nodes[cur].value = ids[p]
+		value[cur] = ids[p]
 	}
-	t := byteTrie{first: make([]int32, len(nodes)), count: make([]int32, len(nodes)), value: make([]int64, len(nodes))}
+	t := byteTrie{first: make([]int32, len(kids)), count: make([]int32, len(kids)), value: value}
 	for i := range t.root {
 		t.root[i] = -1
 	}
-	for i, n := range nodes {
-		t.value[i] = n.value
+	for i, ks := range kids {
 		t.first[i] = int32(len(t.labels))
-		t.count[i] = int32(len(n.kids))
-		for b := 0; b < 256; b++ {
-			if k, ok := n.kids[byte(b)]; ok {
-				t.labels = append(t.labels, byte(b))
-				t.next = append(t.next, k)
-			}
+		t.count[i] = int32(len(ks))
+		for _, e := range ks {
+			t.labels = append(t.labels, e.label)
+			t.next = append(t.next, e.to)
 		}
 	}
-	for b, k := range nodes[0].kids {
-		t.root[b] = k
+	for _, e := range kids[0] {
+		t.root[e.label] = e.to
 	}
 	return t
 }
