@@ -195,6 +195,9 @@ func (s *Store) Check(ctx context.Context) error {
 // explain turns a client error into one message saying what to check.
 func (s *Store) explain(op string, err error) error {
 	resp := minio.ToErrorResponse(err)
+	if resp.Region != "" && resp.Region != s.cfg.Region {
+		return fmt.Errorf("store %s at %s: bucket %q is in region %s, but lair signs for %s: set AWS_REGION=%s", s, s.endpoint, s.cfg.Bucket, resp.Region, s.cfg.Region, resp.Region)
+	}
 	switch resp.Code {
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken", "InvalidSecurity":
 		return fmt.Errorf("store %s at %s: credentials rejected (%s: %s): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the bucket policy", s, s.endpoint, resp.Code, resp.Message)

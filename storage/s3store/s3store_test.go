@@ -1,11 +1,12 @@
 package s3store_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -300,8 +301,6 @@ func TestPublishRefusesBadKeysAndSymlinks(t *testing.T) {
 	}
 }
 
-var _ = bytes.MinRead
-
 func TestListDelete(t *testing.T) {
 	ctx := context.Background()
 	srv := startServer(t, "lair")
@@ -339,5 +338,23 @@ func TestListDelete(t *testing.T) {
 		if strings.HasPrefix(o, "p/k1/") {
 			t.Errorf("object %s left after Delete", o)
 		}
+	}
+}
+
+// TestCheckWrongRegion answers like AWS does for a bucket in another
+// region (HEAD: 301 with x-amz-bucket-region) and checks the message.
+func TestCheckWrongRegion(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-amz-bucket-region", "eu-west-1")
+		w.WriteHeader(http.StatusMovedPermanently)
+	}))
+	defer srv.Close()
+	s, err := s3store.New(s3store.Config{Bucket: "bkt", Endpoint: srv.URL, Region: "us-east-1", AccessKey: "a", SecretKey: "s", MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Check(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "set AWS_REGION=eu-west-1") {
+		t.Fatalf("Check: %v", err)
 	}
 }
