@@ -170,6 +170,13 @@ func (l *loader) order() []*compiled {
 // typo in a matrix cannot exhaust memory.
 const MaxStageInstances = 10000
 
+// maxJoinWork bounds the pairs of instances one fan-out step compares, and
+// MaxPlanInstances the size of a whole plan.
+const (
+	maxJoinWork      = 10_000_000
+	MaxPlanInstances = 100_000
+)
+
 type tuple struct {
 	labels map[string]string
 	params map[string]any
@@ -225,6 +232,10 @@ func (l *loader) plan() *Plan {
 		for j, n := range c.needs {
 			if n.many {
 				continue
+			}
+			if len(tuples)*len(p.byStage[n.stage]) > maxJoinWork {
+				l.add(n.need.Line, n.need.Col, c.st.Name, "needs", "fanning out %d instances over the %d instances of %q is too large a join", len(tuples), len(p.byStage[n.stage]), n.stage)
+				return p
 			}
 			var next []tuple
 			for _, t := range tuples {
@@ -305,6 +316,10 @@ func (l *loader) plan() *Plan {
 			p.Instances = append(p.Instances, in)
 		}
 		p.byStage[c.st.Name] = insts
+		if len(p.Instances) > MaxPlanInstances {
+			l.add(c.st.Line, c.st.Col, c.st.Name, "", "the plan has more than %d instances", MaxPlanInstances)
+			return p
+		}
 	}
 	return p
 }
