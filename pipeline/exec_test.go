@@ -370,3 +370,35 @@ func TestExecutePanicIsFailure(t *testing.T) {
 		t.Fatalf("error: %v", res.Results[0].Err)
 	}
 }
+
+// TestManifestRoundTrip writes a manifest the way a run does and reads it
+// back unchanged.
+func TestManifestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2026, 11, 24, 22, 0, 0, 0, time.UTC)
+	end := start.Add(1500 * time.Millisecond)
+	m := &Manifest{RunID: "r1", Status: "ok", DAG: ManifestDAG{Path: "/x/dag.yaml", Hash: "abc", Name: "demo"},
+		Params: map[string]any{"n": 3.0}, Store: "/x/.lair/store", Started: start, Ended: &end,
+		LairVersion: "devel", GoVersion: "go1.26", Host: "h", Summary: Summary{Ran: 1},
+		Instances: []ManifestInstance{{Name: "a[x=1]", Stage: "a", Type: "t", Version: "1", Params: Params{"x": 1.0},
+			Matrix: map[string]string{"x": "1"}, Inputs: []string{"b"}, Key: "k", Status: StatusRan, Start: &start, End: &end,
+			DurationMS: 1500, Bytes: 10, Error: ""}}}
+	os.MkdirAll(filepath.Join(dir, "r1"), 0o755)
+	if err := writeJSONAtomic(filepath.Join(dir, "r1", "manifest.json"), m, true); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("r1", filepath.Join(dir, "latest"))
+	got, err := ReadManifest(dir, "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("round trip:\n%+v\nwant\n%+v", got, m)
+	}
+	if ids, _ := ListRuns(dir); !reflect.DeepEqual(ids, []string{"r1"}) {
+		t.Fatalf("ListRuns = %v", ids)
+	}
+	if _, err := ReadManifest(dir, "../etc"); err == nil {
+		t.Fatal("a run id with a path was accepted")
+	}
+}

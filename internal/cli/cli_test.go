@@ -222,5 +222,22 @@ func mkdata(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	sf, err := os.Create(filepath.Join(args[0], "t.arrows"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	sw := ipc.NewWriter(sf, ipc.WithSchema(sc))
+	err = sw.Write(rec)
+	if err == nil {
+		err = sw.Close()
+	}
+	if err == nil {
+		err = sf.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }

@@ -1,6 +1,3 @@
-// Package progress shows what the stages of a lair run are doing: one
-// live line per running stage (items done/total, rate, ETA) when stderr is
-// a terminal, and plain log lines otherwise.
 package progress
 
 import (
