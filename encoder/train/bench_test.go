@@ -2,6 +2,8 @@ package train
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -26,6 +28,9 @@ type benchData struct {
 	texts []string
 	tok   string // tokenizer.json learned by model/tiny
 }
+
+// benchVerbose prints every step's time to stderr (LAIR_BENCH_VERBOSE=1).
+var benchVerbose = os.Getenv("LAIR_BENCH_VERBOSE") == "1"
 
 var (
 	benchOnce sync.Once
@@ -70,6 +75,9 @@ func loadBench(b *testing.B) benchData {
 					}
 				}
 			}
+		}
+		if benchVerbose {
+			fmt.Fprintf(os.Stderr, "data: %d batches, %d texts\n", len(benchD.plan), len(benchD.texts))
 		}
 		md := filepath.Join(dir, "tiny")
 		if err := tiny.Build(md, benchD.texts, tiny.Config{}); err != nil {
@@ -129,6 +137,9 @@ func BenchmarkTrainStep(b *testing.B) {
 			tr := benchTrainer(b, benchModel(b, kind, d), 64)
 			b.Logf("%s: %d parameters", kind, tr.Model().NumParams())
 			for k := 0; k < 4; k++ { // compile the common shapes
+				if benchVerbose {
+					fmt.Fprintf(os.Stderr, "%s warm-up step %d\n", kind, k)
+				}
 				if _, _, err := tr.Step(d.plan[k].Batch, 1e-3, k+1); err != nil {
 					b.Fatal(err)
 				}
@@ -137,10 +148,14 @@ func BenchmarkTrainStep(b *testing.B) {
 			start, n := time.Now(), 0
 			for i := 0; i < b.N; i++ {
 				bt := d.plan[(4+i)%len(d.plan)].Batch
+				t0 := time.Now()
 				if _, _, err := tr.Step(bt, 1e-3, 5+i); err != nil {
 					b.Fatal(err)
 				}
 				n += len(bt.Queries)
+				if benchVerbose {
+					fmt.Fprintf(os.Stderr, "%s step %d: %v\n", kind, i, time.Since(t0))
+				}
 			}
 			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "pairs/s")
 		})

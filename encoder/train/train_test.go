@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/tables"
 )
 
 // wordTok is a test tokenizer: [CLS]=2 words... [SEP]=3, words hashed into
@@ -183,5 +184,28 @@ func TestCorruptCheckpointIsReported(t *testing.T) {
 	tr2 := newTestTrainer(t, dir, cfg)
 	if _, err := tr2.Run(context.Background(), synthPlan(7, 4), nil); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Errorf("corrupt checkpoint: err = %v", err)
+	}
+}
+
+func TestValidationBatches(t *testing.T) {
+	var ps []tables.Pair
+	for g := 0; g < 10; g++ {
+		for k := 0; k < 5; k++ {
+			ps = append(ps, tables.Pair{PairID: fmt.Sprintf("g%d-%d", g, k), GroupID: fmt.Sprint(g), QText: "q", PText: "p", Split: "validation"})
+		}
+	}
+	bs := ValidationBatches(ps, 4, 20)
+	n := 0
+	for _, b := range bs {
+		if len(b.Queries) != 4 {
+			t.Errorf("batch of %d, want 4", len(b.Queries))
+		}
+		n += len(b.Queries)
+	}
+	if n != 20 {
+		t.Errorf("%d pairs used, want 20", n)
+	}
+	if bs := ValidationBatches(ps[:5], 4, 0); len(bs) != 0 {
+		t.Errorf("one group gave %d batches; a batch needs two groups", len(bs))
 	}
 }

@@ -283,12 +283,38 @@ func (t *Trainer) Embed(texts []string) ([][]float32, error) {
 	return res, nil
 }
 
-// ValidationBatches groups validation pairs (sorted by pair_id) into
-// batches of size n with no group twice in a batch, using at most max pairs
-// (0 = all).
+// ValidationBatches groups validation pairs into batches of size n with no
+// group twice in a batch, using at most maxPairs pairs (0 = all). Pairs are
+// taken round-robin over groups (sorted by group_id, then pair_id), so a
+// capped set still spans many groups and every batch is full of distinct
+// questions.
 func ValidationBatches(pairs []tables.Pair, n, maxPairs int) []Batch {
-	ps := append([]tables.Pair(nil), pairs...)
-	sort.Slice(ps, func(a, b int) bool { return ps[a].PairID < ps[b].PairID })
+	byGroup := map[string][]tables.Pair{}
+	var groups []string
+	for _, p := range pairs {
+		if _, ok := byGroup[p.GroupID]; !ok {
+			groups = append(groups, p.GroupID)
+		}
+		byGroup[p.GroupID] = append(byGroup[p.GroupID], p)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		ps := byGroup[g]
+		sort.Slice(ps, func(a, b int) bool { return ps[a].PairID < ps[b].PairID })
+	}
+	var ps []tables.Pair
+	for round := 0; ; round++ {
+		added := false
+		for _, g := range groups {
+			if round < len(byGroup[g]) {
+				ps = append(ps, byGroup[g][round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
 	if maxPairs > 0 && len(ps) > maxPairs {
 		ps = ps[:maxPairs]
 	}
