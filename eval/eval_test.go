@@ -131,8 +131,9 @@ func TestRetrieveMatchesNaive(t *testing.T) {
 }
 
 func TestRankingsRoundTrip(t *testing.T) {
-	p, ds, _ := loadSynthetic(t, []string{"en", "th"}, 5, 3)
-	rows := collect(t, p, ds.Embed(8, 0.5, 0.2, 3), RetrieveOptions{RunID: "enc[x=1]", K: 4, CrossK: 2})
+	// 3 languages x 250 groups: 3,000 rows, several Arrow batches
+	p, ds, _ := loadSynthetic(t, []string{"en", "th", "zh"}, 250, 3)
+	rows := collect(t, p, ds.Embed(8, 0.5, 0.2, 3), RetrieveOptions{RunID: "enc[x=1]", K: 40, CrossK: 2})
 	path := filepath.Join(t.TempDir(), RankingsFile)
 	w, err := CreateRankings(path)
 	if err != nil {
