@@ -89,7 +89,11 @@ func cmdRun(ctx context.Context, stdout, stderr io.Writer, args []string, reg *p
 	var disp *progress.Display
 	logOut := stderr
 	if !*quiet && tty {
-		disp = progress.New(stderr, progress.Options{TTY: true})
+		width := 0
+		if f, ok := stderr.(*os.File); ok {
+			width, _, _ = term.GetSize(int(f.Fd()))
+		}
+		disp = progress.New(stderr, progress.Options{TTY: true, Width: width})
 		logOut = disp // logs appear above the progress block
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))

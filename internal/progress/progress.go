@@ -23,6 +23,7 @@ type Display struct {
 	tty      bool
 	log      *slog.Logger
 	logEvery time.Duration
+	width    int
 	now      func() time.Time
 
 	mu     sync.Mutex
@@ -41,6 +42,9 @@ type Options struct {
 	LogEvery time.Duration
 	// Refresh is how often the terminal block is redrawn (default 150ms).
 	Refresh time.Duration
+	// Width is the terminal's width in columns: longer lines are cut so
+	// that none wraps (a wrapped line would break the redraw). 0: 80.
+	Width int
 }
 
 // New returns a Display writing to w. Close it when the run ends.
@@ -49,6 +53,10 @@ func New(w io.Writer, opts Options) *Display {
 		bars: map[string]*bar{}, stop: make(chan struct{})}
 	if d.logEvery <= 0 {
 		d.logEvery = 10 * time.Second
+	}
+	d.width = opts.Width
+	if d.width <= 0 {
+		d.width = 80
 	}
 	if d.tty {
 		refresh := opts.Refresh
@@ -136,7 +144,11 @@ func (d *Display) redraw() {
 	sort.Strings(names)
 	var sb strings.Builder
 	for _, n := range names {
-		sb.WriteString(d.bars[n].line(d.now()))
+		line := []rune(d.bars[n].line(d.now()))
+		if len(line) >= d.width {
+			line = line[:max(1, d.width-1)]
+		}
+		sb.WriteString(string(line))
 		sb.WriteByte('\n')
 	}
 	io.WriteString(d.w, sb.String())

@@ -43,7 +43,7 @@ func TestPlainLogsThrottled(t *testing.T) {
 
 func TestTerminalBlock(t *testing.T) {
 	var buf bytes.Buffer
-	d := New(&buf, Options{TTY: true, Refresh: time.Hour})
+	d := New(&buf, Options{TTY: true, Refresh: time.Hour, Width: 120})
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	d.now = func() time.Time { return clock }
 	p, end := d.Stage("train")
@@ -60,5 +60,22 @@ func TestTerminalBlock(t *testing.T) {
 	d.Close()
 	if got := buf.String(); got != "\x1b[1A\r\x1b[J" {
 		t.Fatalf("close should erase the block, wrote %q", got)
+	}
+}
+
+func TestTerminalLinesNeverWrap(t *testing.T) {
+	var buf bytes.Buffer
+	d := New(&buf, Options{TTY: true, Refresh: time.Hour, Width: 20})
+	p, _ := d.Stage("a-very-long-stage-instance-name[with=matrix,values=too]")
+	p.Start("phase", 10)
+	d.Write(nil)
+	d.Close()
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if n := len([]rune(l)); n >= 20+len("\x1b[1A\r\x1b[J") {
+			t.Fatalf("line of %d runes: %q", n, l)
+		}
+	}
+	if !strings.Contains(buf.String(), "a-very-long-stage-i\n") {
+		t.Fatalf("want the line cut at 19 columns: %q", buf.String())
 	}
 }
