@@ -249,6 +249,8 @@ type biasBlock struct {
 	Chart        template.HTML
 	Langs        []string
 	RD, Same     []cell
+	Top10Same    []cell // share of the top 10 in the query's language
+	HasTop10     bool
 }
 
 type sigRow struct {
@@ -356,6 +358,9 @@ func buildPage(title string, ms []tables.Metric, comps []significance.Comparison
 			for _, l := range langs {
 				b.RD = append(b.RD, get(p.run, p.dataset, "multi", "rd", l, "all"))
 				b.Same = append(b.Same, get(p.run, p.dataset, "multi", "same_lang_first", l, "all"))
+				c := get(p.run, p.dataset, "multi", "top10_share", l, l)
+				b.Top10Same = append(b.Top10Same, c)
+				b.HasTop10 = b.HasTop10 || c.Present
 			}
 			b.Chart = barChart(b.RD, "rank distance per query language (lower is better)")
 			pd.Bias = append(pd.Bias, b)

@@ -51,7 +51,8 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 <div class="flex">{{.Chart}}
 <table><thead><tr><th class="label">query language</th>{{range .Langs}}<th>{{.}}</th>{{end}}</tr></thead>
 <tbody><tr><td class="label">rank distance</td>{{range .RD}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{end}}>{{.Text}}</td>{{end}}</tr>
-<tr><td class="label">first hit in query language</td>{{range .Same}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{end}}>{{.Text}}</td>{{end}}</tr></tbody></table>
+<tr><td class="label">first hit in query language</td>{{range .Same}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{if .HasTop10}}<tr><td class="label">top-10 share in query language</td>{{range .Top10Same}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{end}}>{{.Text}}</td>{{end}}</tr>{{end}}</tbody></table>
 </div>{{end}}{{end}}
 
 <h2 id="significance">Comparison with the baseline <code>{{.Baseline}}</code></h2>
