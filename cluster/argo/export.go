@@ -41,7 +41,7 @@ type Options struct {
 	Set map[string]string
 	// Secret names the Kubernetes Secret with AWS_ACCESS_KEY_ID and
 	// AWS_SECRET_ACCESS_KEY (and optionally AWS_REGION, AWS_ENDPOINT_URL,
-	// AWS_SESSION_TOKEN). Default DefaultSecret.
+	// AWS_ENDPOINT_URL_S3, AWS_SESSION_TOKEN). Default DefaultSecret.
 	Secret string
 	// GPUStages are DAG stage names to run on GPU nodes in addition to
 	// stage types whose Device is "gpu-optional".
@@ -306,6 +306,7 @@ func stepTmpl(name string, opts Options, gpu bool) Template {
 				secret("AWS_SESSION_TOKEN", true),
 				secret("AWS_REGION", true),
 				secret("AWS_ENDPOINT_URL", true),
+				secret("AWS_ENDPOINT_URL_S3", true),
 			},
 			Resources: res,
 		},
