@@ -42,6 +42,9 @@ type goldenRow struct {
 	TypeIDs      []int64  `json:"type_ids"`
 	Mask         []int64  `json:"mask"`
 	IDsNoSpecial []int64  `json:"ids_nospecial"`
+	PairIDs      []int64  `json:"pair_ids"`
+	PairTypeIDs  []int64  `json:"pair_type_ids"`
+	PairMask     []int64  `json:"pair_mask"`
 }
 
 func readJSONL[T any](t testing.TB, path string) []T {
@@ -154,6 +157,25 @@ func TestGolden(t *testing.T) {
 								t.Errorf("text %d (%s) %s: offsets of token %d %q: got %v want %v", i, tx.Lang, fmtCase(tx.Text), k, enc.Tokens[k], got[k], want.Offsets[k])
 							}
 							break
+						}
+					}
+				}
+				if want.PairIDs != nil {
+					if want.PairTypeIDs == nil {
+						want.PairTypeIDs = make([]int64, len(want.PairIDs))
+					}
+					if want.PairMask == nil {
+						want.PairMask = make([]int64, len(want.PairIDs))
+						for k := range want.PairMask {
+							want.PairMask[k] = 1
+						}
+					}
+					other := texts[(i*7+13)%len(texts)].Text
+					pe, err := tk.EncodePair(tx.Text, other, true)
+					if err != nil || !equalIDs(pe.IDs, want.PairIDs) || !equalIDs(pe.TypeIDs, want.PairTypeIDs) || !equalIDs(pe.AttentionMask, want.PairMask) {
+						bad++
+						if bad <= 5 {
+							t.Errorf("text %d pair with %s:\n got  %v %v (%v)\n want %v %v", i, fmtCase(other), pe.IDs, pe.TypeIDs, err, want.PairIDs, want.PairTypeIDs)
 						}
 					}
 				}

@@ -7,16 +7,19 @@ import (
 )
 
 type postProcessor interface {
-	// addedTokens is the number of special tokens added to a single sequence.
-	addedTokens() int
+	// addedTokens is the number of special tokens added to a single
+	// sequence (pair false) or a pair.
+	addedTokens(pair bool) int
 	// specialIDs lists the ids the processor can add.
 	specialIDs() []int64
-	process(e Encoding, addSpecial bool) Encoding
+	// process adds special tokens; b is nil for a single sequence.
+	process(a Encoding, b *Encoding, addSpecial bool) Encoding
 }
 
 type tmplPiece struct {
 	special bool
 	name    string // special token name
+	second  bool   // sequence B
 	typeID  int64
 }
 
@@ -27,10 +30,14 @@ type specialTok struct {
 
 type templateProcessor struct {
 	single  []tmplPiece
+	pair    []tmplPiece
 	special map[string]specialTok
 	// trimOffsets removes leading/trailing spaces from token offsets
 	// (RobertaProcessing and ByteLevel with trim_offsets).
 	trimOffsets, addPrefixSpace bool
+	// template: a TemplateProcessing; with no pair template it encodes a
+	// pair as nothing, as Hugging Face does.
+	template bool
 }
 
 func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
@@ -74,6 +81,7 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 			trimOffsets:    typ == "RobertaProcessing" && trim,
 			addPrefixSpace: aps,
 			single:         []tmplPiece{{special: true, name: clsTok}, {}, {special: true, name: sepTok}},
+			pair:           bertPair(typ, clsTok, sepTok),
 			special: map[string]specialTok{
 				clsTok: {ids: []int64{clsID}, tokens: []string{clsTok}},
 				sepTok: {ids: []int64{sepID}, tokens: []string{sepTok}},
@@ -109,19 +117,58 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 	return nil, fmt.Errorf("unsupported post_processor type %q", typ)
 }
 
-func parseTemplate(m map[string]json.RawMessage) (postProcessor, error) {
-	var single []struct {
-		SpecialToken *struct {
-			ID     string `json:"id"`
-			TypeID int64  `json:"type_id"`
-		} `json:"SpecialToken"`
-		Sequence *struct {
-			ID     string `json:"id"`
-			TypeID int64  `json:"type_id"`
-		} `json:"Sequence"`
+// bertPair is the pair template of BertProcessing ([CLS] A [SEP] B:1 [SEP]:1)
+// and RobertaProcessing (<s> A </s> </s> B </s>, all type 0).
+func bertPair(typ, cls, sep string) []tmplPiece {
+	if typ == "RobertaProcessing" {
+		return []tmplPiece{{special: true, name: cls}, {}, {special: true, name: sep},
+			{special: true, name: sep}, {second: true}, {special: true, name: sep}}
 	}
+	return []tmplPiece{{special: true, name: cls}, {}, {special: true, name: sep},
+		{second: true, typeID: 1}, {special: true, name: sep, typeID: 1}}
+}
+
+type templateJSON []struct {
+	SpecialToken *struct {
+		ID     string `json:"id"`
+		TypeID int64  `json:"type_id"`
+	} `json:"SpecialToken"`
+	Sequence *struct {
+		ID     string `json:"id"`
+		TypeID int64  `json:"type_id"`
+	} `json:"Sequence"`
+}
+
+func (tj templateJSON) pieces(field string, special map[string]specialTok) ([]tmplPiece, error) {
+	var out []tmplPiece
+	for i, p := range tj {
+		switch {
+		case p.SpecialToken != nil:
+			if _, ok := special[p.SpecialToken.ID]; !ok {
+				return nil, fmt.Errorf("TemplateProcessing.%s[%d]: special token %q missing from special_tokens", field, i, p.SpecialToken.ID)
+			}
+			out = append(out, tmplPiece{special: true, name: p.SpecialToken.ID, typeID: p.SpecialToken.TypeID})
+		case p.Sequence != nil:
+			if p.Sequence.ID != "A" && p.Sequence.ID != "B" {
+				return nil, fmt.Errorf("TemplateProcessing.%s[%d]: sequence id %q (want A or B)", field, i, p.Sequence.ID)
+			}
+			out = append(out, tmplPiece{second: p.Sequence.ID == "B", typeID: p.Sequence.TypeID})
+		default:
+			return nil, fmt.Errorf("TemplateProcessing.%s[%d]: want SpecialToken or Sequence", field, i)
+		}
+	}
+	return out, nil
+}
+
+func parseTemplate(m map[string]json.RawMessage) (postProcessor, error) {
+	var single, pair templateJSON
 	if err := json.Unmarshal(m["single"], &single); err != nil {
 		return nil, fmt.Errorf("TemplateProcessing.single: %w", err)
+	}
+	if v, ok := m["pair"]; ok && !isNull(v) {
+		if err := json.Unmarshal(v, &pair); err != nil {
+			return nil, fmt.Errorf("TemplateProcessing.pair: %w", err)
+		}
 	}
 	var special map[string]struct {
 		IDs    []int64  `json:"ids"`
@@ -132,7 +179,7 @@ func parseTemplate(m map[string]json.RawMessage) (postProcessor, error) {
 			return nil, fmt.Errorf("TemplateProcessing.special_tokens: %w", err)
 		}
 	}
-	tp := &templateProcessor{special: map[string]specialTok{}}
+	tp := &templateProcessor{special: map[string]specialTok{}, template: true}
 	for k, v := range special {
 		if len(v.IDs) != len(v.Tokens) {
 			return nil, fmt.Errorf("TemplateProcessing.special_tokens[%q]: %d ids but %d tokens", k, len(v.IDs), len(v.Tokens))
@@ -144,25 +191,19 @@ func parseTemplate(m map[string]json.RawMessage) (postProcessor, error) {
 		}
 		tp.special[k] = specialTok{ids: v.IDs, tokens: v.Tokens}
 	}
-	for i, p := range single {
-		switch {
-		case p.SpecialToken != nil:
-			if _, ok := tp.special[p.SpecialToken.ID]; !ok {
-				return nil, fmt.Errorf("TemplateProcessing.single[%d]: special token %q missing from special_tokens", i, p.SpecialToken.ID)
-			}
-			tp.single = append(tp.single, tmplPiece{special: true, name: p.SpecialToken.ID, typeID: p.SpecialToken.TypeID})
-		case p.Sequence != nil:
-			tp.single = append(tp.single, tmplPiece{typeID: p.Sequence.TypeID})
-		default:
-			return nil, fmt.Errorf("TemplateProcessing.single[%d]: want SpecialToken or Sequence", i)
-		}
+	var err error
+	if tp.single, err = single.pieces("single", tp.special); err != nil {
+		return nil, err
+	}
+	if tp.pair, err = pair.pieces("pair", tp.special); err != nil {
+		return nil, err
 	}
 	return tp, nil
 }
 
 func (tp *templateProcessor) specialIDs() []int64 {
 	var out []int64
-	for _, p := range tp.single {
+	for _, p := range append(tp.single[:len(tp.single):len(tp.single)], tp.pair...) {
 		if p.special {
 			out = append(out, tp.special[p.name].ids...)
 		}
@@ -170,9 +211,13 @@ func (tp *templateProcessor) specialIDs() []int64 {
 	return out
 }
 
-func (tp *templateProcessor) addedTokens() int {
+func (tp *templateProcessor) addedTokens(pair bool) int {
+	tmpl := tp.single
+	if pair {
+		tmpl = tp.pair
+	}
 	n := 0
-	for _, p := range tp.single {
+	for _, p := range tmpl {
 		if p.special {
 			n += len(tp.special[p.name].ids)
 		}
@@ -212,22 +257,38 @@ func trimSpaceOffsets(e *Encoding, addPrefixSpace bool) {
 	e.Offsets = offs
 }
 
-func (tp *templateProcessor) process(e Encoding, addSpecial bool) Encoding {
+func (tp *templateProcessor) process(e Encoding, pe *Encoding, addSpecial bool) Encoding {
 	if tp.trimOffsets {
 		trimSpaceOffsets(&e, tp.addPrefixSpace)
+		if pe != nil {
+			trimSpaceOffsets(pe, tp.addPrefixSpace)
+		}
 	}
-	if len(tp.single) == 0 {
+	tmpl := tp.single
+	if pe != nil {
+		tmpl = tp.pair
+		if tp.template && len(tmpl) == 0 {
+			return Encoding{IDs: []int64{}, TypeIDs: []int64{}, AttentionMask: []int64{}, SpecialTokensMask: []int64{}, Tokens: []string{}, Offsets: [][2]int{}}
+		}
+	}
+	if len(tmpl) == 0 {
+		if pe != nil {
+			return concatEncodings(e, *pe)
+		}
 		return e
 	}
 	n := e.Len()
+	if pe != nil {
+		n += pe.Len()
+	}
 	if addSpecial {
-		n += tp.addedTokens()
+		n += tp.addedTokens(pe != nil)
 	}
 	out := Encoding{
 		IDs: make([]int64, 0, n), TypeIDs: make([]int64, 0, n), AttentionMask: make([]int64, 0, n),
 		SpecialTokensMask: make([]int64, 0, n), Tokens: make([]string, 0, n), Offsets: make([][2]int, 0, n),
 	}
-	for _, p := range tp.single {
+	for _, p := range tmpl {
 		if p.special {
 			if !addSpecial {
 				continue
@@ -243,24 +304,48 @@ func (tp *templateProcessor) process(e Encoding, addSpecial bool) Encoding {
 			}
 			continue
 		}
-		out.IDs = append(out.IDs, e.IDs...)
-		for range e.IDs {
+		src := &e
+		if p.second {
+			if pe == nil {
+				continue
+			}
+			src = pe
+		}
+		out.IDs = append(out.IDs, src.IDs...)
+		for range src.IDs {
 			out.TypeIDs = append(out.TypeIDs, p.typeID)
 		}
-		out.AttentionMask = append(out.AttentionMask, e.AttentionMask...)
-		out.SpecialTokensMask = append(out.SpecialTokensMask, e.SpecialTokensMask...)
-		out.Tokens = append(out.Tokens, e.Tokens...)
-		out.Offsets = append(out.Offsets, e.Offsets...)
+		out.AttentionMask = append(out.AttentionMask, src.AttentionMask...)
+		out.SpecialTokensMask = append(out.SpecialTokensMask, src.SpecialTokensMask...)
+		out.Tokens = append(out.Tokens, src.Tokens...)
+		out.Offsets = append(out.Offsets, src.Offsets...)
+	}
+	return out
+}
+
+// concatEncodings joins a pair without special tokens (the second sequence
+// gets type id 1 as in Hugging Face's default processing).
+func concatEncodings(a, b Encoding) Encoding {
+	out := Encoding{
+		IDs:               append(append([]int64{}, a.IDs...), b.IDs...),
+		TypeIDs:           append([]int64{}, a.TypeIDs...),
+		AttentionMask:     append(append([]int64{}, a.AttentionMask...), b.AttentionMask...),
+		SpecialTokensMask: append(append([]int64{}, a.SpecialTokensMask...), b.SpecialTokensMask...),
+		Tokens:            append(append([]string{}, a.Tokens...), b.Tokens...),
+		Offsets:           append(append([][2]int{}, a.Offsets...), b.Offsets...),
+	}
+	for range b.IDs {
+		out.TypeIDs = append(out.TypeIDs, 1)
 	}
 	return out
 }
 
 type seqProcessor []postProcessor
 
-func (s seqProcessor) addedTokens() int {
+func (s seqProcessor) addedTokens(pair bool) int {
 	n := 0
 	for _, p := range s {
-		n += p.addedTokens()
+		n += p.addedTokens(pair)
 	}
 	return n
 }
@@ -273,9 +358,22 @@ func (s seqProcessor) specialIDs() []int64 {
 	return out
 }
 
-func (s seqProcessor) process(e Encoding, addSpecial bool) Encoding {
+func (s seqProcessor) process(e Encoding, pe *Encoding, addSpecial bool) Encoding {
+	// As in Hugging Face, each processor sees the pair; only the first one
+	// that joins it (a template) does so.
 	for _, p := range s {
-		e = p.process(e, addSpecial)
+		if tp, ok := p.(*templateProcessor); ok && pe != nil && !tp.template && len(tp.single) == 0 {
+			if tp.trimOffsets {
+				trimSpaceOffsets(&e, tp.addPrefixSpace)
+				trimSpaceOffsets(pe, tp.addPrefixSpace)
+			}
+			continue
+		}
+		e = p.process(e, pe, addSpecial)
+		pe = nil
+	}
+	if pe != nil {
+		return concatEncodings(e, *pe)
 	}
 	return e
 }

@@ -34,6 +34,8 @@ type Truncation struct {
 	// Left removes tokens from the start instead of the end.
 	Left   bool
 	Stride int
+	// Strategy for pairs: "LongestFirst" (default), "OnlyFirst" or "OnlySecond".
+	Strategy string
 }
 
 // Padding configures padding (Hugging Face "padding" section).
@@ -148,6 +150,7 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 			Direction string `json:"direction"`
 			MaxLength int    `json:"max_length"`
 			Stride    int    `json:"stride"`
+			Strategy  string `json:"strategy"`
 		}
 		if err := json.Unmarshal(f.Truncation, &tj); err != nil {
 			return nil, fmt.Errorf("field truncation: %w", err)
@@ -155,7 +158,12 @@ func FromJSON(data []byte) (*Tokenizer, error) {
 		if tj.MaxLength < 0 {
 			return nil, fmt.Errorf("field truncation: negative max_length %d", tj.MaxLength)
 		}
-		t.truncation = &Truncation{MaxLength: tj.MaxLength, Left: tj.Direction == "Left", Stride: tj.Stride}
+		switch tj.Strategy {
+		case "", "LongestFirst", "OnlyFirst", "OnlySecond":
+		default:
+			return nil, fmt.Errorf("field truncation.strategy: unknown value %q", tj.Strategy)
+		}
+		t.truncation = &Truncation{MaxLength: tj.MaxLength, Left: tj.Direction == "Left", Stride: tj.Stride, Strategy: tj.Strategy}
 	}
 	if !isNull(f.Padding) {
 		var pj struct {
@@ -202,6 +210,7 @@ func (t *Tokenizer) SetTruncation(maxLen int) {
 	if t.truncation != nil {
 		tr.Left = t.truncation.Left
 		tr.Stride = t.truncation.Stride
+		tr.Strategy = t.truncation.Strategy
 	}
 	t.truncation = &tr
 }
@@ -280,7 +289,10 @@ func (t *Tokenizer) Encode(text string, addSpecialTokens bool) (Encoding, error)
 	if err != nil {
 		return Encoding{}, err
 	}
-	enc = t.postProcess(enc, addSpecialTokens)
+	enc, err = t.postProcess(enc, nil, addSpecialTokens)
+	if err != nil {
+		return Encoding{}, err
+	}
 	if t.padding != nil {
 		target := t.padding.Fixed
 		if target == 0 {
@@ -326,7 +338,7 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, addSpecialT
 				for i := lo; i < hi; i++ {
 					enc, err := t.encodeRaw(texts[i])
 					if err == nil {
-						enc = t.postProcess(enc, addSpecialTokens)
+						enc, err = t.postProcess(enc, nil, addSpecialTokens)
 					}
 					if err != nil {
 						mu.Lock()
@@ -400,23 +412,96 @@ func (t *Tokenizer) pad(e *Encoding, target int) {
 	}
 }
 
-func (t *Tokenizer) postProcess(enc Encoding, addSpecial bool) Encoding {
-	if t.truncation != nil {
-		maxLen := t.truncation.MaxLength
+// EncodePair encodes a pair of texts (question and passage, say) with the
+// post-processor's pair template; truncation follows the strategy.
+func (t *Tokenizer) EncodePair(a, b string, addSpecialTokens bool) (Encoding, error) {
+	ea, err := t.encodeRaw(a)
+	if err != nil {
+		return Encoding{}, err
+	}
+	eb, err := t.encodeRaw(b)
+	if err != nil {
+		return Encoding{}, err
+	}
+	enc, err := t.postProcess(ea, &eb, addSpecialTokens)
+	if err != nil {
+		return Encoding{}, err
+	}
+	if t.padding != nil {
+		target := t.padding.Fixed
+		if target == 0 {
+			target = enc.Len()
+		}
+		t.pad(&enc, target)
+	}
+	return enc, nil
+}
+
+func (t *Tokenizer) postProcess(enc Encoding, pair *Encoding, addSpecial bool) (Encoding, error) {
+	if tr := t.truncation; tr != nil {
+		maxLen := tr.MaxLength
 		if addSpecial && t.post != nil {
-			maxLen -= t.post.addedTokens()
+			maxLen -= t.post.addedTokens(pair != nil)
 		}
 		if maxLen < 0 {
 			maxLen = 0
 		}
-		if enc.Len() > maxLen {
-			enc = sliceEncoding(enc, t.truncation.Left, maxLen)
+		total := enc.Len()
+		if pair != nil {
+			total += pair.Len()
+		}
+		if total > maxLen {
+			switch {
+			case pair == nil:
+				if tr.Strategy == "OnlySecond" {
+					return Encoding{}, errors.New("truncation strategy OnlySecond needs a pair of texts")
+				}
+				enc = sliceEncoding(enc, tr.Left, maxLen)
+			case tr.Strategy == "OnlyFirst" || tr.Strategy == "OnlySecond":
+				target := &enc
+				if tr.Strategy == "OnlySecond" {
+					target = pair
+				}
+				remove := total - maxLen
+				if target.Len() <= remove {
+					return Encoding{}, fmt.Errorf("truncation %s: the sequence is too short to remove %d tokens", tr.Strategy, remove)
+				}
+				*target = sliceEncoding(*target, tr.Left, target.Len()-remove)
+			default: // LongestFirst, as Hugging Face computes it
+				n1, n2 := enc.Len(), pair.Len()
+				swap := n1 > n2
+				if swap {
+					n1, n2 = n2, n1
+				}
+				if n1 > maxLen {
+					n2 = n1
+				} else {
+					n2 = max(n1, maxLen-n1)
+				}
+				if n1+n2 > maxLen {
+					n1 = maxLen / 2
+					n2 = n1 + maxLen%2
+				}
+				if swap {
+					n1, n2 = n2, n1
+				}
+				if enc.Len() > n1 {
+					enc = sliceEncoding(enc, tr.Left, n1)
+				}
+				if pair.Len() > n2 {
+					p := sliceEncoding(*pair, tr.Left, n2)
+					pair = &p
+				}
+			}
 		}
 	}
 	if t.post == nil {
-		return enc
+		if pair != nil {
+			return concatEncodings(enc, *pair), nil
+		}
+		return enc, nil
 	}
-	return t.post.process(enc, addSpecial)
+	return t.post.process(enc, pair, addSpecial), nil
 }
 
 func sliceEncoding(e Encoding, left bool, n int) Encoding {

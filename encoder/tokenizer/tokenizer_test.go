@@ -170,3 +170,32 @@ func TestAddedTokensBeforeNormalization(t *testing.T) {
 	}
 	t.Fatalf("[MASK] not matched: %q", enc.Tokens)
 }
+
+func TestEncodePairTruncationStrategies(t *testing.T) {
+	tk := loadFixture(t, "bert-base-uncased.json.gz")
+	a, b := strings.Repeat("a ", 20), strings.Repeat("b ", 5)
+	tk.SetTruncationParams(&Truncation{MaxLength: 15})
+	enc, err := tk.EncodePair(a, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// LongestFirst: 15 - 3 specials = 12 = 7 of a + 5 of b.
+	if got := strings.Join(enc.Tokens, " "); got != "[CLS] a a a a a a a [SEP] b b b b b [SEP]" {
+		t.Fatalf("LongestFirst: %s", got)
+	}
+	if enc.TypeIDs[0] != 0 || enc.TypeIDs[len(enc.TypeIDs)-1] != 1 {
+		t.Fatalf("type ids %v", enc.TypeIDs)
+	}
+	tk.SetTruncationParams(&Truncation{MaxLength: 15, Strategy: "OnlySecond"})
+	if _, err := tk.EncodePair(a, b, true); err == nil {
+		t.Fatal("OnlySecond with a too short second text: no error")
+	}
+	tk.SetTruncationParams(&Truncation{MaxLength: 15, Strategy: "OnlyFirst"})
+	enc, err = tk.EncodePair(a, b, true)
+	if err != nil || enc.Len() != 15 {
+		t.Fatalf("OnlyFirst: %v %v", enc.Tokens, err)
+	}
+	if _, err := tk.Encode(a, true); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,9 +9,11 @@
 // Writes out/texts.jsonl.gz (one {"lang","kind","text"} per line) and, for
 // every fixture tokenizer in encoder/tokenizer/testdata, out/<fixture>.jsonl.gz
 // with one line per text: {"ids": [...], "offsets": [[start,end],...] (in
-// characters, as the binding reports them; every other text), "type_ids"
+// characters, as the binding reports them; every third text), "type_ids"
 // (omitted when all 0), "mask" (omitted when all 1), "ids_nospecial" (every
-// 7th text only)}.
+// 7th text only), "pair_ids", "pair_type_ids", "pair_mask" (every 10th text,
+// encoded with text (7i+13) mod n as its pair; type ids and mask omitted as
+// above)}.
 // Output is deterministic, so re-running it proves the committed files current.
 //
 // node tools/node/golden-tokenize.js --tables [out.go] instead writes the
@@ -128,6 +130,9 @@ function randomUnicode(n) {
   return out;
 }
 
+// pairOf picks the second text of the pair encoded with text i.
+function pairOf(i, n) { return (i * 7 + 13) % n; }
+
 function writeJSONL(file, rows) {
   const body = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
   fs.writeFileSync(file, zlib.gzipSync(Buffer.from(body, 'utf8'), {level: 9}));
@@ -150,15 +155,22 @@ async function main() {
     for (let i = 0; i < all.length; i++) {
       const e = await tok.encode(all[i].text, null, {addSpecialTokens: true});
       const row = {ids: e.getIds()};
-      // Offsets for every other text keep the files small; type ids and
+      // Offsets for every third text keep the files small; type ids and
       // attention masks only when not all 0 / all 1.
-      if (i % 2 === 0) row.offsets = e.getOffsets();
+      if (i % 3 === 0) row.offsets = e.getOffsets();
       const types = e.getTypeIds(), mask = e.getAttentionMask();
       if (types.some((x) => x !== 0)) row.type_ids = types;
       if (mask.some((x) => x !== 1)) row.mask = mask;
       if (i % 7 === 0) {
         const n = await tok.encode(all[i].text, null, {addSpecialTokens: false});
         row.ids_nospecial = n.getIds();
+      }
+      if (i % 10 === 0) {
+        const p = await tok.encode(all[i].text, all[pairOf(i, all.length)].text, {addSpecialTokens: true});
+        row.pair_ids = p.getIds();
+        const pt = p.getTypeIds(), pm = p.getAttentionMask();
+        if (pt.some((x) => x !== 0)) row.pair_type_ids = pt;
+        if (pm.some((x) => x !== 1)) row.pair_mask = pm;
       }
       rows.push(row);
     }
