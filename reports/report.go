@@ -270,6 +270,7 @@ type pageData struct {
 	Cols                     []col
 	Summary                  []summaryRow
 	Heatmaps                 []heatmap
+	RankMaps                 []heatmap
 	Bias                     []biasBlock
 	Sig                      []sigRow
 	Alpha                    float64
@@ -344,8 +345,11 @@ func buildPage(title string, ms []tables.Metric, comps []significance.Comparison
 		}
 	}
 	for _, p := range pairs {
-		if svg, ok := heatmapSVG(p.run, p.dataset, ms); ok {
+		if svg, ok := heatmapSVG(p.run, p.dataset, ms, mapHeat); ok {
 			pd.Heatmaps = append(pd.Heatmaps, heatmap{Run: p.run, Dataset: p.dataset, SVG: svg})
+		}
+		if svg, ok := heatmapSVG(p.run, p.dataset, ms, rankHeat); ok {
+			pd.RankMaps = append(pd.RankMaps, heatmap{Run: p.run, Dataset: p.dataset, SVG: svg})
 		}
 		var langs []string
 		for _, m := range ms {
@@ -428,25 +432,55 @@ func sigMark(c significance.Comparison, alpha float64) string {
 // answer, share of same-language first hits and of the top 10).
 func lowerIsBetter(metric string) bool {
 	switch metric {
-	case "rd", "mean_rank", "same_lang_first", "top10_share":
+	case "rd", "same_lang_first", "top10_share":
 		return true
 	}
 	return false
 }
 
-// heatmapSVG draws mAP per (query language, candidate language): mono on
-// the diagonal, cross off it.
-func heatmapSVG(run, ds string, ms []tables.Metric) (template.HTML, bool) {
+// heatSpec selects the cells of a heatmap and how to colour them.
+type heatSpec struct {
+	settings []string // settings whose (q_lang, c_lang) cells are drawn
+	metric   string
+	label    string
+	// shade maps a value to [0,1] (1 = dark); text formats it.
+	shade func(v, max float64) float64
+	text  func(v float64) string
+}
+
+var mapHeat = heatSpec{settings: []string{"mono", "cross"}, metric: "map", label: "mAP",
+	shade: func(v, _ float64) float64 { return v },
+	text:  func(v float64) string { return strings.TrimPrefix(fmt.Sprintf("%.2f", v), "0") }}
+
+// rankHeat shades small ranks dark (log scale).
+var rankHeat = heatSpec{settings: []string{"multi"}, metric: "mean_rank", label: "mean rank",
+	shade: func(v, max float64) float64 {
+		if max <= 1 {
+			return 1
+		}
+		return 1 - math.Log(math.Max(v, 1))/math.Log(max)
+	},
+	text: func(v float64) string {
+		if v >= 1000 {
+			return fmt.Sprintf("%.0fk", v/1000)
+		}
+		return fmt.Sprintf("%.0f", v)
+	}}
+
+// heatmapSVG draws a metric per (query language, candidate language).
+func heatmapSVG(run, ds string, ms []tables.Metric, hs heatSpec) (template.HTML, bool) {
 	vals := map[[2]string]tables.Metric{}
 	var langs []string
+	maxV := 0.0
 	for _, m := range ms {
-		if m.RunID != run || m.Dataset != ds || m.Metric != "map" || m.QLang == "all" || m.CLang == "all" {
+		if m.RunID != run || m.Dataset != ds || m.Metric != hs.metric || m.QLang == "all" || m.CLang == "all" {
 			continue
 		}
-		if m.Setting != "mono" && m.Setting != "cross" {
+		if !slices.Contains(hs.settings, m.Setting) {
 			continue
 		}
 		vals[[2]string{m.QLang, m.CLang}] = m
+		maxV = math.Max(maxV, m.Value)
 		for _, l := range []string{m.QLang, m.CLang} {
 			if !slices.Contains(langs, l) {
 				langs = append(langs, l)
@@ -461,7 +495,7 @@ func heatmapSVG(run, ds string, ms []tables.Metric) (template.HTML, bool) {
 	n := len(langs)
 	w, h := left+n*cs+8, top+n*cs+8
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="mAP heatmap">`, w, h, w, h)
+	fmt.Fprintf(&b, `<svg class="heatmap" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s heatmap">`, w, h, w, h, hs.label)
 	fmt.Fprintf(&b, `<text x="%d" y="12" class="axis">candidate language →</text>`, left)
 	for j, l := range langs {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="xtick">%s</text>`, left+j*cs+cs/2, top-6, l)
@@ -475,14 +509,16 @@ func heatmapSVG(run, ds string, ms []tables.Metric) (template.HTML, bool) {
 				fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" class="na"/>`, x, y, cs-1, cs-1)
 				continue
 			}
+			shade := hs.shade(m.Value, maxV)
 			txt := "dark"
-			if m.Value > 0.55 {
+			if shade > 0.55 {
 				txt = "light"
 			}
-			fmt.Fprintf(&b, `<g class="hcell" data-run="%s" data-dataset="%s" data-setting="%s" data-metric="map" data-qlang="%s" data-clang="%s" data-value="%.17g">`,
-				template.HTMLEscapeString(run), template.HTMLEscapeString(ds), m.Setting, q, c, m.Value)
-			fmt.Fprintf(&b, `<title>%s→%s %s mAP %.4f (n %d)</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`, q, c, m.Setting, m.Value, m.N, x, y, cs-1, cs-1, heatColor(m.Value))
-			fmt.Fprintf(&b, `<text x="%d" y="%d" class="%s">%s</text></g>`, x+cs/2, y+cs/2+4, txt, strings.TrimPrefix(fmt.Sprintf("%.2f", m.Value), "0"))
+			fmt.Fprintf(&b, `<g class="hcell" data-run="%s" data-dataset="%s" data-setting="%s" data-metric="%s" data-qlang="%s" data-clang="%s" data-value="%.17g">`,
+				template.HTMLEscapeString(run), template.HTMLEscapeString(ds), m.Setting, hs.metric, q, c, m.Value)
+			fmt.Fprintf(&b, `<title>%s→%s %s %s %.4f (n %d)</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`,
+				q, c, m.Setting, hs.label, m.Value, m.N, x, y, cs-1, cs-1, heatColor(shade))
+			fmt.Fprintf(&b, `<text x="%d" y="%d" class="%s">%s</text></g>`, x+cs/2, y+cs/2+4, txt, hs.text(m.Value))
 		}
 	}
 	b.WriteString(`</svg>`)

@@ -47,6 +47,9 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 <div class="flex">{{range .Heatmaps}}<figure><figcaption><b>{{.Run}}</b> · {{.Dataset}}</figcaption>{{.SVG}}</figure>{{end}}</div>{{end}}
 
 {{if .Bias}}<h2 id="bias">Language bias (multi setting)</h2>
+{{if .RankMaps}}<p class="note">Rank of the best relevant candidate of each candidate language in the pooled ranking (mean over queries; darker = ranked higher).
+A model without language bias has an even matrix; a biased one a dark diagonal.</p>
+<div class="flex">{{range .RankMaps}}<figure><figcaption><b>{{.Run}}</b> · {{.Dataset}}</figcaption>{{.SVG}}</figure>{{end}}</div>{{end}}
 {{range .Bias}}<h3>{{.Run}} · {{.Dataset}}</h3>
 <div class="flex">{{.Chart}}
 <table><thead><tr><th class="label">query language</th>{{range .Langs}}<th>{{.}}</th>{{end}}</tr></thead>
@@ -57,7 +60,7 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 
 <h2 id="significance">Comparison with the baseline <code>{{.Baseline}}</code></h2>
 {{if .Sig}}<p class="note">Paired randomization test over queries (two-sided) and 95% bootstrap confidence interval of the mean difference (other − baseline);
-per language, p-values are Holm-corrected across languages. ▲ significantly better, ▼ significantly worse (α = {{.Alpha}}; for the bias metrics rd, mean_rank, same_lang_first and top10_share lower is better), · not significant. W/T/L: queries where the run wins, ties, loses.</p>
+per language, p-values are Holm-corrected across languages. ▲ significantly better, ▼ significantly worse (α = {{.Alpha}}; for the bias metrics rd, same_lang_first and top10_share (same-language share) lower is better), · not significant. W/T/L: queries where the run wins, ties, loses.</p>
 <table id="sig-table"><thead><tr><th class="label">run</th><th class="label">dataset</th><th class="label">setting</th><th class="label">metric</th><th>baseline</th><th>run</th><th>Δ</th><th>95% CI</th><th>p</th><th>W/T/L</th><th class="label">per language</th></tr></thead>
 <tbody>{{range .Sig}}<tr data-other="{{.Other}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-p="{{.All.P}}" data-delta="{{.All.Delta}}">
 <td class="label">{{.Other}}</td><td class="label">{{.Dataset}}</td><td class="label">{{.Setting}}</td><td class="label">{{.Metric}}</td>

@@ -174,6 +174,9 @@ func Compare(rows []tables.PerQuery, base string, others []string, opt Options) 
 		if r.CLang != r.Lang && r.CLang != "all" && r.Setting != "cross" {
 			continue // per-candidate-language bias rows are not query units
 		}
+		if r.Metric == "mean_rank" {
+			continue // a rank per candidate language: no "better" direction for one query
+		}
 		m := byRun[r.RunID]
 		if m == nil {
 			m = map[unitKey]*agg{}
