@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,6 +23,10 @@ type Store struct {
 	backend storage.Store
 	cache   string
 	tmp     string // this store's temp area, removed on Close
+	// seen holds the manifest the last Has or Publish of a key saw, so
+	// that the Dir right after it needs no second request; Dir uses it
+	// once.
+	seen sync.Map // key -> *storage.Manifest
 }
 
 var _ pipeline.Store = (*Store)(nil)
@@ -66,7 +71,26 @@ func (s *Store) String() string { return s.backend.String() }
 
 // Has implements pipeline.Store: is key published in the shared store?
 func (s *Store) Has(ctx context.Context, key string) (bool, error) {
-	return storage.Has(ctx, s.backend, key)
+	m, err := s.backend.Manifest(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.seen.Delete(key)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.seen.Store(key, m)
+	return true, nil
+}
+
+// manifest returns key's manifest: the one the last Has or Publish of key
+// saw, used once (the executor calls Dir right after Has), else the shared
+// store's.
+func (s *Store) manifest(ctx context.Context, key string) (*storage.Manifest, error) {
+	if m, ok := s.seen.LoadAndDelete(key); ok {
+		return m.(*storage.Manifest), nil
+	}
+	return s.backend.Manifest(ctx, key)
 }
 
 func (s *Store) objDir(key string) string  { return filepath.Join(s.cache, "objects", key) }
@@ -74,7 +98,7 @@ func (s *Store) manPath(key string) string { return filepath.Join(s.cache, "mani
 
 // Dir implements pipeline.Store: a verified local copy of key.
 func (s *Store) Dir(ctx context.Context, key string) (string, error) {
-	m, err := s.backend.Manifest(ctx, key)
+	m, err := s.manifest(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("store %s: artifact %s: %w", s.backend, key, fs.ErrNotExist)
 	}
@@ -98,9 +122,11 @@ func (s *Store) Dir(ctx context.Context, key string) (string, error) {
 	if err := s.dropLocal(key); err != nil {
 		return "", err
 	}
-	if _, err := s.backend.Fetch(ctx, key, dir); err != nil {
+	fetched, err := s.backend.Fetch(ctx, key, dir)
+	if err != nil {
 		return "", err
 	}
+	m = fetched // what was verified, even if replaced since Has
 	if err := writeAtomic(s.manPath(key), m.Marshal()); err != nil {
 		return "", err
 	}
@@ -180,10 +206,12 @@ func (s *Store) Publish(ctx context.Context, key, tmp string) error {
 			return err
 		}
 	}
+	s.seen.Delete(key)
 	m, err := s.backend.Publish(ctx, key, tmp)
 	if err != nil {
 		return err
 	}
+	s.seen.Store(key, m)
 	if err := s.dropLocal(key); err != nil {
 		return err
 	}
@@ -235,6 +263,7 @@ func (s *Store) List(ctx context.Context) ([]string, error) { return s.backend.L
 
 // Delete implements pipeline.Store: from the shared store and the cache.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	s.seen.Delete(key)
 	if err := s.backend.Delete(ctx, key); err != nil {
 		return err
 	}

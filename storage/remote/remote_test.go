@@ -66,6 +66,15 @@ func TestExecuteOnS3(t *testing.T) {
 		}
 	}
 
+	// A cached run on a warm machine costs one request per instance.
+	srv.Requests()
+	if _, err := pipeline.Execute(ctx, plan, pipeline.RunOptions{Store: a, Jobs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Requests(); got["GET"] != len(plan.Instances) || len(got) != 1 {
+		t.Errorf("cached run on a warm machine made requests %v, want %d GETs", got, len(plan.Instances))
+	}
+
 	b, err := remote.New(newS3(t, srv, "s3://lair/x"), t.TempDir())
 	if err != nil {
 		t.Fatal(err)

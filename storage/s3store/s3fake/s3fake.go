@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -26,6 +27,19 @@ type Server struct {
 	// BeforePut, when set, is called with the object path (bucket/key)
 	// before a PUT of an object is handled; it may block.
 	BeforePut func(object string)
+
+	mu       sync.Mutex
+	requests map[string]int // method -> count
+}
+
+// Requests returns how many requests of each method the server has
+// answered, and resets the counts.
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.requests
+	s.requests = map[string]int{}
+	return out
 }
 
 // Start starts a server with the given buckets. Close it when done.
@@ -36,7 +50,7 @@ func Start(buckets ...string) (*Server, error) {
 			return nil, fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	s := &Server{Backend: backend}
+	s := &Server{Backend: backend, requests: map[string]int{}}
 	fake := gofakes3.New(backend, gofakes3.WithTimeSkewLimit(0))
 	inner := fake.Server()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,6 +58,9 @@ func Start(buckets ...string) (*Server, error) {
 		return nil, err
 	}
 	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests[r.Method]++
+		s.mu.Unlock()
 		if ak := accessKeyOf(r); ak != AccessKey {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusForbidden)
