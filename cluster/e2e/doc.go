@@ -8,6 +8,7 @@
 //
 //	LAIR_CLUSTER_E2E=1 go test -v -timeout 40m ./cluster/e2e
 //
-// LAIR_CLUSTER_E2E_DAG picks the DAG (default dags/bm25-baseline.yaml);
-// LAIR_MIRROR the dataset mirror (default ../shared/data/raw).
+// LAIR_CLUSTER_E2E_DAG picks the DAG (default dags/bm25-baseline.yaml),
+// LAIR_CLUSTER_E2E_SET=NAME=VALUE,... overrides its params, LAIR_MIRROR
+// names the dataset mirror (default ../shared/data/raw).
 package e2e

@@ -37,6 +37,12 @@ func TestEndToEnd(t *testing.T) {
 	if dag == "" {
 		dag = "dags/bm25-baseline.yaml"
 	}
+	var sets []string // --set NAME=VALUE for export and the local run
+	for _, kv := range strings.Split(os.Getenv("LAIR_CLUSTER_E2E_SET"), ",") {
+		if kv != "" {
+			sets = append(sets, "--set", kv)
+		}
+	}
 	mirror := os.Getenv("LAIR_MIRROR")
 	if mirror == "" {
 		mirror = filepath.Join(root, "..", "shared", "data", "raw")
@@ -74,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Export with the real CLI, from the repository root (as /opt/lair).
 	manifest := filepath.Join(tmp, "wf.yaml")
-	if _, err := lair(root, baseEnv, "export", "argo", dag, "--store", storeURL, "-o", manifest); err != nil {
+	if _, err := lair(root, baseEnv, append([]string{"export", "argo", dag, "--store", storeURL, "-o", manifest}, sets...)...); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(manifest)
@@ -140,7 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	localEnv := append(append([]string{}, baseEnv...), "LAIR_CACHE="+filepath.Join(tmp, "cache-local"))
 	for _, label := range []string{"cold", "cached"} {
 		t0 := time.Now()
-		if _, err := lair(work, localEnv, "run", dag, "--store", localStore, "--jobs", "2", "--quiet"); err != nil {
+		if _, err := lair(work, localEnv, append([]string{"run", dag, "--store", localStore, "--jobs", "2", "--quiet"}, sets...)...); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("lair run, local store, %s: %s", label, time.Since(t0).Round(time.Millisecond))
@@ -178,7 +184,12 @@ func TestEndToEnd(t *testing.T) {
 	// does once wired): a fresh machine, then a warm one.
 	reg := pipeline.NewRegistry()
 	stages.Register(reg)
-	plan, err := pipeline.LoadFile(filepath.Join(root, dag), reg, pipeline.LoadOptions{})
+	set := map[string]string{}
+	for i := 1; i < len(sets); i += 2 {
+		k, v, _ := strings.Cut(sets[i], "=")
+		set[k] = v
+	}
+	plan, err := pipeline.LoadFile(filepath.Join(root, dag), reg, pipeline.LoadOptions{Set: set})
 	if err != nil {
 		t.Fatal(err)
 	}
