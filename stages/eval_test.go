@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/evaltest"
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/pipeline"
@@ -134,5 +135,79 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	c := evalCtx(t, r, "retrieve/dense", "retrieve", nil, pipeline.Artifact{Kind: pipeline.KindEmbeddings, Stage: "enc", Dir: bad}, dsArt)
 	if err := c.Type.Run(ctx, c); err == nil || !strings.Contains(err.Error(), "no passage vector for cid") || !strings.Contains(err.Error(), "candidates.parquet row") {
 		t.Errorf("missing vector: %v", err)
+	}
+}
+
+// TestMIRACLStages runs retrieve/dense (mono only) and eval/miracl on a
+// monolingual dataset with graded relevance, including judged
+// non-relevant (0) qrels, which must not count as relevant.
+func TestMIRACLStages(t *testing.T) {
+	r := pipeline.NewRegistry()
+	registerEval(r)
+	ctx := context.Background()
+	ds := evaltest.Make("miracl", []string{"en", "th"}, 10, 20, 6)
+	// keep only same-language qrels (monolingual), grade 2; add judged non-relevant rows
+	var qrels []tables.Qrel
+	for _, q := range ds.Qrels {
+		if q.QID[len(q.QID)-2:] == q.CID[len(q.CID)-2:] {
+			q.Relevance = 2
+			qrels = append(qrels, q)
+			qrels = append(qrels, tables.Qrel{Dataset: "miracl", QID: q.QID, CID: "x001" + q.CID[4:], Relevance: 0})
+		}
+	}
+	ds.Qrels = qrels
+	dsDir := filepath.Join(t.TempDir(), "ds")
+	if err := ds.Write(dsDir); err != nil {
+		t.Fatal(err)
+	}
+	embDir := filepath.Join(t.TempDir(), "emb")
+	os.MkdirAll(embDir, 0o755)
+	if err := tables.WriteEmbeddings(embDir, ds.Embed(16, 0.7, 0.2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	dsArt := pipeline.Artifact{Kind: pipeline.KindDataset, Stage: "miracl", Dir: dsDir}
+	ret := evalCtx(t, r, "retrieve/dense", "retrieve", map[string]any{"settings": []string{"mono"}},
+		pipeline.Artifact{Kind: pipeline.KindEmbeddings, Stage: "encode", Dir: embDir}, dsArt)
+	if err := ret.Type.Run(ctx, ret); err != nil {
+		t.Fatal(err)
+	}
+	ev := evalCtx(t, r, "eval/miracl", "eval", nil, pipeline.Artifact{Kind: pipeline.KindRankings, Stage: "retrieve", Dir: ret.OutDir}, dsArt)
+	if err := ev.Type.Run(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := tables.Read[tables.Metric](filepath.Join(ev.OutDir, "metrics.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if m.Setting != "mono" {
+			t.Fatalf("non-mono row %+v", m)
+		}
+		seen[m.Metric+" "+m.QLang] = true
+	}
+	err = eval.ReadRankings(filepath.Join(ret.OutDir, eval.RankingsFile), func(rows []eval.Ranking) error {
+		for _, row := range rows {
+			if len(row.RelCIDs) != 1 || row.RelGrades[0] != 2 {
+				t.Errorf("%s: relevant %v grades %v; judged non-relevant (0) must not count", row.QID, row.RelCIDs, row.RelGrades)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"ndcg@10 all", "ndcg@10 en", "ndcg@10 th", "r@100 all", "map all", "mrr@10 th"} {
+		if !seen[k] {
+			t.Errorf("missing %s", k)
+		}
+	}
+	run, err := os.ReadFile(filepath.Join(ev.OutDir, "runs", "encode.miracl.mono.run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 queries x 30 candidates per language (10 answers + 20 distractors)
+	if n := strings.Count(string(run), "\n"); n != 20*30 {
+		t.Errorf("run file has %d lines, want %d", n, 20*30)
 	}
 }
