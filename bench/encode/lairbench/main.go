@@ -5,6 +5,7 @@
 //	lairbench lair  -model DIR -texts FILE -out FILE   lair's end-to-end encode
 //	lairbench ort   -model DIR -texts FILE -out FILE   ONNX Runtime alone on lair's batches
 //	lairbench report RESULT.json...      print a Markdown table
+//	lairbench padding -model DIR -texts FILE  padded slots: lair's batches vs input order
 //
 // Each measurement runs in its own process so that peak RSS (VmHWM) is its own.
 package main
@@ -28,6 +29,7 @@ import (
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/encoder/ort"
+	"github.com/lair-ir/lair/encoder/tokenizer"
 )
 
 func main() {
@@ -124,6 +126,51 @@ func run(args []string, stdout io.Writer) error {
 		return os.WriteFile(*out, b, 0o644)
 	case "report":
 		return report(fs.Args(), stdout)
+	case "padding":
+		// Padded slots of lair's length-grouped batches versus batches in
+		// input order (what a plain loop over the texts feeds a model).
+		texts, err := readTexts(*textsFile)
+		if err != nil {
+			return err
+		}
+		m, err := model.Open(*modelDir)
+		if err != nil {
+			return err
+		}
+		tok, err := tokenizer.FromFile(m.TokenizerPath)
+		if err != nil {
+			return err
+		}
+		tok.SetTruncation(*maxLen)
+		encs, err := tok.EncodeBatch(ctx, texts, true)
+		if err != nil {
+			return err
+		}
+		var tokens, inOrder int64
+		for i := 0; i < len(encs); i += *batch {
+			L := 0
+			for _, e := range encs[i:min(i+*batch, len(encs))] {
+				L = max(L, len(e.IDs))
+				tokens += int64(len(e.IDs))
+			}
+			inOrder += int64(L * len(encs[i:min(i+*batch, len(encs))]))
+		}
+		e, err := encode.New(m, encode.Options{MaxLength: *maxLen, BatchSize: *batch, Threads: 1})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		bs, err := e.Batches(ctx, "", texts)
+		if err != nil {
+			return err
+		}
+		var grouped int64
+		for _, b := range bs {
+			grouped += int64(b.Rows * b.Len)
+		}
+		fmt.Fprintf(stdout, "%d texts, %d tokens: %d slots in input-order batches (%.0f%% padding), %d in lair's batches (%.0f%% padding)\n",
+			len(texts), tokens, inOrder, 100*float64(inOrder-tokens)/float64(inOrder), grouped, 100*float64(grouped-tokens)/float64(grouped))
+		return nil
 	}
 	return fmt.Errorf("unknown subcommand %q", args[0])
 }
