@@ -435,3 +435,41 @@ func genBPE(texts []string) map[string]any {
 			"vocab": vocab, "merges": mergeList},
 	}
 }
+
+// TestGenerateRegexFixture writes regex-synth.json.gz (LAIR_TOKENIZER_GEN=1):
+// the mbert-synth WordPiece vocabulary behind Oniguruma regexes whose
+// \s \w \d are Unicode-aware (RE2's are ASCII-only).
+func TestGenerateRegexFixture(t *testing.T) {
+	if os.Getenv("LAIR_TOKENIZER_GEN") != "1" {
+		t.Skip("set LAIR_TOKENIZER_GEN=1 to regenerate the synthetic fixtures")
+	}
+	var mb map[string]any
+	if err := json.Unmarshal(readFixture(t, "mbert-synth.json.gz"), &mb); err != nil {
+		t.Fatal(err)
+	}
+	tp := template("[CLS]", "[SEP]", 2, 3)
+	tp["pair"] = []any{
+		map[string]any{"SpecialToken": map[string]any{"id": "[CLS]", "type_id": 0}},
+		map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}},
+		map[string]any{"SpecialToken": map[string]any{"id": "[SEP]", "type_id": 0}},
+		map[string]any{"Sequence": map[string]any{"id": "B", "type_id": 1}},
+		map[string]any{"SpecialToken": map[string]any{"id": "[SEP]", "type_id": 1}},
+	}
+	writeSynth(t, "regex-synth.json.gz", map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil,
+		"added_tokens": mb["added_tokens"].([]any)[:5],
+		"normalizer": map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": `\s{2,}`}, "content": " "},
+			map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": `\d+`}, "content": "#"},
+			map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": `[^\w\s.,?!#]`}, "content": ""},
+		}},
+		"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\s+`}, "behavior": "Removed", "invert": false},
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\w+`}, "behavior": "Isolated", "invert": false},
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `\W`}, "behavior": "Isolated", "invert": false},
+		}},
+		"post_processor": tp,
+		"decoder":        nil,
+		"model":          mb["model"],
+	})
+}

@@ -28,6 +28,7 @@ var goldenFixtures = []string{
 	"xlmr-synth.json.gz",
 	"unigram-kitchen-synth.json.gz",
 	"bpe-bytelevel-synth.json.gz",
+	"regex-synth.json.gz",
 }
 
 type goldenText struct {

@@ -76,9 +76,100 @@ func parsePattern(raw json.RawMessage) (lit string, re *regexp.Regexp, err error
 	return "", nil, errors.New(`field pattern: want {"String": ...} or {"Regex": ...}`)
 }
 
+// Oniguruma's Unicode meaning of the Perl classes (RE2's are ASCII-only).
+const (
+	onigSpace = `\t\n\v\f\r\x{85}\p{Zl}\p{Zp}\p{Zs}`
+	onigDigit = `\p{Nd}`
+)
+
+// onigWord is \w (Alphabetic, marks, decimal digits, connector
+// punctuation) as the ranges of hfWord, which were probed from Hugging
+// Face's Rust regex, without the join controls U+200C/U+200D that Rust
+// counts and Oniguruma does not.
+var onigWord = func() string {
+	var b strings.Builder
+	for _, r := range hfWord {
+		if r.lo <= 0x200d && r.hi >= 0x200c {
+			if r.lo < 0x200c {
+				fmt.Fprintf(&b, `\x{%x}-\x{%x}`, r.lo, 0x200b)
+			}
+			if r.hi > 0x200d {
+				fmt.Fprintf(&b, `\x{%x}-\x{%x}`, 0x200e, r.hi)
+			}
+			continue
+		}
+		if r.lo == r.hi {
+			fmt.Fprintf(&b, `\x{%x}`, r.lo)
+		} else {
+			fmt.Fprintf(&b, `\x{%x}-\x{%x}`, r.lo, r.hi)
+		}
+	}
+	return b.String()
+}()
+
+// translateOniguruma rewrites \s \S \w \W \d \D to their Unicode
+// meaning in Oniguruma (as Hugging Face compiles patterns). Inside a
+// bracket expression only the positive forms can be rewritten; the negated
+// ones keep RE2's ASCII meaning there.
+func translateOniguruma(p string) string {
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '\\' && i+1 < len(p) {
+			n := p[i+1]
+			i++
+			var pos, neg string
+			switch n {
+			case 's', 'S':
+				pos = onigSpace
+			case 'w', 'W':
+				pos = onigWord
+			case 'd', 'D':
+				pos = onigDigit
+			}
+			switch {
+			case pos == "":
+				b.WriteByte('\\')
+				b.WriteByte(n)
+			case inClass && n >= 'a':
+				b.WriteString(pos)
+			case inClass:
+				b.WriteByte('\\')
+				b.WriteByte(n)
+			case n >= 'a':
+				b.WriteString("[" + pos + "]")
+			default:
+				neg = "[^" + pos + "]"
+				b.WriteString(neg)
+			}
+			continue
+		}
+		switch {
+		case c == '[' && !inClass:
+			inClass = true
+			b.WriteByte(c)
+			// A ']' right after '[' or '[^' is a literal.
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+			continue
+		case c == ']' && inClass:
+			inClass = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
 // compileOniguruma compiles a Hugging Face (Oniguruma) regex with Go's RE2.
 func compileOniguruma(p string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(p)
+	re, err := regexp.Compile(translateOniguruma(p))
 	if err != nil {
 		return nil, fmt.Errorf("regex `%s` is not supported by Go's RE2 engine (Hugging Face uses Oniguruma; look-around and backreferences are unavailable): %w", p, err)
 	}

@@ -199,3 +199,22 @@ func TestEncodePairTruncationStrategies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTranslateOniguruma(t *testing.T) {
+	for in, want := range map[string]string{
+		`\s+`:        `[` + onigSpace + `]+`,
+		`\S`:         `[^` + onigSpace + `]`,
+		`[^\w\s]+`:   `[^` + onigWord + onigSpace + `]+`,
+		`a\.b\\d`:    `a\.b\\d`,
+		`[]\d]`:      `[]` + onigDigit + `]`,
+		`\p{L}+| ?x`: `\p{L}+| ?x`,
+	} {
+		if got := translateOniguruma(in); got != want {
+			t.Errorf("%s -> %s, want %s", in, got, want)
+		}
+	}
+	re, err := compileOniguruma(`\s+`)
+	if err != nil || !re.MatchString("\u3000") || !re.MatchString("\u00a0") {
+		t.Fatalf("\\s should match Unicode spaces: %v", err)
+	}
+}

@@ -42,6 +42,7 @@ const FIXTURES = [
   'xlmr-synth.json.gz',
   'unigram-kitchen-synth.json.gz',
   'bpe-bytelevel-synth.json.gz',
+  'regex-synth.json.gz',
 ];
 
 const LANGS = ['ar', 'de', 'el', 'en', 'es', 'hi', 'ru', 'th', 'tr', 'vi', 'zh'];
