@@ -162,7 +162,8 @@ var refRE = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // resolve substitutes ${params.NAME} references in a scalar. A whole-value
 // reference keeps the param's type; a reference inside a longer string is
-// formatted into it.
+// formatted into it. ${matrix.KEY} references are left for planning, when
+// each instance's matrix values are known.
 func (l *loader) resolve(n *ynode, stage, field string) (any, bool) {
 	s, ok := n.value.(string)
 	if !ok || !strings.Contains(s, "${") {
@@ -170,9 +171,14 @@ func (l *loader) resolve(n *ynode, stage, field string) (any, bool) {
 	}
 	ok = true
 	lookup := func(ref string) (any, bool) {
+		if strings.HasPrefix(ref, "matrix.") {
+			// Matrix values are known per instance: substituted at planning
+			// (substituteMatrix).
+			return "${" + ref + "}", true
+		}
 		name, found := strings.CutPrefix(ref, "params.")
 		if !found {
-			l.add(n.line, n.col, stage, field, "unknown reference ${%s}: only ${params.NAME} is supported", ref)
+			l.add(n.line, n.col, stage, field, "unknown reference ${%s}: only ${params.NAME} and ${matrix.KEY} are supported", ref)
 			return nil, false
 		}
 		v, found := l.pvals[name]
@@ -281,6 +287,9 @@ func coerce(v any, p Param) (any, error) {
 			vals = x
 		}
 		for _, s := range vals {
+			if strings.Contains(s, "${matrix.") {
+				continue // checked again once the instance's matrix value is in (substituteMatrix)
+			}
 			if !contains(p.Enum, s) {
 				return nil, fmt.Errorf("%q is not one of %s%s", s, strings.Join(p.Enum, ", "), suggest(s, p.Enum))
 			}

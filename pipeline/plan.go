@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -277,6 +278,7 @@ func (l *loader) plan() *Plan {
 			}
 		}
 		var insts []*Instance
+		matrixErrReported := false
 		for _, t := range tuples {
 			params := Params{}
 			for _, pd := range c.typ.Params {
@@ -294,6 +296,10 @@ func (l *loader) plan() *Plan {
 			}
 			for k, v := range t.params {
 				params[k] = v
+			}
+			if err := substituteMatrix(c.typ, params, t.labels); err != nil && !matrixErrReported {
+				matrixErrReported = true // once per stage, not once per instance
+				l.add(c.st.UsesLine, c.st.UsesCol, c.st.Name, "with", "%v", err)
 			}
 			in := &Instance{Name: InstanceName(c.st.Name, t.labels), Stage: c.st.Name, Type: c.typ, Params: params, Matrix: t.labels}
 			var keys []string
@@ -357,4 +363,73 @@ func (p *Plan) Describe() string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+var matrixRefRE = regexp.MustCompile(`\$\{matrix\.([^}]*)\}`)
+
+// substituteMatrix replaces ${matrix.KEY} in string and list-of-string
+// parameters with the instance's matrix value of KEY (its own or inherited
+// from upstream), so a stage can name its output after the sweep point, e.g.
+// run_id: "tiny-${matrix.strategy}". Substituted values are type- and
+// enum-checked again.
+func substituteMatrix(typ *StageType, params Params, labels map[string]string) error {
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var missing string
+	subst := func(s string) string {
+		return matrixRefRE.ReplaceAllStringFunc(s, func(r string) string {
+			key := r[len("${matrix.") : len(r)-1]
+			v, ok := labels[key]
+			if !ok {
+				if missing == "" {
+					missing = key
+				}
+				return r
+			}
+			return v
+		})
+	}
+	for _, k := range names {
+		switch v := params[k].(type) {
+		case string:
+			if !strings.Contains(v, "${matrix.") {
+				continue
+			}
+			params[k] = subst(v)
+		case []string:
+			changed := false
+			out := make([]string, len(v))
+			for i, e := range v {
+				out[i] = e
+				if strings.Contains(e, "${matrix.") {
+					out[i], changed = subst(e), true
+				}
+			}
+			if !changed {
+				continue
+			}
+			params[k] = out
+		default:
+			continue
+		}
+		if missing != "" {
+			have := make([]string, 0, len(labels))
+			for lk := range labels {
+				have = append(have, lk)
+			}
+			sort.Strings(have)
+			return fmt.Errorf("parameter %s refers to ${matrix.%s}, but this instance carries no such matrix value (it carries: %s)", k, missing, listOrNone(have))
+		}
+		if pd, ok := typ.Param(k); ok {
+			v, err := coerce(params[k], pd)
+			if err != nil {
+				return fmt.Errorf("parameter %s: %v", k, err)
+			}
+			params[k] = v
+		}
+	}
+	return nil
 }
