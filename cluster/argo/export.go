@@ -126,17 +126,26 @@ const (
 
 func str(s string) *string { return &s }
 
-// IsGPU reports whether instance in runs on a GPU node under opts.
+// IsGPU reports whether instance in runs on a GPU node under opts: its
+// stage is named in opts.GPUStages; or its resolved "device" parameter
+// says "cuda" or "gpu" (and "cpu" keeps it off GPU nodes), so a DAG-level
+// `device` param passed down with ${params.device} decides; or, without
+// such a parameter, its stage type's Device is "gpu-optional".
 func IsGPU(in *pipeline.Instance, opts Options) bool {
-	if in.Type != nil && in.Type.Device == "gpu-optional" {
-		return true
-	}
 	for _, s := range opts.GPUStages {
 		if s == in.Stage {
 			return true
 		}
 	}
-	return false
+	if d, ok := in.Params["device"].(string); ok {
+		switch strings.ToLower(d) {
+		case "cuda", "gpu":
+			return true
+		case "cpu":
+			return false
+		}
+	}
+	return in.Type != nil && in.Type.Device == "gpu-optional"
 }
 
 // Build makes the Workflow for plan.

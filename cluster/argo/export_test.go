@@ -128,7 +128,7 @@ func TestExportStructure(t *testing.T) {
 			t.Errorf("task %s depends on %v, want %v", task.Name, task.Dependencies, want)
 		}
 		tm := tmpls[task.Template]
-		gpu := in.Type.Device == "gpu-optional"
+		gpu := in.Type.Device == "gpu-optional" // sweep's device param is "auto"
 		if gpu != (task.Template == "stage-gpu") {
 			t.Errorf("task %s: template %s for device %q", task.Name, task.Template, in.Type.Device)
 		}
@@ -231,4 +231,24 @@ var (
 func normalizeKeys(b []byte) []byte {
 	b = keyRE.ReplaceAll(b, []byte("${1}KEY"))
 	return dagSumRE.ReplaceAll(b, []byte("${1}SHA256"))
+}
+
+func TestDeviceParamDecidesGPU(t *testing.T) {
+	for _, tc := range []struct {
+		device string
+		gpus   int
+	}{{"auto", 3}, {"cpu", 0}, {"cuda", 3}} {
+		got, _ := exportSweep(t, map[string]string{"device": tc.device}, argo.Options{Store: "s3://b/p"})
+		if n := strings.Count(string(got), "template: stage-gpu"); n != tc.gpus {
+			t.Errorf("device=%s: %d GPU tasks, want %d", tc.device, n, tc.gpus)
+		}
+		if err := validate(t, got); err != nil {
+			t.Error(err)
+		}
+	}
+	// --gpu-stage wins over device=cpu.
+	got, _ := exportSweep(t, map[string]string{"device": "cpu"}, argo.Options{Store: "s3://b/p", GPUStages: []string{"train"}})
+	if n := strings.Count(string(got), "template: stage-gpu"); n != 3 {
+		t.Errorf("--gpu-stage train with device=cpu: %d GPU tasks, want 3", n)
+	}
 }

@@ -75,7 +75,10 @@ func Registry() *pipeline.Registry {
 	})
 	r.Register(&pipeline.StageType{
 		Name: "test/train", Version: "1", Doc: "pretends to train on a GPU", Device: "gpu-optional",
-		Params: []pipeline.Param{{Name: "lr", Type: pipeline.TypeFloat, Default: 0.1}},
+		Params: []pipeline.Param{
+			{Name: "lr", Type: pipeline.TypeFloat, Default: 0.1},
+			{Name: "device", Type: pipeline.TypeString, Default: "auto", Enum: []string{"auto", "cpu", "cuda"}},
+		},
 		Inputs: []pipeline.Input{{Kind: pipeline.KindPairs}},
 		Output: pipeline.KindModel,
 		Run: func(ctx context.Context, sc *pipeline.StageContext) error {
