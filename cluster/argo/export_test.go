@@ -3,6 +3,7 @@ package argo_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,7 +42,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 		t.Fatalf("%v (run `go test ./cluster/argo -update` to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the export (run `go test ./cluster/argo -update` if the change is intended); got:\n%s", path, got)
+		t.Errorf("%s differs from the export (run `go test ./cluster/argo -update` if the change is intended); %s", path, firstDiff(got, want))
 	}
 }
 
@@ -251,4 +252,22 @@ func TestDeviceParamDecidesGPU(t *testing.T) {
 	if n := strings.Count(string(got), "template: stage-gpu"); n != 3 {
 		t.Errorf("--gpu-stage train with device=cpu: %d GPU tasks, want 3", n)
 	}
+}
+
+// firstDiff describes the first line where got and want differ.
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("first difference at line %d:\n got: %q\nwant: %q", i+1, gl, wl)
+		}
+	}
+	return "no line differs"
 }

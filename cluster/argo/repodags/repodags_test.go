@@ -3,6 +3,7 @@ package repodags_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -73,8 +74,26 @@ func TestExportRepoDAGs(t *testing.T) {
 				t.Fatalf("%v (run `go test ./cluster/argo/repodags -update` to create it)", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the export (run `go test ./cluster/argo/repodags -update` if the change is intended); got:\n%s", path, got)
+				t.Errorf("%s differs from the export (run `go test ./cluster/argo/repodags -update` if the change is intended); %s", path, firstDiff(got, want))
 			}
 		})
 	}
+}
+
+// firstDiff describes the first line where got and want differ.
+func firstDiff(got, want []byte) string {
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("first difference at line %d:\n got: %q\nwant: %q", i+1, gl, wl)
+		}
+	}
+	return "no line differs"
 }
