@@ -234,16 +234,16 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 	qseg := req.QuerySeg[qs[0]]
 	want := make([]bool, w.nseg)
 	keepK := make([]int, w.nseg)
-	any := false
+	anyWant := false
 	for s := range req.Segments {
 		keepK[s] = req.KeepK(qseg, s)
 		want[s] = keepK[s] > 0 || req.MultiK > 0
-		any = any || want[s]
+		anyWant = anyWant || want[s]
 	}
 	for _, q := range qs {
 		results[q] = Result{Beat: make([]int32, len(req.Rel[q])*w.nseg), Top: make([][]Hit, w.nseg)}
 	}
-	if !any {
+	if !anyWant {
 		return nil
 	}
 	if err := w.sc.Prepare(qs, want); err != nil {
