@@ -129,6 +129,9 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
+	modelKey := emb.ModelKey
+	emb = nil // the scorer holds its own (normalized) copy
+
 	runID := evalRunID(sc, embIn.Stage)
 	sc.Progress.Start("retrieve "+ds.Name, int64(len(ds.Queries)))
 	st, err := eval.RetrieveToFile(ctx, p, scorer, scorer, evalRetrieveOptions(sc, runID), filepath.Join(sc.OutDir, eval.RankingsFile))
@@ -137,7 +140,7 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name, "rows", st.Rows, "skipped_no_relevant", st.NoRel)
 	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": []string{ds.Name},
-		"model_key": emb.ModelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasetLicense(dsIn.Dir)})
+		"model_key": modelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasetLicense(dsIn.Dir)})
 }
 
 func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
@@ -165,7 +168,19 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 			w.Close()
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}
-		sc.Progress.Start("bm25 "+ds.Name, 0)
+		// one pass over the queries for mono and cross, one for multi
+		settings := opt.Settings
+		if len(settings) == 0 {
+			settings = []string{eval.Mono, eval.Cross, eval.Multi}
+		}
+		passes := 0
+		if slices.Contains(settings, eval.Multi) {
+			passes++
+		}
+		if slices.Contains(settings, eval.Mono) || slices.Contains(settings, eval.Cross) {
+			passes++
+		}
+		sc.Progress.Start("bm25 "+ds.Name, int64(passes*len(ds.Queries)))
 		st, err := eval.Retrieve(ctx, prep, perLang, pooled, opt, w.Write)
 		if err != nil {
 			w.Close()

@@ -11,6 +11,7 @@ import (
 	"github.com/lair-ir/lair/eval/evaltest"
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/reports"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -115,14 +116,23 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	modelDir := filepath.Join(t.TempDir(), "model")
+	os.MkdirAll(modelDir, 0o755)
+	if err := tables.Write(filepath.Join(modelDir, "training_log.parquet"), []reports.LogRow{{Step: 0, Loss: 3, ValLoss: 3.1}, {Step: 5, Loss: 2, ValLoss: 2.4}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	rep := evalCtx(t, r, "report/html", "report", map[string]any{"permutations": 200, "bootstrap": 100, "baseline": "bm25"},
-		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir})
+		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir},
+		pipeline.Artifact{Kind: pipeline.KindModel, Stage: "train[strategy=hybrid]", Dir: modelDir})
 	if err := rep.Type.Run(ctx, rep); err != nil {
 		t.Fatal(err)
 	}
 	html, err := os.ReadFile(filepath.Join(rep.OutDir, "report.html"))
 	if err != nil || !strings.Contains(string(html), "Comparison with the baseline <code>bm25</code>") {
 		t.Fatalf("report: %v", err)
+	}
+	if !strings.Contains(string(html), "training: train[strategy=hybrid]") {
+		t.Error("report lacks the training curve of the model input")
 	}
 
 	// bad input: embeddings missing a candidate
