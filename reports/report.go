@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lair-ir/lair/eval/significance"
@@ -221,7 +222,7 @@ func (c cell) Text() string {
 }
 
 // Attr is the full-precision value for data-value.
-func (c cell) Attr() string { return fmt.Sprintf("%.17g", c.Value) }
+func (c cell) Attr() string { return strconv.FormatFloat(c.Value, 'g', -1, 64) }
 
 type col struct{ Setting, Metric, Label string }
 
@@ -331,14 +332,17 @@ func buildPage(title string, ms []tables.Metric, comps []significance.Comparison
 				v, ok := 0.0, false
 				switch {
 				case c.Metric == "map" && c.Setting == "mono":
-					v, ok = pr.Mono, true
+					v = pr.Mono
 				case c.Metric == "map" && c.Setting == "cross":
-					v, ok = pr.Cross, true
+					v = pr.Cross
 				case c.Metric == "map" && c.Setting == "multi":
-					v, ok = pr.Multi, true
+					v = pr.Multi
 				case c.Metric == "rd":
-					v, ok = pr.RD, true
+					v = pr.RD
+				case c.Metric == "ndcg@10" && c.Setting == "mono":
+					v = pr.NDCG10
 				}
+				ok = v > 0
 				row.Cells = append(row.Cells, cell{Run: row.Label, Dataset: ds, Setting: c.Setting, Metric: c.Metric, QLang: "all", CLang: "all", Value: v, Present: ok, Ref: true})
 			}
 			pd.Summary = append(pd.Summary, row)
@@ -514,8 +518,8 @@ func heatmapSVG(run, ds string, ms []tables.Metric, hs heatSpec) (template.HTML,
 			if shade > 0.55 {
 				txt = "light"
 			}
-			fmt.Fprintf(&b, `<g class="hcell" data-run="%s" data-dataset="%s" data-setting="%s" data-metric="%s" data-qlang="%s" data-clang="%s" data-value="%.17g">`,
-				template.HTMLEscapeString(run), template.HTMLEscapeString(ds), m.Setting, hs.metric, q, c, m.Value)
+			fmt.Fprintf(&b, `<g class="hcell" data-run="%s" data-dataset="%s" data-setting="%s" data-metric="%s" data-qlang="%s" data-clang="%s" data-value="%s">`,
+				template.HTMLEscapeString(run), template.HTMLEscapeString(ds), m.Setting, hs.metric, q, c, strconv.FormatFloat(m.Value, 'g', -1, 64))
 			fmt.Fprintf(&b, `<title>%s→%s %s %s %.4f (n %d)</title><rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`,
 				q, c, m.Setting, hs.label, m.Value, m.N, x, y, cs-1, cs-1, heatColor(shade))
 			fmt.Fprintf(&b, `<text x="%d" y="%d" class="%s">%s</text></g>`, x+cs/2, y+cs/2+4, txt, hs.text(m.Value))

@@ -291,3 +291,25 @@ func TestDuckDBReadsMetrics(t *testing.T) {
 		t.Errorf("duckdb: %+v, Go: n %d sum %v map %v", got, len(rows), sum, mp)
 	}
 }
+
+func TestPaperRowsMIRACL(t *testing.T) {
+	dir := t.TempDir()
+	rows := []tables.Metric{{RunID: "r", Dataset: "miracl", Setting: "mono", QLang: "all", CLang: "all", Metric: "ndcg@10", Value: 0.3, N: 10},
+		{RunID: "r", Dataset: "miracl", Setting: "mono", QLang: "all", CLang: "all", Metric: "r@100", Value: 0.6, N: 10}}
+	if err := tables.Write(filepath.Join(dir, "metrics.parquet"), rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	os.MkdirAll(out, 0o755)
+	if err := Build(context.Background(), Input{MetricsFiles: []string{filepath.Join(dir, "metrics.parquet")}}, out); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	html := string(b)
+	if !strings.Contains(html, `data-metric="ndcg@10" data-qlang="all" data-clang="all" data-value="0.455" data-ref="paper"`) {
+		t.Error("no LaBSE X-X MIRACL nDCG@10 reference cell")
+	}
+	if strings.Contains(html, "paper: XLM-R X-X</td><td class=\"label\">xquad-r") {
+		t.Error("reference rows of a dataset that is not in the report")
+	}
+}
