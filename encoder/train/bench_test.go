@@ -29,6 +29,19 @@ type benchData struct {
 	tok   string // tokenizer.json learned by model/tiny
 }
 
+// benchPairs and benchMaxLen set the batch of BenchmarkStepVsORTForward
+// (LAIR_BENCH_PAIRS, default 32; LAIR_BENCH_MAXLEN, default 64).
+func benchPairs() int  { return envInt("LAIR_BENCH_PAIRS", 32) }
+func benchMaxLen() int { return envInt("LAIR_BENCH_MAXLEN", 64) }
+
+func envInt(name string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
 // benchVerbose prints every step's time to stderr (LAIR_BENCH_VERBOSE=1).
 var benchVerbose = os.Getenv("LAIR_BENCH_VERBOSE") == "1"
 
@@ -173,8 +186,11 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 	for _, kind := range []string{"static", "minilm"} {
 		b.Run(kind, func(b *testing.B) {
 			dir := benchModel(b, kind, d)
-			tr := benchTrainer(b, dir, 64)
+			tr := benchTrainer(b, dir, benchMaxLen())
 			bt := d.plan[0].Batch
+			if n := benchPairs(); n < len(bt.Queries) {
+				bt = Batch{Queries: bt.Queries[:n], Passages: bt.Passages[:n], Negatives: bt.Negatives[:n]}
+			}
 			qi, qm, _ := tr.Tensorize(tr.cfg.QueryPrefix, bt.Queries)
 			pi, pm, _ := tr.Tensorize(tr.cfg.PassagePrefix, bt.Passages)
 			// Compile, then time steps.
@@ -184,8 +200,12 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 			t0 := time.Now()
 			const steps = 5
 			for k := 0; k < steps; k++ {
+				t0 := time.Now()
 				if _, _, err := tr.Step(bt, 1e-3, k+2); err != nil {
 					b.Fatal(err)
+				}
+				if benchVerbose {
+					fmt.Fprintf(os.Stderr, "%s step %d: %v\n", kind, k, time.Since(t0))
 				}
 			}
 			step := time.Since(t0) / steps
@@ -238,7 +258,7 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 			b.ReportMetric(float64(step.Milliseconds()), "step_ms")
 			b.ReportMetric(float64(fwd.Microseconds())/1000, "ort_fwd_ms")
 			b.ReportMetric(float64(step)/float64(fwd), "step/fwd")
-			b.Logf("%s: query len %d, passage len %d: step %v, ORT forward %v, ratio %.1f", kind, qi.Shape().Dim(1), pi.Shape().Dim(1), step, fwd, float64(step)/float64(fwd))
+			b.Logf("%s: %d pairs, query len %d, passage len %d: step %v, ORT forward %v, ratio %.1f", kind, len(bt.Queries), qi.Shape().Dim(1), pi.Shape().Dim(1), step, fwd, float64(step)/float64(fwd))
 		})
 	}
 }

@@ -87,19 +87,28 @@ func (t *Trainer) stepGraph(scope *model.Scope, in []*Node) []*Node {
 		clip := Scalar(g, dtypes.Float32, t.cfg.ClipNorm)
 		factor = Div(clip, Max(norm, clip))
 	}
+	// AdamW with the bias corrections folded into the step size (Kingma &
+	// Ba, section 2): w -= lr*sqrt(bc2)/bc1 * m / (sqrt(v) + eps*sqrt(bc2)),
+	// and the clipping factor folded into the moment updates, so each
+	// weight costs few element-wise passes (they dominate for big
+	// embedding matrices).
 	b1, b2 := t.cfg.Beta1, t.cfg.Beta2
+	sqrtBC2 := Sqrt(bc2)
+	stepSize := Div(Mul(lr, sqrtBC2), bc1)
+	epsHat := MulScalar(sqrtBC2, t.cfg.Eps)
+	gScale := MulScalar(factor, 1-b1)
+	g2Scale := MulScalar(Square(factor), 1-b2)
+	decay := OneMinus(MulScalar(lr, t.cfg.WeightDecay))
 	for i, v := range t.model.Trainable {
-		gr := Mul(grads[i], factor)
-		m := Add(MulScalar(t.opt.m[i].NodeValue(g), b1), MulScalar(gr, 1-b1))
-		vv := Add(MulScalar(t.opt.v[i].NodeValue(g), b2), MulScalar(Square(gr), 1-b2))
+		m := Add(MulScalar(t.opt.m[i].NodeValue(g), b1), Mul(grads[i], gScale))
+		vv := Add(MulScalar(t.opt.v[i].NodeValue(g), b2), Mul(Square(grads[i]), g2Scale))
 		t.opt.m[i].SetNodeValue(m)
 		t.opt.v[i].SetNodeValue(vv)
-		upd := Div(Div(m, bc1), AddScalar(Sqrt(Div(vv, bc2)), t.cfg.Eps))
 		w := ws[i]
 		if t.cfg.WeightDecay > 0 && v.Shape().Rank() >= 2 {
-			upd = Add(upd, MulScalar(w, t.cfg.WeightDecay))
+			w = Mul(w, decay) // decoupled weight decay: w -= lr*wd*w
 		}
-		v.SetNodeValue(Sub(w, Mul(lr, upd)))
+		v.SetNodeValue(Sub(w, Mul(Div(m, Add(Sqrt(vv), epsHat)), stepSize)))
 	}
 	return []*Node{loss, norm}
 }
