@@ -122,10 +122,19 @@ func (b *bpe) tokenize(s string, out []token) ([]token, error) {
 			return append(out, token{id: id, val: s, a: 0, b: len(s)}), nil
 		}
 	}
+	// Build the word as Hugging Face's merge_word does, quirks included:
+	// byte fallback encodes the prefixed/suffixed string, each byte token
+	// advances the offset by one byte, and a pending unknown is only added
+	// when a known character or the end of the word comes.
 	var syms []symbol
 	var buf []byte
-	unkID, unkOK := b.vocab[b.unk]
-	lastUnk := false
+	pos := 0
+	add := func(id int64, n int) {
+		syms = append(syms, symbol{id, pos, pos + n})
+		pos += n
+	}
+	unkPending, unkLen := false, 0
+	var unkID int64
 	for i, r := range s {
 		n := utf8.RuneLen(r)
 		if r == utf8.RuneError {
@@ -140,40 +149,47 @@ func (b *bpe) tokenize(s string, out []token) ([]token, error) {
 			buf = append(buf, b.suffix...)
 		}
 		if id, ok := b.vocab[string(buf)]; ok {
-			syms = append(syms, symbol{id, i, i + n})
-			lastUnk = false
+			if unkPending {
+				add(unkID, unkLen)
+				unkPending = false
+			}
+			add(id, n)
 			continue
 		}
 		if b.byteFallback {
-			all := true
-			var ids []int64
-			for k := i; k < i+n; k++ {
-				id, ok := b.vocab[fmt.Sprintf("<0x%02X>", s[k])]
+			ids := make([]int64, 0, len(buf))
+			for _, c := range buf {
+				id, ok := b.vocab[fmt.Sprintf("<0x%02X>", c)]
 				if !ok {
-					all = false
 					break
 				}
 				ids = append(ids, id)
 			}
-			if all {
-				for k, id := range ids {
-					syms = append(syms, symbol{id, i + k, i + k + 1})
+			if len(ids) == len(buf) {
+				for _, id := range ids {
+					add(id, 1)
 				}
-				lastUnk = false
 				continue
 			}
 		}
 		if b.hasUnk {
-			if !unkOK {
+			id, ok := b.vocab[b.unk]
+			if !ok {
 				return out, fmt.Errorf("BPE: unk_token %q is not in the vocabulary", b.unk)
 			}
-			if b.fuseUnk && lastUnk {
-				syms[len(syms)-1].b = i + n
-			} else {
-				syms = append(syms, symbol{unkID, i, i + n})
+			switch {
+			case unkPending && b.fuseUnk:
+				unkLen += n
+			case unkPending:
+				add(unkID, unkLen)
+				unkID, unkLen = id, n
+			default:
+				unkPending, unkID, unkLen = true, id, n
 			}
-			lastUnk = true
 		}
+	}
+	if unkPending {
+		add(unkID, unkLen)
 	}
 	// Merge: repeatedly apply the lowest-ranked pair, leftmost first.
 	for len(syms) > 1 {

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"fmt"
 	"compress/gzip"
 	"encoding/json"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/lair-ir/lair/internal/testenv"
 )
@@ -116,7 +119,7 @@ func topN(counts map[string]int, minCount, n int) []string {
 }
 
 func bertWords(texts []string, lower bool) map[string]int {
-	bn := &bertNormalizer{cleanText: true, chinese: true, stripAccents: lower, lowercase: lower}
+	bn := &bertNormalizer{cleanText: true, chinese: true, stripAccents: lower, lowercase: lower, nfd: newUnicodeNormalizer(norm.NFD)}
 	counts := map[string]int{}
 	for _, tx := range texts {
 		cs := bn.normalize(toChars(tx, 0, nil))
@@ -471,5 +474,125 @@ func TestGenerateRegexFixture(t *testing.T) {
 		"post_processor": tp,
 		"decoder":        nil,
 		"model":          mb["model"],
+	})
+}
+
+// TestGenerateBPEPrefixFixture writes bpe-prefix-synth.json.gz
+// (LAIR_TOKENIZER_GEN=1): a BPE with continuing_subword_prefix "##",
+// end_of_word_suffix "</w>", a fused <unk>, and byte_fallback pieces for
+// every byte except 0xE0-0xEF (so 2- and 4-byte characters fall back to
+// bytes, 3-byte ones become unknown), trained on Latin-script XQuAD-R text.
+func TestGenerateBPEPrefixFixture(t *testing.T) {
+	if os.Getenv("LAIR_TOKENIZER_GEN") != "1" {
+		t.Skip("set LAIR_TOKENIZER_GEN=1 to regenerate the synthetic fixtures")
+	}
+	raw := testenv.RawDir(t)
+	var texts []string
+	for _, lang := range []string{"en", "de", "es"} {
+		data, err := os.ReadFile(filepath.Join(raw, "xquad-r", lang+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Data []struct {
+				Paragraphs []struct {
+					Qas []struct {
+						Question string `json:"question"`
+					} `json:"qas"`
+				} `json:"paragraphs"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range d.Data {
+			for _, p := range a.Paragraphs {
+				for _, q := range p.Qas {
+					texts = append(texts, q.Question)
+				}
+			}
+		}
+	}
+	words := bertWords(texts, true)
+	vocab := map[string]int{"<unk>": 0, "[CLS]": 1, "[SEP]": 2}
+	add := func(s string) {
+		if _, ok := vocab[s]; !ok {
+			vocab[s] = len(vocab)
+		}
+	}
+	for b := 0; b < 256; b++ {
+		if b < 0xE0 || b > 0xEF {
+			add(fmt.Sprintf("<0x%02X>", b))
+		}
+	}
+	type wd struct {
+		syms []string
+		n    int
+	}
+	var ws []wd
+	for _, w := range topN(words, 2, 1<<30) {
+		rs := []rune(w)
+		if len(rs) == 0 || rs[0] > 0x24F {
+			continue // Latin only
+		}
+		var syms []string
+		for i, r := range rs {
+			s := string(r)
+			if i > 0 {
+				s = "##" + s
+			}
+			if i == len(rs)-1 {
+				s += "</w>"
+			}
+			syms = append(syms, s)
+			add(s)
+		}
+		ws = append(ws, wd{syms, words[w]})
+	}
+	var merges []any
+	for len(merges) < 1500 {
+		counts := map[[2]string]int{}
+		for _, w := range ws {
+			for i := 0; i+1 < len(w.syms); i++ {
+				counts[[2]string{w.syms[i], w.syms[i+1]}] += w.n
+			}
+		}
+		var best [2]string
+		bestN := 0
+		for p, c := range counts {
+			if c > bestN || (c == bestN && (p[0] < best[0] || (p[0] == best[0] && p[1] < best[1]))) {
+				best, bestN = p, c
+			}
+		}
+		if bestN < 2 {
+			break
+		}
+		merges = append(merges, best[0]+" "+best[1])
+		nw := best[0] + strings.TrimPrefix(best[1], "##")
+		add(nw)
+		for wi := range ws {
+			s := ws[wi].syms
+			var out []string
+			for i := 0; i < len(s); i++ {
+				if i+1 < len(s) && s[i] == best[0] && s[i+1] == best[1] {
+					out = append(out, nw)
+					i++
+				} else {
+					out = append(out, s[i])
+				}
+			}
+			ws[wi].syms = out
+		}
+	}
+	writeSynth(t, "bpe-prefix-synth.json.gz", map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil,
+		"added_tokens": []any{addedTok(0, "<unk>", true, nil), addedTok(1, "[CLS]", true, nil), addedTok(2, "[SEP]", true, nil)},
+		"normalizer":     map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": nil, "lowercase": true},
+		"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
+		"post_processor": map[string]any{"type": "BertProcessing", "sep": []any{"[SEP]", 2}, "cls": []any{"[CLS]", 1}},
+		"decoder":        nil,
+		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": "<unk>", "continuing_subword_prefix": "##",
+			"end_of_word_suffix": "</w>", "fuse_unk": true, "byte_fallback": true, "ignore_merges": false,
+			"vocab": vocab, "merges": merges},
 	})
 }

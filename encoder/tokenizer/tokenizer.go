@@ -596,9 +596,16 @@ func (t *Tokenizer) encodeRaw(text string) (Encoding, error) {
 				enc.IDs = append(enc.IDs, tk.id)
 				enc.Tokens = append(enc.Tokens, tk.val)
 				var o [2]int
-				if tk.b > tk.a && tk.b <= len(byteToChar) && tk.a >= 0 {
+				switch {
+				case tk.b > tk.a && tk.b <= len(byteToChar) && tk.a >= 0:
 					o[0] = int(sp.chars[byteToChar[tk.a]].s)
 					o[1] = int(sp.chars[byteToChar[tk.b-1]].e)
+				case tk.b > len(byteToChar):
+					// Beyond the split (BPE byte fallback of a prefixed
+					// piece): Hugging Face cannot convert these and reports
+					// the raw offsets; clamp them into the input.
+					o[0] = min(max(tk.a, 0), len(text))
+					o[1] = min(max(tk.b, o[0]), len(text))
 				}
 				enc.Offsets = append(enc.Offsets, o)
 			}
