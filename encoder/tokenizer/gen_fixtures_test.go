@@ -2,9 +2,9 @@ package tokenizer
 
 import (
 	"bytes"
-	"fmt"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -586,7 +586,7 @@ func TestGenerateBPEPrefixFixture(t *testing.T) {
 	}
 	writeSynth(t, "bpe-prefix-synth.json.gz", map[string]any{
 		"version": "1.0", "truncation": nil, "padding": nil,
-		"added_tokens": []any{addedTok(0, "<unk>", true, nil), addedTok(1, "[CLS]", true, nil), addedTok(2, "[SEP]", true, nil)},
+		"added_tokens":   []any{addedTok(0, "<unk>", true, nil), addedTok(1, "[CLS]", true, nil), addedTok(2, "[SEP]", true, nil)},
 		"normalizer":     map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": nil, "lowercase": true},
 		"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
 		"post_processor": map[string]any{"type": "BertProcessing", "sep": []any{"[SEP]", 2}, "cls": []any{"[CLS]", 1}},
