@@ -140,8 +140,15 @@ func ReadArrow(path string) (*File, error) {
 	return out, nil
 }
 
-// DecodeArrow reads a batch plan in Arrow IPC file format.
-func DecodeArrow(r ipc.ReadAtSeeker) (*File, error) {
+// DecodeArrow reads a batch plan in Arrow IPC file format. Corrupt input
+// gives an error, never a panic (arrow-go panics on some malformed
+// flatbuffers; the panic is turned into an error).
+func DecodeArrow(r ipc.ReadAtSeeker) (out *File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, fmt.Errorf("corrupt Arrow IPC data: %v", p)
+		}
+	}()
 	fr, err := ipc.NewFileReader(r, ipc.WithAllocator(memory.NewGoAllocator()))
 	if err != nil {
 		return nil, err
@@ -159,7 +166,7 @@ func DecodeArrow(r ipc.ReadAtSeeker) (*File, error) {
 	if meta["lair.format"] != formatVersion {
 		return nil, fmt.Errorf("lair.format is %q, want %q", meta["lair.format"], formatVersion)
 	}
-	out := &File{Meta: meta}
+	out = &File{Meta: meta}
 	for i := 0; i < fr.NumRecords(); i++ {
 		rec, err := fr.RecordBatch(i)
 		if err != nil {
