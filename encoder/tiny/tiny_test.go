@@ -11,6 +11,7 @@ import (
 	"github.com/lair-ir/lair/datasets/lareqa"
 	"github.com/lair-ir/lair/datasets/pairs"
 	"github.com/lair-ir/lair/encoder/tokenizer"
+	"github.com/lair-ir/lair/encoder/train"
 	"github.com/lair-ir/lair/internal/testenv"
 )
 
@@ -159,5 +160,33 @@ func TestUnknownRateOnHeldOutData(t *testing.T) {
 		}
 		t.Logf("%s: %.3f%% unknown over %d tokens in training languages; vocabulary of %d tokens from %d train texts",
 			c.name, 100*float64(allU)/float64(allT), allT, tok.VocabSize(), len(texts))
+	}
+}
+
+func TestTransformerArchTrains(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	texts := []string{"where is the tower?", "the tower is in paris.", "wo ist der turm?", "der turm steht in paris."}
+	if err := Build(dir, texts, Config{Arch: ArchTransformer, Hidden: 16, Layers: 1, Heads: 2, VocabSize: 100, MaxLength: 32}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := train.LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.HasTokenTypes {
+		t.Error("transformer tiny model should be BERT-shaped (token_type_ids)")
+	}
+	be, err := train.NewBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := train.DefaultConfig()
+	cfg.MaxLength = 16
+	tr, err := train.NewTrainer(m, cfg, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.Step(train.Batch{Queries: texts[:2], Passages: texts[2:], Negatives: []string{"", ""}}, 1e-3, 1); err != nil {
+		t.Fatal(err)
 	}
 }

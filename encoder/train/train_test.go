@@ -209,3 +209,34 @@ func TestValidationBatches(t *testing.T) {
 		t.Errorf("one group gave %d batches; a batch needs two groups", len(bs))
 	}
 }
+
+func TestHardNegativesAddCandidates(t *testing.T) {
+	dir := staticModel(t, 16)
+	b := synthPlan(1, 4)[0].Batch
+	b.Negatives = []string{"t1 is described here y1 w1", "", "t9 is described here y0 w9", ""}
+	cfg := testConfig()
+	plain := newTestTrainer(t, dir, cfg)
+	cfg.HardNegatives = true
+	hard := newTestTrainer(t, dir, cfg)
+	lp, err := plain.Loss(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lh, err := hard.Loss(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two more candidates in every softmax: the loss can only grow.
+	if !(lh > lp) {
+		t.Errorf("loss with hard negatives %v, without %v", lh, lp)
+	}
+	if _, _, err := hard.Step(b, 1e-2, 1); err != nil {
+		t.Fatal(err)
+	}
+	b.Negatives = []string{"", "", "", ""}
+	lNone, _ := hard.Loss(b)
+	lPlain, _ := plain.Loss(b)
+	if math.IsNaN(lNone) || math.IsNaN(lPlain) {
+		t.Error("NaN loss without negatives")
+	}
+}
