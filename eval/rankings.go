@@ -10,10 +10,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // RankingsFile is the file of a rankings artifact.
@@ -29,8 +30,7 @@ const (
 )
 
 // Ranking is one row of rankings.parquet: the ranking of one query in one
-// setting and candidate pool (the struct tags document the Parquet
-// columns; the file is written and read with Arrow).
+// setting and candidate pool.
 //
 //	run_id      the system (e.g. "encode[strategy=hybrid]" or "bm25")
 //	dataset     dataset name from queries.parquet
@@ -62,31 +62,11 @@ type Ranking struct {
 	TopScores []float32 `parquet:"top_scores,list"`
 }
 
-// rankingsSchema is the Arrow schema of rankings.parquet.
-var rankingsSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "run_id", Type: arrow.BinaryTypes.String},
-	{Name: "dataset", Type: arrow.BinaryTypes.String},
-	{Name: "setting", Type: arrow.BinaryTypes.String},
-	{Name: "qid", Type: arrow.BinaryTypes.String},
-	{Name: "q_lang", Type: arrow.BinaryTypes.String},
-	{Name: "c_lang", Type: arrow.BinaryTypes.String},
-	{Name: "pool_size", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "rel_cids", Type: arrow.ListOf(arrow.BinaryTypes.String)},
-	{Name: "rel_langs", Type: arrow.ListOf(arrow.BinaryTypes.String)},
-	{Name: "rel_grades", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
-	{Name: "rel_ranks", Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
-	{Name: "rel_scores", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)},
-	{Name: "top_cids", Type: arrow.ListOf(arrow.BinaryTypes.String)},
-	{Name: "top_scores", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)},
-}, nil)
-
-// RankingsWriter streams Ranking rows to a Parquet file (zstd, one row
-// group per Write of up to a few thousand rows).
+// RankingsWriter streams Ranking rows to a Parquet file.
 type RankingsWriter struct {
 	path string
 	f    *os.File
-	w    *pqarrow.FileWriter
-	b    *array.RecordBuilder
+	w    *parquet.GenericWriter[Ranking]
 	n    int
 }
 
@@ -96,61 +76,15 @@ func CreateRankings(path string) (*RankingsWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithDictionaryDefault(false),
-		parquet.WithDictionaryFor("run_id", true), parquet.WithDictionaryFor("dataset", true),
-		parquet.WithDictionaryFor("setting", true), parquet.WithDictionaryFor("q_lang", true),
-		parquet.WithDictionaryFor("c_lang", true),
-		parquet.WithMaxRowGroupLength(4096))
-	w, err := pqarrow.NewFileWriter(rankingsSchema, f, props, pqarrow.NewArrowWriterProperties())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write %s: %w", path, err)
-	}
-	return &RankingsWriter{path: path, f: f, w: w, b: array.NewRecordBuilder(memory.NewGoAllocator(), rankingsSchema)}, nil
-}
-
-func appendStrings(lb *array.ListBuilder, v []string) {
-	lb.Append(true)
-	vb := lb.ValueBuilder().(*array.StringBuilder)
-	for _, s := range v {
-		vb.Append(s)
-	}
+	w := parquet.NewGenericWriter[Ranking](f,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(4096))
+	return &RankingsWriter{path: path, f: f, w: w}, nil
 }
 
 // Write appends rows.
 func (rw *RankingsWriter) Write(rows []Ranking) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	b := rw.b
-	str := func(i int) *array.StringBuilder { return b.Field(i).(*array.StringBuilder) }
-	list := func(i int) *array.ListBuilder { return b.Field(i).(*array.ListBuilder) }
-	for i := range rows {
-		r := &rows[i]
-		str(0).Append(r.RunID)
-		str(1).Append(r.Dataset)
-		str(2).Append(r.Setting)
-		str(3).Append(r.QID)
-		str(4).Append(r.QLang)
-		str(5).Append(r.CLang)
-		b.Field(6).(*array.Int32Builder).Append(r.PoolSize)
-		appendStrings(list(7), r.RelCIDs)
-		appendStrings(list(8), r.RelLangs)
-		list(9).Append(true)
-		list(9).ValueBuilder().(*array.Int32Builder).AppendValues(r.RelGrades, nil)
-		list(10).Append(true)
-		list(10).ValueBuilder().(*array.Int32Builder).AppendValues(r.RelRanks, nil)
-		list(11).Append(true)
-		list(11).ValueBuilder().(*array.Float32Builder).AppendValues(r.RelScores, nil)
-		appendStrings(list(12), r.TopCIDs)
-		list(13).Append(true)
-		list(13).ValueBuilder().(*array.Float32Builder).AppendValues(r.TopScores, nil)
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	if err := rw.w.WriteBuffered(rec); err != nil {
+	if _, err := rw.w.Write(rows); err != nil {
 		return fmt.Errorf("write %s: %w", rw.path, err)
 	}
 	rw.n += len(rows)
@@ -159,11 +93,11 @@ func (rw *RankingsWriter) Write(rows []Ranking) error {
 
 // Close finishes the file.
 func (rw *RankingsWriter) Close() error {
-	rw.b.Release()
-	if err := rw.w.Close(); err != nil { // closes the file too
+	if err := rw.w.Close(); err != nil {
+		rw.f.Close()
 		return fmt.Errorf("write %s: %w", rw.path, err)
 	}
-	return nil
+	return rw.f.Close()
 }
 
 // ReadRankings streams the rows of a rankings file to fn in batches. It
