@@ -32,6 +32,10 @@ type Input struct {
 	Alpha         float64
 	Seed          uint64
 	Threads       int
+	// AllPairs also tests every pair of runs (not only against the
+	// baseline) into significance.parquet; the page shows the baseline
+	// comparisons.
+	AllPairs bool
 }
 
 // SigRow is one row of significance.parquet.
@@ -103,13 +107,21 @@ func Build(ctx context.Context, in Input, outDir string) error {
 			others = append(others, r)
 		}
 	}
-	var comps []significance.Comparison
+	var comps, extra []significance.Comparison
+	opt := significance.Options{Permutations: in.Permutations, Bootstrap: in.Bootstrap, Seed: in.Seed, Metrics: in.SigMetrics, Threads: in.Threads}
 	if len(others) > 0 && len(pq) > 0 {
 		var err error
-		comps, err = significance.Compare(pq, base, others, significance.Options{Permutations: in.Permutations, Bootstrap: in.Bootstrap,
-			Seed: in.Seed, Metrics: in.SigMetrics, Threads: in.Threads})
-		if err != nil {
+		if comps, err = significance.Compare(pq, base, others, opt); err != nil {
 			return err
+		}
+		if in.AllPairs {
+			for i, a := range others {
+				c, err := significance.Compare(pq, a, others[i+1:], opt)
+				if err != nil {
+					return err
+				}
+				extra = append(extra, c...)
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -149,8 +161,9 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	if err := tables.Write(filepath.Join(outDir, "per_query.parquet"), pq, meta); err != nil {
 		return err
 	}
-	sig := make([]SigRow, len(comps))
-	for i, c := range comps {
+	all := append(slices.Clone(comps), extra...)
+	sig := make([]SigRow, len(all))
+	for i, c := range all {
 		sig[i] = SigRow{Base: c.Base, Other: c.Other, Dataset: c.Dataset, Setting: c.Setting, Metric: c.Metric, Lang: c.Lang, N: int64(c.N),
 			MeanBase: c.MeanBase, Mean: c.MeanOther, Delta: c.Delta, P: c.P, PHolm: c.PHolm, CILo: c.CILo, CIHi: c.CIHi,
 			Wins: int64(c.Wins), Ties: int64(c.Ties), Losses: int64(c.Losses)}

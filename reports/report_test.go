@@ -292,6 +292,38 @@ func TestDuckDBReadsMetrics(t *testing.T) {
 	}
 }
 
+func TestAllPairs(t *testing.T) {
+	dir := t.TempDir()
+	var rows []tables.PerQuery
+	var ms []tables.Metric
+	for _, run := range []string{"a", "b", "c"} {
+		ms = append(ms, tables.Metric{RunID: run, Dataset: "d", Setting: "mono", QLang: "all", CLang: "all", Metric: "map", Value: 0.5, N: 3})
+		for q := 0; q < 3; q++ {
+			rows = append(rows, tables.PerQuery{RunID: run, Dataset: "d", Setting: "mono", QID: fmt.Sprint(q), Lang: "en", CLang: "en", Metric: "map", Value: float64(q) / 3})
+		}
+	}
+	tables.Write(filepath.Join(dir, "metrics.parquet"), ms, nil)
+	tables.Write(filepath.Join(dir, "per_query.parquet"), rows, nil)
+	out := filepath.Join(dir, "out")
+	os.MkdirAll(out, 0o755)
+	in := Input{MetricsFiles: []string{filepath.Join(dir, "metrics.parquet")}, PerQueryFiles: []string{filepath.Join(dir, "per_query.parquet")},
+		Permutations: 100, Bootstrap: 50, AllPairs: true}
+	if err := Build(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := tables.Read[SigRow](filepath.Join(out, "significance.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := map[string]bool{}
+	for _, s := range sig {
+		pairs[s.Base+"-"+s.Other] = true
+	}
+	if len(pairs) != 3 || !pairs["a-b"] || !pairs["a-c"] || !pairs["b-c"] {
+		t.Fatalf("pairs %v", pairs)
+	}
+}
+
 func TestPaperRowsMIRACL(t *testing.T) {
 	dir := t.TempDir()
 	rows := []tables.Metric{{RunID: "r", Dataset: "miracl", Setting: "mono", QLang: "all", CLang: "all", Metric: "ndcg@10", Value: 0.3, N: 10},

@@ -276,6 +276,7 @@ func reportStage() *pipeline.StageType {
 			{Name: "bootstrap", Type: pipeline.TypeInt, Default: 1000, Doc: "bootstrap resamples for confidence intervals"},
 			{Name: "alpha", Type: pipeline.TypeFloat, Default: 0.05, Doc: "significance level (Holm-corrected across languages)"},
 			{Name: "seed", Type: pipeline.TypeInt, Default: 1, Doc: "seed of the randomization and bootstrap"},
+			{Name: "all_pairs", Type: pipeline.TypeBool, Default: false, Doc: "also test every pair of runs into significance.parquet (slow with many runs)"},
 		},
 		Inputs: []pipeline.Input{
 			{Kind: pipeline.KindMetrics, Many: true, Doc: "metrics of one or more evaluations"},
@@ -291,7 +292,7 @@ func runReport(ctx context.Context, sc *pipeline.StageContext) error {
 	p := sc.Params
 	in := reports.Input{Title: p.String("title"), Baseline: p.String("baseline"), SigMetrics: p.Strings("sig_metrics"),
 		Permutations: p.Int("permutations"), Bootstrap: p.Int("bootstrap"), Alpha: p.Float("alpha"), Seed: uint64(p.Int("seed")),
-		Threads: max(1, sc.Env.Threads)}
+		Threads: max(1, sc.Env.Threads), AllPairs: p.Bool("all_pairs")}
 	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
 		in.MetricsFiles = append(in.MetricsFiles, a.Path("metrics.parquet"))
 		if _, err := os.Stat(a.Path("per_query.parquet")); err == nil {
