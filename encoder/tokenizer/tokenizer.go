@@ -603,7 +603,8 @@ func (t *Tokenizer) encodeRaw(text string) (Encoding, error) {
 				case tk.b > len(byteToChar):
 					// Beyond the split (BPE byte fallback of a prefixed
 					// piece): Hugging Face cannot convert these and reports
-					// the raw offsets; clamp them into the input.
+					// the raw offsets (which may split a character); clamp
+					// them into the input.
 					o[0] = min(max(tk.a, 0), len(text))
 					o[1] = min(max(tk.b, o[0]), len(text))
 				}
