@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -191,21 +192,7 @@ func (b *bpe) tokenize(s string, out []token) ([]token, error) {
 	if unkPending {
 		add(unkID, unkLen)
 	}
-	// Merge: repeatedly apply the lowest-ranked pair, leftmost first.
-	for len(syms) > 1 {
-		best, bestRank := -1, 0
-		var bestID int64
-		for i := 0; i+1 < len(syms); i++ {
-			if mi, ok := b.merges[pair{syms[i].id, syms[i+1].id}]; ok && (best < 0 || mi.rank < bestRank) {
-				best, bestRank, bestID = i, mi.rank, mi.newID
-			}
-		}
-		if best < 0 {
-			break
-		}
-		syms[best] = symbol{bestID, syms[best].a, syms[best+1].b}
-		syms = append(syms[:best+1], syms[best+2:]...)
-	}
+	syms = b.mergeAll(syms)
 	for _, sy := range syms {
 		val := ""
 		if sy.id >= 0 && sy.id < int64(len(b.rev)) {
@@ -354,6 +341,88 @@ func gpt2Ranges(cs []nchar) []rng {
 		}
 		out = append(out, rng{i, k, true})
 		i = k
+	}
+	return out
+}
+
+// mergeEntry is a candidate merge of the symbol at pos with its successor.
+type mergeEntry struct {
+	pos, rank int
+	newID     int64
+}
+
+// mergeHeap orders candidates by rank, then position (lowest first).
+type mergeHeap []mergeEntry
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	if h[i].rank != h[j].rank {
+		return h[i].rank < h[j].rank
+	}
+	return h[i].pos < h[j].pos
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(mergeEntry)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// mergeAll applies merges with a priority queue as Hugging Face's
+// Word::merge_all does (O(n log n) in the word length).
+func (b *bpe) mergeAll(syms []symbol) []symbol {
+	if len(syms) < 2 {
+		return syms
+	}
+	n := len(syms)
+	prev := make([]int, n)
+	next := make([]int, n)
+	alive := make([]bool, n)
+	for i := range syms {
+		prev[i], next[i], alive[i] = i-1, i+1, true
+	}
+	next[n-1] = -1
+	h := make(mergeHeap, 0, n)
+	for i := 0; i+1 < n; i++ {
+		if mi, ok := b.merges[pair{syms[i].id, syms[i+1].id}]; ok {
+			h = append(h, mergeEntry{i, mi.rank, mi.newID})
+		}
+	}
+	heap.Init(&h)
+	for h.Len() > 0 {
+		top := heap.Pop(&h).(mergeEntry)
+		if !alive[top.pos] || next[top.pos] < 0 {
+			continue
+		}
+		r := next[top.pos]
+		mi, ok := b.merges[pair{syms[top.pos].id, syms[r].id}]
+		if !ok || mi.newID != top.newID {
+			continue // stale entry
+		}
+		syms[top.pos] = symbol{top.newID, syms[top.pos].a, syms[r].b}
+		alive[r] = false
+		next[top.pos] = next[r]
+		if next[r] >= 0 {
+			prev[next[r]] = top.pos
+		}
+		if p := prev[top.pos]; p >= 0 {
+			if mi, ok := b.merges[pair{syms[p].id, syms[top.pos].id}]; ok {
+				heap.Push(&h, mergeEntry{p, mi.rank, mi.newID})
+			}
+		}
+		if nx := next[top.pos]; nx >= 0 {
+			if mi, ok := b.merges[pair{syms[top.pos].id, syms[nx].id}]; ok {
+				heap.Push(&h, mergeEntry{top.pos, mi.rank, mi.newID})
+			}
+		}
+	}
+	out := syms[:0]
+	for i, sy := range syms {
+		if alive[i] {
+			out = append(out, sy)
+		}
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -545,19 +546,21 @@ func (u *unicodeNormalizer) normalize(cs []nchar) []nchar {
 				dec = append(dec, change{r, ch})
 			}
 		}
-		// Stable sort of non-starter runs by combining class.
-		for i := 1; i < len(dec); i++ {
-			ci := cccOf(dec[i].r)
-			if ci == 0 {
+		// Stable sort of each run of non-starters by combining class.
+		for i := 0; i < len(dec); {
+			if cccOf(dec[i].r) == 0 {
+				i++
 				continue
 			}
-			for j := i; j > 0; j-- {
-				cj := cccOf(dec[j-1].r)
-				if cj == 0 || cj <= ci {
-					break
-				}
-				dec[j], dec[j-1] = dec[j-1], dec[j]
+			j := i + 1
+			for j < len(dec) && cccOf(dec[j].r) != 0 {
+				j++
 			}
+			if j-i > 1 {
+				run := dec[i:j]
+				sort.SliceStable(run, func(x, y int) bool { return cccOf(run[x].r) < cccOf(run[y].r) })
+			}
+			i = j
 		}
 		list = list[:0]
 		if !composing {
