@@ -54,7 +54,7 @@ func TestCachedRuns(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	env := append(os.Environ(), "LAIR_MIRROR="+mirror, "LAIR_STORE=", "LAIR_CACHE="+filepath.Join(tmp, "cache"), "GOMLX_BACKEND=go:parallelism=16")
+	env := append(os.Environ(), "LAIR_MIRROR="+mirror, "LAIR_STORE=", "LAIR_CACHE="+filepath.Join(tmp, "cache"), "GOMLX_BACKEND=go:parallelism=16", "LAIR_ORT_LIB="+ortLib(t))
 	run := func(dir string, env []string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)

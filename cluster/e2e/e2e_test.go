@@ -64,7 +64,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer srv.Close()
 	const storeURL = "s3://lair/e2e"
-	baseEnv := append(os.Environ(), "LAIR_MIRROR="+mirror, "LAIR_STORE=", "GOMLX_BACKEND=go:parallelism=16")
+	baseEnv := append(os.Environ(), "LAIR_MIRROR="+mirror, "LAIR_STORE=", "GOMLX_BACKEND=go:parallelism=16", "LAIR_ORT_LIB="+ortLib(t))
 	lair := func(dir string, env []string, args ...string) ([]byte, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
@@ -320,4 +320,22 @@ func TestNearlyEqual(t *testing.T) {
 			t.Errorf("nearlyEqual(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.ok)
 		}
 	}
+}
+
+// ortLib returns the ONNX Runtime library the steps use: $LAIR_ORT_LIB, or
+// where `make ort` puts it (the tests move LAIR_CACHE, which would move
+// lair's default too).
+func ortLib(t *testing.T) string {
+	if p := os.Getenv("LAIR_ORT_LIB"); p != "" {
+		return p
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(home, ".cache", "lair", "onnxruntime", "1.30.0", "libonnxruntime.so.1")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no ONNX Runtime library (run make ort or set LAIR_ORT_LIB): %v", err)
+	}
+	return p
 }
