@@ -21,7 +21,8 @@ type state struct {
 	Next        int     // next 0-based step to run
 	BestValLoss float64 // +Inf before any validation
 	BestStep    int
-	Bad         int // validations without improvement
+	Bad         int    // validations without improvement
+	Stopped     string // "early_stopping" once the run has stopped early
 	Log         []LogRow
 	Best        map[int][]float32 `json:"-"`
 }

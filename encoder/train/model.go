@@ -70,7 +70,7 @@ type TextEncoder interface {
 }
 
 // LoadModelWith loads the ONNX graph and weights of a model folder and
-// uses tok for its texts.
+// uses tok (not nil) for its texts.
 func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	path, err := ONNXPath(dir)
 	if err != nil {
@@ -84,8 +84,13 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	// written back into the real Q/K/V weights.
 	om.DisableFusion()
 	names, _ := om.Inputs()
-	if !slices.Contains(names, "input_ids") || !slices.Contains(names, "attention_mask") && len(names) > 1 && !slices.Contains(names, "token_type_ids") {
-		return nil, fmt.Errorf("train: %s: inputs %v, want input_ids, attention_mask (and optionally token_type_ids)", path, names)
+	for _, n := range names {
+		if n != "input_ids" && n != "attention_mask" && n != "token_type_ids" {
+			return nil, fmt.Errorf("train: %s: unexpected input %q (inputs %v; want input_ids, attention_mask and optionally token_type_ids)", path, n, names)
+		}
+	}
+	if !slices.Contains(names, "input_ids") || !slices.Contains(names, "attention_mask") {
+		return nil, fmt.Errorf("train: %s: inputs %v, want input_ids and attention_mask (and optionally token_type_ids)", path, names)
 	}
 	outs, _ := om.Outputs()
 	if !slices.Contains(outs, "last_hidden_state") {

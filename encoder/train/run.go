@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -80,14 +79,17 @@ func (t *Trainer) Run(ctx context.Context, plan []PlannedBatch, val []Batch) (*R
 		t.logf("validation", "step", k, "val_loss", vl, "best", st.BestValLoss)
 		return cfg.Patience > 0 && st.Bad >= cfg.Patience, nil
 	}
-	for k := st.Next; k < total; k++ {
+	if st.Stopped != "" {
+		res.StoppedBy = st.Stopped // the checkpoint was written when the run stopped early
+	}
+	for k := st.Next; k < total && st.Stopped == ""; k++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if cfg.MaxMinutes > 0 && time.Since(start).Minutes() >= cfg.MaxMinutes {
 			res.StoppedBy = "max_minutes"
 			if len(st.Log) > 0 && len(val) > 0 && math.IsNaN(st.Log[len(st.Log)-1].ValLoss) {
-				if _, err := validate(k - 1); err != nil {
+				if _, err := validate(st.Next); err != nil {
 					return nil, err
 				}
 			}
@@ -110,7 +112,7 @@ func (t *Trainer) Run(ctx context.Context, plan []PlannedBatch, val []Batch) (*R
 				return nil, err
 			}
 			if stop {
-				res.StoppedBy = "early_stopping"
+				res.StoppedBy, st.Stopped = "early_stopping", "early_stopping"
 				if err := saveCk(); err != nil {
 					return nil, err
 				}
@@ -170,5 +172,3 @@ func (t *Trainer) restore(w map[int][]float32) error {
 	}
 	return nil
 }
-
-var _ = errors.New

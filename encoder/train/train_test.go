@@ -240,3 +240,34 @@ func TestHardNegativesAddCandidates(t *testing.T) {
 		t.Error("NaN loss without negatives")
 	}
 }
+
+func TestEarlyStoppingKeepsBestAndSurvivesResume(t *testing.T) {
+	dir := staticModel(t, 16)
+	cfg := testConfig()
+	cfg.LR = 0.5 // large enough to overshoot: validation stops improving
+	cfg.EvalEvery, cfg.Patience, cfg.CheckpointEvery = 2, 2, 1
+	cfg.CheckpointDir = t.TempDir()
+	// Validation on pairs the training never sees, with different words.
+	val := []Batch{{Queries: []string{"zz1 q", "zz2 q", "zz3 q"}, Passages: []string{"zz1 p", "zz2 p", "zz3 p"}, Negatives: []string{"", "", ""}}}
+	tr := newTestTrainer(t, dir, cfg)
+	res, err := tr.Run(context.Background(), synthPlan(60, 6), val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StoppedBy != "early_stopping" {
+		t.Skipf("validation kept improving (stopped by %s); nothing to check", res.StoppedBy)
+	}
+	best, _ := tr.ValLoss(context.Background(), val)
+	if math.Abs(best-res.BestValLoss) > 1e-6 {
+		t.Errorf("kept weights have val loss %v, best was %v", best, res.BestValLoss)
+	}
+	// A restart after the early stop must not train on.
+	again := newTestTrainer(t, dir, cfg)
+	res2, err := again.Run(context.Background(), synthPlan(60, 6), val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.Steps != res.Steps || res2.StoppedBy != "early_stopping" {
+		t.Errorf("restart: %d steps (%s), first run %d", res2.Steps, res2.StoppedBy, res.Steps)
+	}
+}

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/gomlx/gomlx/core/graph"
 	"log/slog"
@@ -372,5 +371,3 @@ func LR(peak, warmupFrac float64, k, total int) float64 {
 	}
 	return peak * math.Max(0, float64(total-k)/float64(total-warm))
 }
-
-var errStop = errors.New("stop")
