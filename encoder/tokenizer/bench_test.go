@@ -69,3 +69,32 @@ func cpuSeconds() float64 {
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
+
+// BenchmarkPathological encodes inputs that make naive implementations
+// quadratic: one 200k-letter word (BPE merges), 90k combining marks after
+// one letter (canonical reordering), 1 MB of Thai without spaces (Unigram
+// lattice, WordPiece word limit) and 100k "<" (added-token matching).
+func BenchmarkPathological(b *testing.B) {
+	inputs := map[string]string{
+		"long-word":  strings.Repeat("thequickbrownfox", 12500),
+		"marks":      "a" + strings.Repeat("\u0301\u0316\u0300", 30000),
+		"thai":       strings.Repeat("ภาษาไทยไม่มีช่องว่าง", 20000),
+		"angle-less": strings.Repeat("<", 100000),
+	}
+	for _, fx := range []string{"bpe-bytelevel-synth.json.gz", "t5-small.json.gz", "all-minilm-l6-v2.json.gz"} {
+		tk := loadFixture(b, fx)
+		tk.SetTruncation(0)
+		tk.SetPadding(nil)
+		for _, name := range []string{"long-word", "marks", "thai", "angle-less"} {
+			in := inputs[name]
+			b.Run(strings.TrimSuffix(fx, ".json.gz")+"/"+name, func(b *testing.B) {
+				b.SetBytes(int64(len(in)))
+				for i := 0; i < b.N; i++ {
+					if _, err := tk.Encode(in, true); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -28,6 +28,7 @@ type bpe struct {
 	fuseUnk      bool
 	byteFallback bool
 	ignoreMerges bool
+	byteIDs      [256]int64 // id of <0xNN>, -1 when missing
 }
 
 func parseBPE(m map[string]json.RawMessage) (model, error) {
@@ -56,6 +57,13 @@ func parseBPE(m map[string]json.RawMessage) (model, error) {
 	}
 	if b.ignoreMerges, err = getBool(m, "ignore_merges", false); err != nil {
 		return nil, fmt.Errorf("BPE: %w", err)
+	}
+	for c := 0; c < 256; c++ {
+		id, ok := vocab[fmt.Sprintf("<0x%02X>", c)]
+		if !ok {
+			id = -1
+		}
+		b.byteIDs[c] = id
 	}
 	var merges []json.RawMessage
 	if v, ok := m["merges"]; ok && !isNull(v) {
@@ -158,17 +166,16 @@ func (b *bpe) tokenize(s string, out []token) ([]token, error) {
 			continue
 		}
 		if b.byteFallback {
-			ids := make([]int64, 0, len(buf))
+			all := true
 			for _, c := range buf {
-				id, ok := b.vocab[fmt.Sprintf("<0x%02X>", c)]
-				if !ok {
+				if b.byteIDs[c] < 0 {
+					all = false
 					break
 				}
-				ids = append(ids, id)
 			}
-			if len(ids) == len(buf) {
-				for _, id := range ids {
-					add(id, 1)
+			if all {
+				for _, c := range buf {
+					add(b.byteIDs[c], 1)
 				}
 				continue
 			}
@@ -374,6 +381,25 @@ func (h *mergeHeap) Pop() any {
 // Word::merge_all does (O(n log n) in the word length).
 func (b *bpe) mergeAll(syms []symbol) []symbol {
 	if len(syms) < 2 {
+		return syms
+	}
+	if len(syms) <= 24 {
+		// Short words: the same result by repeated scans, without
+		// allocating the queue.
+		for len(syms) > 1 {
+			best, bestRank := -1, 0
+			var bestID int64
+			for i := 0; i+1 < len(syms); i++ {
+				if mi, ok := b.merges[pair{syms[i].id, syms[i+1].id}]; ok && (best < 0 || mi.rank < bestRank) {
+					best, bestRank, bestID = i, mi.rank, mi.newID
+				}
+			}
+			if best < 0 {
+				break
+			}
+			syms[best] = symbol{bestID, syms[best].a, syms[best+1].b}
+			syms = append(syms[:best+1], syms[best+2:]...)
+		}
 		return syms
 	}
 	n := len(syms)
