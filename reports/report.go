@@ -36,6 +36,10 @@ type Input struct {
 	// baseline) into significance.parquet; the page shows the baseline
 	// comparisons.
 	AllPairs bool
+	// LanguageGroups get their own macro averages (and those of the
+	// other query languages) in the summary, e.g. languages unseen in
+	// training.
+	LanguageGroups []LanguageGroup
 }
 
 // SigRow is one row of significance.parquet.
@@ -144,6 +148,7 @@ func Build(ctx context.Context, in Input, outDir string) error {
 		title = "lair report"
 	}
 	page := buildPage(title, ms, comps, base, alpha, logs, meta["license"])
+	page.Groups = groupRows(ms, page.idx, in.LanguageGroups, page.Cols)
 	f, err := os.Create(filepath.Join(outDir, "report.html"))
 	if err != nil {
 		return err
@@ -154,6 +159,12 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	}
 	if err := f.Close(); err != nil {
 		return err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "summary.md"), []byte(summaryMarkdown(title, ms, comps, base, alpha, in.LanguageGroups)), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "summary.svg"), []byte(summarySVG(title, ms)), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	if err := tables.Write(filepath.Join(outDir, "metrics.parquet"), ms, meta); err != nil {
 		return err
@@ -290,6 +301,8 @@ type pageData struct {
 	Alpha                    float64
 	Charts                   []template.HTML
 	Runs                     []string
+	Groups                   []groupRow
+	idx                      map[mkey]tables.Metric
 }
 
 type mkey struct{ run, dataset, setting, metric, q, c string }
@@ -308,7 +321,7 @@ func buildPage(title string, ms []tables.Metric, comps []significance.Comparison
 		m, ok := idx[mkey{run, ds, setting, metric, q, c}]
 		return cell{Run: run, Dataset: ds, Setting: setting, Metric: metric, QLang: q, CLang: c, Value: m.Value, Present: ok}
 	}
-	pd := pageData{Title: title, Baseline: base, License: license, Alpha: alpha, Runs: runIDs(ms)}
+	pd := pageData{Title: title, Baseline: base, License: license, Alpha: alpha, Runs: runIDs(ms), idx: idx}
 	// only columns some run has
 	for _, c := range summaryCols {
 		for _, p := range pairs {
