@@ -212,9 +212,9 @@ func TestGolden(t *testing.T) {
 				t.Logf("%s: %d token offsets past the end of the text clamped", name, clamped)
 			}
 			if lenientOffsets[name] {
-				t.Logf("%s: %d of %d texts differ in offsets (known: Hugging Face reports raw, partly out-of-range offsets for byte-fallback tokens of prefixed BPE pieces)", name, badOff, len(texts))
-				if badOff > len(texts)/100 {
-					t.Errorf("%s: %d texts differ in offsets, more than the known 1%%", name, badOff)
+				t.Logf("%s: %d of the %d texts differ in offsets (known: Hugging Face reports raw, partly out-of-range offsets for byte-fallback tokens of prefixed BPE pieces)", name, badOff, len(texts))
+				if badOff > len(texts)/400 {
+					t.Errorf("%s: %d texts differ in offsets, more than the known 0.25%%", name, badOff)
 				}
 				badOff = 0
 			}
