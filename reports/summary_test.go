@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -175,4 +176,91 @@ func TestSummaryNumbersFromMetrics(t *testing.T) {
 	if n != 2*3*len(mdCols) {
 		t.Errorf("checked %d cells, want %d", n, 2*3*len(mdCols))
 	}
+}
+
+// TestLanguageGroups: xquad-r (de en th tr) gets seen (de en) and unseen
+// (th tr) rows; mlqa-r (de en) has no unseen language and gets none. The
+// averages equal the mean of the per-language metric rows.
+func TestLanguageGroups(t *testing.T) {
+	g, err := ParseLanguageGroup("unseen=th, tr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buildSynth(t, []LanguageGroup{g})
+	md, _ := os.ReadFile(filepath.Join(out, "summary.md"))
+	golden(t, "summary_groups.md", md)
+	s := string(md)
+	if !strings.Contains(s, "| xquad-r | `tiny-hybrid` · unseen (th tr) |") || !strings.Contains(s, "| xquad-r | `tiny-hybrid` · seen (de en) |") {
+		t.Errorf("no seen/unseen rows:\n%s", s)
+	}
+	if strings.Contains(s, "| mlqa-r | `tiny-hybrid` · ") {
+		t.Errorf("group rows for mlqa-r, which has no unseen language:\n%s", s)
+	}
+	rows, _ := tables.Read[tables.Metric](filepath.Join(out, "metrics.parquet"))
+	perLang := map[string]float64{}
+	for _, r := range rows {
+		if r.QLang != "all" {
+			perLang[r.RunID+"|"+r.Dataset+"|"+r.Setting+"|"+r.Metric+"|"+r.QLang] = r.Value
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	re := regexp.MustCompile(`data-run="([^"]*)" data-dataset="([^"]*)" data-setting="([^"]*)" data-metric="([^"]*)" data-qgroup="([^"]*)" data-group-value="([^"]*)"`)
+	cells := re.FindAllStringSubmatch(string(page), -1)
+	if len(cells) == 0 {
+		t.Fatal("report.html has no group cells")
+	}
+	// the page's main table must still show the all-language averages
+	if !strings.Contains(string(page), `id="summary-table"`) || !strings.Contains(string(page), `data-qlang="all" data-clang="all"`) {
+		t.Error("main summary table missing")
+	}
+	for _, c := range cells {
+		langs := map[string][]string{"seen": {"de", "en"}, "unseen": {"th", "tr"}}[c[5]]
+		if c[2] != "xquad-r" || len(langs) == 0 {
+			t.Fatalf("group cell %v", c[1:])
+		}
+		want := 0.0
+		for _, l := range langs {
+			want += perLang[c[1]+"|"+c[2]+"|"+c[3]+"|"+c[4]+"|"+l]
+		}
+		want /= float64(len(langs))
+		got, _ := strconv.ParseFloat(c[6], 64)
+		if math.Abs(got-want) > 1e-12 {
+			t.Errorf("%v: page %v, mean of per-language rows %v", c[1:6], got, want)
+		}
+	}
+	if len(cells) != 3*2*len(mdCols) {
+		t.Errorf("%d group cells, want %d", len(cells), 3*2*len(mdCols))
+	}
+}
+
+func TestParseLanguageGroup(t *testing.T) {
+	for _, bad := range []string{"", "unseen", "=el", "unseen=", "unseen=el,,ru", "a,b=el", "x=all"} {
+		if _, err := ParseLanguageGroup(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	g, err := ParseLanguageGroup(" new = el,ru,el ")
+	if err != nil || g.Name != "new" || strings.Join(g.Langs, " ") != "el ru" || g.complementName() != "not new" {
+		t.Errorf("%+v %v", g, err)
+	}
+}
+
+func FuzzParseLanguageGroup(f *testing.F) {
+	for _, s := range []string{"unseen=el,ru,th,tr", "a=b", "=", "x=,", "u=el ru"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := ParseLanguageGroup(s)
+		if err != nil {
+			return
+		}
+		if g.Name == "" || len(g.Langs) == 0 {
+			t.Fatalf("%q: accepted %+v", s, g)
+		}
+		for _, l := range g.Langs {
+			if l == "" || l == "all" || strings.ContainsAny(l, ",= ") {
+				t.Fatalf("%q: language %q", s, l)
+			}
+		}
+	})
 }

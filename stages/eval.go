@@ -262,12 +262,13 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 func reportStage() *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    "report/html",
-		Version: "1",
+		Version: "2",
 		Doc: "One self-contained report.html (inline CSS and SVG, no scripts, no external requests): summary table of mono/cross/multi " +
 			"mAP, R@k and rank distance per system beside the paper's reference rows, mAP heatmaps per (query language, candidate language), " +
 			"language-bias charts, significance of every run against a baseline (paired randomization test, bootstrap CI, Holm), and " +
 			"training-loss curves when model inputs carry training_log.parquet. Also writes the merged metrics.parquet, per_query.parquet " +
-			"and significance.parquet.",
+			"and significance.parquet, and summary.md (Markdown table of the main numbers with significance marks) and summary.svg " +
+			"(multi mAP and rank distance per system and dataset) for embedding in a README.",
 		Params: []pipeline.Param{
 			{Name: "title", Type: pipeline.TypeString, Default: "lair report", Doc: "page title"},
 			{Name: "baseline", Type: pipeline.TypeString, Default: "", Doc: "run_id every other run is compared with (default: the first run id in sort order)"},
@@ -277,6 +278,10 @@ func reportStage() *pipeline.StageType {
 			{Name: "alpha", Type: pipeline.TypeFloat, Default: 0.05, Doc: "significance level (Holm-corrected across languages)"},
 			{Name: "seed", Type: pipeline.TypeInt, Default: 1, Doc: "seed of the randomization and bootstrap"},
 			{Name: "all_pairs", Type: pipeline.TypeBool, Default: false, Doc: "also test every pair of runs into significance.parquet (slow with many runs)"},
+			{Name: "language_groups", Type: pipeline.TypeStrings, Default: []string{},
+				Doc: "query-language groups reported separately, as NAME=LANG,LANG,... (e.g. unseen=el,ru,th,tr): for every dataset where a group's " +
+					"languages occur, the summary adds the macro average over the group's query languages and over the other ones " +
+					"(labelled seen for a group named unseen, else not NAME); the all-language averages stay the main numbers"},
 		},
 		Inputs: []pipeline.Input{
 			{Kind: pipeline.KindMetrics, Many: true, Doc: "metrics of one or more evaluations"},
@@ -293,6 +298,13 @@ func runReport(ctx context.Context, sc *pipeline.StageContext) error {
 	in := reports.Input{Title: p.String("title"), Baseline: p.String("baseline"), SigMetrics: p.Strings("sig_metrics"),
 		Permutations: p.Int("permutations"), Bootstrap: p.Int("bootstrap"), Alpha: p.Float("alpha"), Seed: uint64(p.Int("seed")),
 		Threads: max(1, sc.Env.Threads), AllPairs: p.Bool("all_pairs")}
+	for _, g := range p.Strings("language_groups") {
+		lg, err := reports.ParseLanguageGroup(g)
+		if err != nil {
+			return fmt.Errorf("stage %s: param language_groups: %w", sc.Name, err)
+		}
+		in.LanguageGroups = append(in.LanguageGroups, lg)
+	}
 	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
 		in.MetricsFiles = append(in.MetricsFiles, a.Path("metrics.parquet"))
 		if _, err := os.Stat(a.Path("per_query.parquet")); err == nil {

@@ -121,7 +121,7 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	if err := tables.Write(filepath.Join(modelDir, "training_log.parquet"), []reports.LogRow{{Step: 0, Loss: 3, ValLoss: 3.1}, {Step: 5, Loss: 2, ValLoss: 2.4}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	rep := evalCtx(t, r, "report/html", "report", map[string]any{"permutations": 200, "bootstrap": 100, "baseline": "bm25"},
+	rep := evalCtx(t, r, "report/html", "report", map[string]any{"permutations": 200, "bootstrap": 100, "baseline": "bm25", "language_groups": []string{"unseen=zh"}},
 		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir},
 		pipeline.Artifact{Kind: pipeline.KindModel, Stage: "train[strategy=hybrid]", Dir: modelDir})
 	if err := rep.Type.Run(ctx, rep); err != nil {
@@ -133,6 +133,18 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(string(html), "training: train[strategy=hybrid]") {
 		t.Error("report lacks the training curve of the model input")
+	}
+	md, err := os.ReadFile(filepath.Join(rep.OutDir, "summary.md"))
+	if err != nil || !strings.Contains(string(md), "`bm25` · unseen (zh)") || !strings.Contains(string(md), "`bm25` · seen (de en)") {
+		t.Errorf("summary.md without the language groups: %v\n%s", err, md)
+	}
+	if _, err := os.Stat(filepath.Join(rep.OutDir, "summary.svg")); err != nil {
+		t.Error(err)
+	}
+	badRep := evalCtx(t, r, "report/html", "report", map[string]any{"language_groups": []string{"el,ru"}},
+		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir})
+	if err := badRep.Type.Run(ctx, badRep); err == nil || !strings.Contains(err.Error(), "language_groups") {
+		t.Errorf("bad language group: %v", err)
 	}
 
 	// bad input: embeddings missing a candidate
