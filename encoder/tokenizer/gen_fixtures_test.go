@@ -596,3 +596,32 @@ func TestGenerateBPEPrefixFixture(t *testing.T) {
 			"vocab": vocab, "merges": merges},
 	})
 }
+
+// TestGenerateLlama3StyleFixture writes bpe-llama3-synth.json.gz
+// (LAIR_TOKENIZER_GEN=1): the bpe-bytelevel-synth vocabulary behind a
+// Llama-3 style Split regex (with the \s+(?!\S) look-ahead RE2 lacks),
+// ByteLevel without its own regex, and ignore_merges.
+func TestGenerateLlama3StyleFixture(t *testing.T) {
+	if os.Getenv("LAIR_TOKENIZER_GEN") != "1" {
+		t.Skip("set LAIR_TOKENIZER_GEN=1 to regenerate the synthetic fixtures")
+	}
+	var base map[string]any
+	if err := json.Unmarshal(readFixture(t, "bpe-bytelevel-synth.json.gz"), &base); err != nil {
+		t.Fatal(err)
+	}
+	model := base["model"].(map[string]any)
+	model["ignore_merges"] = true
+	writeSynth(t, "bpe-llama3-synth.json.gz", map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil,
+		"added_tokens": base["added_tokens"],
+		"normalizer":   nil,
+		"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`},
+				"behavior": "Isolated", "invert": false},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+		}},
+		"post_processor": map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+		"decoder":        map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+		"model":          model,
+	})
+}

@@ -30,6 +30,7 @@ var goldenFixtures = []string{
 	"bpe-bytelevel-synth.json.gz",
 	"regex-synth.json.gz",
 	"bpe-prefix-synth.json.gz",
+	"bpe-llama3-synth.json.gz",
 }
 
 // lenientOffsets lists fixtures whose offsets may differ from Hugging Face's
@@ -120,6 +121,10 @@ func TestGolden(t *testing.T) {
 	if len(texts) < 3000 {
 		t.Fatalf("only %d golden texts", len(texts))
 	}
+	var nSingle, nPair, nOffsets int
+	defer func() {
+		t.Logf("compared %d single encodings (%d with offsets) and %d pair encodings", nSingle, nOffsets, nPair)
+	}()
 	for _, fx := range goldenFixtures {
 		name := strings.TrimSuffix(fx, ".json.gz")
 		t.Run(name, func(t *testing.T) {
@@ -143,6 +148,13 @@ func TestGolden(t *testing.T) {
 					continue
 				}
 				want := *rows[i]
+				nSingle++
+				if want.Offsets != nil {
+					nOffsets++
+				}
+				if want.PairIDs != nil {
+					nPair++
+				}
 				if want.TypeIDs == nil {
 					want.TypeIDs = make([]int64, len(want.IDs))
 				}

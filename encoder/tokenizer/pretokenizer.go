@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -99,6 +101,12 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	case "Metaspace":
 		return parseMetaspace(m)
 	case "Split":
+		if rs, ok, err := parseWhitespaceTailSplit(m); ok || err != nil {
+			if err != nil {
+				return nil, fmt.Errorf("Split: %w", err)
+			}
+			return rs, nil
+		}
 		lit, re, err := parsePattern(m["pattern"])
 		if err != nil {
 			return nil, fmt.Errorf("Split: %w", err)
@@ -298,6 +306,85 @@ type regexSplit struct {
 	re     *regexp.Regexp
 	b      behavior
 	invert bool
+	// head is set for patterns "HEAD|\s+(?!\S)|\s+" (GPT-2/GPT-4/Llama-3
+	// style): HEAD is compiled anchored and the look-ahead tail emulated.
+	head *regexp.Regexp
+}
+
+// wsTail is the look-ahead tail RE2 cannot compile.
+const wsTail = `|\s+(?!\S)|\s+`
+
+// parseWhitespaceTailSplit handles a Split regex ending in wsTail.
+func parseWhitespaceTailSplit(m map[string]json.RawMessage) (*regexSplit, bool, error) {
+	var p struct {
+		Regex *string `json:"Regex"`
+	}
+	if err := json.Unmarshal(m["pattern"], &p); err != nil || p.Regex == nil || !strings.HasSuffix(*p.Regex, wsTail) {
+		return nil, false, nil
+	}
+	headSrc := strings.TrimSuffix(*p.Regex, wsTail)
+	head, err := compileOniguruma(`^(?:` + headSrc + `)`)
+	if err != nil {
+		return nil, true, err
+	}
+	b, err := parseBehavior(m, removed)
+	if err != nil {
+		return nil, true, err
+	}
+	inv, err := getBool(m, "invert", false)
+	if err != nil {
+		return nil, true, err
+	}
+	return &regexSplit{head: head, b: b, invert: inv}, true, nil
+}
+
+// findAll returns the matches of the pattern in buf.
+func (r *regexSplit) findAll(buf []byte) [][]int {
+	if r.head == nil {
+		return r.re.FindAllIndex(buf, -1)
+	}
+	// Leftmost-first, alternatives in order: HEAD, then \s+(?!\S), then \s+.
+	var out [][]int
+	for i := 0; i < len(buf); {
+		if loc := r.head.FindIndex(buf[i:]); loc != nil && loc[1] > 0 {
+			out = append(out, []int{i, i + loc[1]})
+			i += loc[1]
+			continue
+		}
+		j := i
+		for j < len(buf) {
+			c, n := utf8.DecodeRune(buf[j:])
+			if !isOnigSpace(c) {
+				break
+			}
+			j += n
+		}
+		if j == i { // no match here
+			_, n := utf8.DecodeRune(buf[i:])
+			i += n
+			continue
+		}
+		if j < len(buf) {
+			// \s+(?!\S): give back the last space before a non-space,
+			// unless that leaves nothing (then \s+ takes the run).
+			_, n := utf8.DecodeLastRune(buf[i:j])
+			if j-n > i {
+				j -= n
+			}
+		}
+		out = append(out, []int{i, j})
+		i = j
+	}
+	return out
+}
+
+// isOnigSpace is Oniguruma's Unicode \s.
+func isOnigSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', 0x85:
+		return true
+	}
+	return unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)
 }
 
 func (r *regexSplit) preTokenize(in []split) []split {
@@ -305,7 +392,7 @@ func (r *regexSplit) preTokenize(in []split) []split {
 	var buf []byte
 	for _, sp := range in {
 		buf = charsString(sp.chars, buf)
-		ms := r.re.FindAllIndex(buf, -1)
+		ms := r.findAll(buf)
 		charAt := byteToCharIndex(sp.chars, len(buf))
 		var ranges []rng
 		prev := 0
