@@ -12,6 +12,12 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
+	// Lo and Hi, when set (same length as X), draw a shaded band around
+	// the line (e.g. a confidence interval).
+	Lo, Hi []float64
+	// Dash draws a dashed line (e.g. a reference level); Markers draws a
+	// dot on every point.
+	Dash, Markers bool
 }
 
 // ChartOptions size and label a chart.
@@ -71,6 +77,9 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 			}
 			xmin, xmax = math.Min(xmin, s.X[i]), math.Max(xmax, s.X[i])
 			ymin, ymax = math.Min(ymin, s.Y[i]), math.Max(ymax, s.Y[i])
+			if i < len(s.Lo) && i < len(s.Hi) && finite(s.Lo[i]) && finite(s.Hi[i]) {
+				ymin, ymax = math.Min(ymin, s.Lo[i]), math.Max(ymax, s.Hi[i])
+			}
 		}
 	}
 	var b strings.Builder
@@ -108,6 +117,21 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 	fmt.Fprintf(&b, `<text x="12" y="%.1f" class="ylabel" transform="rotate(-90 12 %.1f)">%s</text>`, top+ph/2, top+ph/2, html.EscapeString(opt.YLabel))
 	for si, s := range series {
 		color := palette[si%len(palette)]
+		if len(s.Lo) == len(s.X) && len(s.Hi) == len(s.X) {
+			// band: along Hi, back along Lo, over the finite points
+			var fwd, back []string
+			for i := range s.X {
+				if i >= len(s.Y) || !finite(s.X[i]) || !finite(s.Lo[i]) || !finite(s.Hi[i]) {
+					continue
+				}
+				fwd = append(fwd, fmt.Sprintf("%.1f %.1f", px(s.X[i]), py(s.Hi[i])))
+				back = append([]string{fmt.Sprintf("%.1f %.1f", px(s.X[i]), py(s.Lo[i]))}, back...)
+			}
+			if len(fwd) > 0 {
+				fmt.Fprintf(&b, `<path d="M%s Z" fill="%s" fill-opacity="0.18" stroke="none" data-band="%s"/>`,
+					strings.Join(append(fwd, back...), " L"), color, html.EscapeString(s.Name))
+			}
+		}
 		var d strings.Builder
 		pen := false
 		for i := range s.X {
@@ -122,7 +146,18 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 			fmt.Fprintf(&d, "%s%.1f %.1f ", cmd, px(s.X[i]), py(s.Y[i]))
 			pen = true
 		}
-		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.6" data-series="%s"/>`, strings.TrimSpace(d.String()), color, html.EscapeString(s.Name))
+		dash := ""
+		if s.Dash {
+			dash = ` stroke-dasharray="5 4"`
+		}
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.6"%s data-series="%s"/>`, strings.TrimSpace(d.String()), color, dash, html.EscapeString(s.Name))
+		if s.Markers {
+			for i := range s.X {
+				if i < len(s.Y) && finite(s.X[i]) && finite(s.Y[i]) {
+					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2.6" fill="%s"/>`, px(s.X[i]), py(s.Y[i]), color)
+				}
+			}
+		}
 		ly := top + 4 + float64(si)*14
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="10" height="3" fill="%s"/><text x="%.1f" y="%.1f" class="legend">%s</text>`,
 			left+pw-150, ly+4, color, left+pw-136, ly+9, html.EscapeString(s.Name))
