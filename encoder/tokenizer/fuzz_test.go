@@ -71,7 +71,7 @@ func FuzzEncode(f *testing.F) {
 	var rawOffsets []bool // HF's raw byte-fallback offsets may split characters
 	for _, fx := range []string{"all-minilm-l6-v2.json.gz", "t5-small.json.gz", "xlmr-synth.json.gz",
 		"unigram-kitchen-synth.json.gz", "bpe-bytelevel-synth.json.gz", "wordpiece-seq-synth.json.gz", "mbert-synth.json.gz",
-		"regex-synth.json.gz", "bpe-prefix-synth.json.gz", "albert-base-v2.json.gz"} {
+		"regex-synth.json.gz", "bpe-prefix-synth.json.gz", "albert-base-v2.json.gz", "bpe-llama3-synth.json.gz"} {
 		tks = append(tks, loadFixture(f, fx))
 		rawOffsets = append(rawOffsets, fx == "bpe-prefix-synth.json.gz")
 	}
