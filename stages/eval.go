@@ -19,7 +19,7 @@ import (
 )
 
 // registerEval registers retrieve/dense, retrieve/bm25, eval/lareqa,
-// eval/miracl and report/html.
+// eval/miracl, report/html and report/sweep.
 func registerEval(r *pipeline.Registry) {
 	r.Register(retrieveDenseStage())
 	r.Register(retrieveBM25Stage())
@@ -30,6 +30,7 @@ func registerEval(r *pipeline.Registry) {
 	r.Register(evalStage("eval/miracl", "MIRACL-style evaluation (monolingual): nDCG@10 and Recall@100 at retrieval depth 1000 (graded relevance from qrels), "+
 		"plus mAP and MRR@10; TREC run files at depth 1000.", eval.DefaultMIRACLMetrics, 1000, false))
 	r.Register(reportStage())
+	r.Register(sweepStage())
 }
 
 var retrievalParams = []pipeline.Param{
@@ -317,6 +318,60 @@ func runReport(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 	}
 	if err := reports.Build(ctx, in, sc.OutDir); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	return nil
+}
+
+func sweepStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "report/sweep",
+		Version: "1",
+		Doc: "Sweep report: parses run ids of the form NAME[KEY=VALUE,...] (e.g. run_id: \"tiny[alpha=${matrix.alpha},seed=${matrix.seed}]\"), " +
+			"averages every metric over the replicate key and plots it against the x key (one SVG line chart per metric and dataset with a " +
+			"band: mean ± t-based 95% CI with 3+ replicates, min–max with 2); runs without the x label (e.g. bm25) are dashed reference " +
+			"lines. Paired randomization tests between neighbouring x values (per-query values averaged over replicates, Holm across the " +
+			"pairs). Writes sweep.html (self-contained), sweep.md and sweep.svg (for a README), sweep.parquet (dataset, setting, metric, x, " +
+			"mean, lo, hi, n, band) and sweep_tests.parquet.",
+		Params: []pipeline.Param{
+			{Name: "title", Type: pipeline.TypeString, Default: "", Doc: "page title (default: lair sweep over X)"},
+			{Name: "x", Type: pipeline.TypeString, Default: "alpha", Doc: "run-id label key on the x axis (its values must be numbers)"},
+			{Name: "replicate", Type: pipeline.TypeString, Default: "seed", Doc: "run-id label key of replicates (averaged; other keys split the lines)"},
+			{Name: "metrics", Type: pipeline.TypeStrings, Default: []string{"multi map", "mono map", "cross map", "rd"},
+				Doc: "metrics to plot: \"SETTING METRIC\" (mono|cross|multi and a metrics.parquet metric) or rd / same_lang_first (multi)"},
+			{Name: "permutations", Type: pipeline.TypeInt, Default: 10000, Doc: "paired randomization test permutations"},
+			{Name: "bootstrap", Type: pipeline.TypeInt, Default: 1000, Doc: "bootstrap resamples for the confidence interval of each difference"},
+			{Name: "sig_alpha", Type: pipeline.TypeFloat, Default: 0.05, Doc: "significance level of the marks (Holm-corrected across neighbouring pairs)"},
+			{Name: "seed", Type: pipeline.TypeInt, Default: 1, Doc: "seed of the randomization and bootstrap"},
+		},
+		Inputs: []pipeline.Input{{Kind: pipeline.KindMetrics, Many: true, Doc: "metrics (and per_query.parquet) of the sweep's runs and any reference runs"}},
+		Output: pipeline.KindReport,
+		Run:    runSweep,
+	}
+}
+
+func runSweep(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	p := sc.Params
+	in := reports.SweepInput{Title: p.String("title"), X: p.String("x"), Replicate: p.String("replicate"), Permutations: p.Int("permutations"),
+		Bootstrap: p.Int("bootstrap"), Alpha: p.Float("sig_alpha"), Seed: uint64(p.Int("seed")), Log: sc.Log}
+	if in.X == "" || in.X == in.Replicate {
+		return fmt.Errorf("stage %s: param x must be a label key different from replicate (got x %q, replicate %q)", sc.Name, in.X, in.Replicate)
+	}
+	for _, m := range p.Strings("metrics") {
+		spec, err := reports.ParseMetricSpec(m)
+		if err != nil {
+			return fmt.Errorf("stage %s: param metrics: %w", sc.Name, err)
+		}
+		in.Metrics = append(in.Metrics, spec)
+	}
+	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
+		in.MetricsFiles = append(in.MetricsFiles, a.Path("metrics.parquet"))
+		if _, err := os.Stat(a.Path("per_query.parquet")); err == nil {
+			in.PerQueryFiles = append(in.PerQueryFiles, a.Path("per_query.parquet"))
+		}
+	}
+	if err := reports.BuildSweep(ctx, in, sc.OutDir); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -231,5 +232,86 @@ func TestMIRACLStages(t *testing.T) {
 	// 20 queries x 30 candidates per language (10 answers + 20 distractors)
 	if n := strings.Count(string(run), "\n"); n != 20*30 {
 		t.Errorf("run file has %d lines, want %d", n, 20*30)
+	}
+}
+
+// TestSweepStage runs retrieve/dense for a sweep over alpha (0, 1) with
+// two seeds each, named as a DAG with run_id: "tiny[alpha=${matrix.alpha},seed=${matrix.seed}]"
+// would, plus BM25 (no alpha: a reference line), evaluates them and
+// builds report/sweep.
+func TestSweepStage(t *testing.T) {
+	r := pipeline.NewRegistry()
+	registerEval(r)
+	ctx := context.Background()
+	ds := evaltest.Make("xquad-r", []string{"en", "de", "zh"}, 12, 15, 4)
+	dsDir := filepath.Join(t.TempDir(), "ds")
+	if err := ds.Write(dsDir); err != nil {
+		t.Fatal(err)
+	}
+	dsArt := pipeline.Artifact{Kind: pipeline.KindDataset, Stage: "xquad_r", Dir: dsDir}
+	var rankings []pipeline.Artifact
+	for _, alpha := range []string{"0", "1"} {
+		for _, seed := range []uint64{1, 2} {
+			embDir := filepath.Join(t.TempDir(), "emb")
+			os.MkdirAll(embDir, 0o755)
+			bias := map[string]float64{"0": 1.2, "1": 0.3}[alpha]
+			if err := tables.WriteEmbeddings(embDir, ds.Embed(16, 0.8, bias, seed)); err != nil {
+				t.Fatal(err)
+			}
+			runID := "tiny[alpha=" + alpha + ",seed=" + strings.Repeat("1", int(seed)) + "]"
+			c := evalCtx(t, r, "retrieve/dense", "dense", map[string]any{"run_id": runID},
+				pipeline.Artifact{Kind: pipeline.KindEmbeddings, Stage: "enc", Dir: embDir}, dsArt)
+			if err := c.Type.Run(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			rankings = append(rankings, pipeline.Artifact{Kind: pipeline.KindRankings, Stage: runID, Dir: c.OutDir})
+		}
+	}
+	bm := evalCtx(t, r, "retrieve/bm25", "bm25", nil, dsArt)
+	if err := bm.Type.Run(ctx, bm); err != nil {
+		t.Fatal(err)
+	}
+	ev := evalCtx(t, r, "eval/lareqa", "eval", map[string]any{"run_depth": 0},
+		append(rankings, pipeline.Artifact{Kind: pipeline.KindRankings, Stage: "bm25", Dir: bm.OutDir}, dsArt)...)
+	if err := ev.Type.Run(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	sw := evalCtx(t, r, "report/sweep", "sweep", map[string]any{"permutations": 200, "bootstrap": 100},
+		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir})
+	if err := sw.Type.Run(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tables.Read[reports.SweepRow](filepath.Join(sw.OutDir, "sweep.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]reports.SweepRow{}
+	for _, row := range rows {
+		got[row.Metric+" "+strconv.FormatFloat(row.X, 'g', -1, 64)] = row
+		if row.Setting != "tiny" || row.N != 2 || row.Band != "minmax" {
+			t.Errorf("row %+v", row)
+		}
+	}
+	if len(rows) != 8 {
+		t.Fatalf("%d rows, want 8 (4 metrics x 2 alphas)", len(rows))
+	}
+	// less language bias at alpha=1: better multi mAP, smaller RD
+	if !(got["multi map 1"].Mean > got["multi map 0"].Mean && got["multi rd 1"].Mean < got["multi rd 0"].Mean) {
+		t.Errorf("sweep rows %v", got)
+	}
+	tests, err := tables.Read[reports.SweepTest](filepath.Join(sw.OutDir, "sweep_tests.parquet"))
+	if err != nil || len(tests) != 4 {
+		t.Fatalf("tests: %v, %d rows", err, len(tests))
+	}
+	for _, f := range []string{"sweep.html", "sweep.md", "sweep.svg"} {
+		b, err := os.ReadFile(filepath.Join(sw.OutDir, f))
+		if err != nil || !strings.Contains(string(b), "bm25") {
+			t.Errorf("%s: %v, no bm25 reference", f, err)
+		}
+	}
+	bad := evalCtx(t, r, "report/sweep", "sweep", map[string]any{"metrics": []string{"map"}},
+		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir})
+	if err := bad.Type.Run(ctx, bad); err == nil || !strings.Contains(err.Error(), "param metrics") {
+		t.Errorf("bad metric: %v", err)
 	}
 }
