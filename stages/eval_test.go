@@ -315,3 +315,51 @@ func TestSweepStage(t *testing.T) {
 		t.Errorf("bad metric: %v", err)
 	}
 }
+
+// TestSweepDAGValidates plans a sweep DAG whose dense runs are named
+// tiny[alpha=...,seed=...] by matrix substitution, reported by
+// report/sweep beside a BM25 reference, and checks the run ids parse.
+func TestSweepDAGValidates(t *testing.T) {
+	r := pipeline.NewRegistry()
+	Register(r)
+	dag := `name: sweep
+stages:
+  xquad_r: {uses: dataset/xquad-r}
+  mlqa_r:  {uses: dataset/mlqa-r}
+  pairs:   {uses: pairs/parallel-qa, needs: [mlqa_r]}
+  batches:
+    uses: batches/plan
+    needs: [pairs]
+    with: {strategy: hybrid}
+    matrix: {alpha: [0.0, 0.5, 1.0], seed: [1, 2, 3]}
+  tiny:    {uses: model/tiny, needs: [pairs]}
+  train:   {uses: train/contrastive, needs: [batches, tiny, pairs]}
+  enc:     {uses: encode, needs: [train, xquad_r]}
+  dense:   {uses: retrieve/dense, needs: [enc, xquad_r], with: {run_id: "tiny[alpha=${matrix.alpha},seed=${matrix.seed}]", k: 100}}
+  bm25:    {uses: retrieve/bm25, needs: [xquad_r], with: {run_id: bm25, k: 100}}
+  eval:    {uses: eval/lareqa, needs: [dense, bm25, xquad_r]}
+  sweep:   {uses: report/sweep, needs: [eval], with: {x: alpha, replicate: seed}}
+`
+	plan, err := pipeline.Load("sweep.yaml", []byte(dag), r, pipeline.LoadOptions{})
+	if err != nil {
+		if strings.Contains(err.Error(), "unknown stage type") {
+			t.Skipf("stage types of other packages not registered yet: %v", err)
+		}
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, in := range plan.Instances {
+		if in.Stage == "dense" {
+			id := in.Params.String("run_id")
+			name, labels, err := reports.ParseRunID(id)
+			if err != nil || name != "tiny" || len(labels) != 2 || labels[0].Key != "alpha" || labels[1].Key != "seed" {
+				t.Errorf("run_id %q: %q %v %v", id, name, labels, err)
+			}
+			ids = append(ids, id)
+		}
+	}
+	t.Logf("run ids: %v", ids)
+	if len(ids) != 9 {
+		t.Errorf("dense run ids %v, want 9", ids)
+	}
+}
