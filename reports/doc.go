@@ -14,5 +14,16 @@
 // data-clang and data-value attributes, so tests (and readers) can check
 // the page against metrics.parquet.
 //
-// LineChart draws a simple SVG line chart that other packages can reuse.
+// Build also writes summary.md and summary.svg (the main numbers and the
+// key plot, for a README) and, with LanguageGroups, macro averages over
+// groups of query languages (e.g. those unseen in training).
+//
+// BuildSweep makes the sweep report: run ids NAME[KEY=VALUE,...] are
+// parsed (ParseRunID), metrics are averaged over a replicate key and drawn
+// against an x key with a confidence band, and neighbouring x values are
+// compared with paired randomization tests (sweep.html, sweep.md,
+// sweep.svg, sweep.parquet, sweep_tests.parquet).
+//
+// LineChart draws a simple SVG line chart (with optional bands, dashed
+// lines and markers) that other packages can reuse.
 package reports
