@@ -9,6 +9,7 @@ import (
 
 	"github.com/lair-ir/lair/cluster"
 	"github.com/lair-ir/lair/cluster/argo"
+	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/internal/cli"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/stages"
@@ -59,6 +60,16 @@ func extraCommands() []cli.Extra {
 					return cli.Usagef("usage: lair export argo DAG --store URL (see lair export argo -h)")
 				}
 				return argo.ExportCommand(ctx, args[1:], reg, stdout)
+			},
+		},
+		{
+			Name:     "model",
+			Synopsis: "model new      write a random-weight encoder (bert, xlmr, static) in Hugging Face layout",
+			Run: func(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, env pipeline.Env) error {
+				if len(args) < 2 || args[0] != "new" {
+					return cli.Usagef("usage: lair model new [flags] DIR (see lair model new -h)")
+				}
+				return modelgen.Main(ctx, args[1:], stdout, stderr)
 			},
 		},
 	}

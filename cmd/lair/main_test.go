@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,7 +30,7 @@ func TestRealCommands(t *testing.T) {
 	if code := run(context.Background(), &out, &errb, []string{"help"}); code != 0 {
 		t.Fatalf("help exited %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"stage run", "export argo", "run DAG"} {
+	for _, want := range []string{"stage run", "export argo", "model new", "run DAG"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %q:\n%s", want, out.String())
 		}
@@ -39,5 +41,17 @@ func TestRealCommands(t *testing.T) {
 	}
 	if code := run(context.Background(), &out, &errb, []string{"stage", "walk"}); code != 2 {
 		t.Fatalf("lair stage walk exited %d, want 2", code)
+	}
+	if code := run(context.Background(), &out, &errb, []string{"model", "new"}); code != 2 {
+		t.Fatalf("lair model new without DIR exited %d, want 2", code)
+	}
+	dir := t.TempDir()
+	if code := run(context.Background(), &out, &errb, []string{"model", "new", "-arch", "static", "-hidden", "8", dir}); code != 0 {
+		t.Fatalf("lair model new exited %d: %s", code, errb.String())
+	}
+	for _, f := range []string{"model.onnx", "config.json", "tokenizer.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("lair model new: %v", err)
+		}
 	}
 }
