@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lair-ir/lair/storage/remote"
 	"io"
 	"log/slog"
 	"os"
@@ -28,7 +29,7 @@ func isTerminal(w io.Writer) bool {
 
 func cmdRun(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry) int {
 	fs := newFlags("lair run", runSynopsis, stderr)
-	storeDir := fs.String("store", "", "artifact store directory (default .lair/store beside the DAG file)")
+	storeDir := fs.String("store", "", "artifact store: a directory (default .lair/store beside the DAG file) or s3://bucket/prefix (AWS_* environment variables)")
 	jobs := fs.Int("jobs", 0, "stage instances to run at once (default: number of CPUs)")
 	var force, sets multiFlag
 	fs.Var(&force, "force", "re-run this stage (all its instances) and its descendants; repeatable")
@@ -72,7 +73,9 @@ func cmdRun(ctx context.Context, stdout, stderr io.Writer, args []string, reg *p
 	if *storeDir == "" {
 		*storeDir = filepath.Join(lairDir(dagPath), "store")
 	}
-	st, err := pipeline.OpenLocalStore(ctx, *storeDir, pipeline.OpenOptions{})
+	// A directory opens the local store; s3://bucket/prefix opens the S3
+	// store (checked before any stage runs) with a verified local cache.
+	st, err := remote.OpenPipelineStore(ctx, *storeDir, filepath.Join(lairDir(dagPath), "s3cache"))
 	if err != nil {
 		return report(stderr, err)
 	}
