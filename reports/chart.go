@@ -96,6 +96,13 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 	if ymax == ymin {
 		ymax, ymin = ymax+0.5, ymin-0.5
 	}
+	for _, s := range series {
+		if len(s.Lo) > 0 || s.Markers { // room for the band edges and the dots
+			pad := 0.04 * (ymax - ymin)
+			ymin, ymax = ymin-pad, ymax+pad
+			break
+		}
+	}
 	pw, ph := float64(w)-left-right, float64(h)-top-bottom
 	px := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*pw }
 	py := func(y float64) float64 { return top + (1-(y-ymin)/(ymax-ymin))*ph }

@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lair-ir/lair/eval/significance"
 	"github.com/lair-ir/lair/tables"
+	"github.com/parquet-go/parquet-go"
 )
 
 // Label is one key=value of a run id's sweep label.
@@ -104,6 +106,7 @@ type SweepInput struct {
 	Bootstrap     int
 	Alpha         float64 // significance level
 	Seed          uint64
+	Threads       int // goroutines for the tests
 	Log           *slog.Logger
 }
 
@@ -314,20 +317,18 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 	})
 
 	// paired tests between neighbouring x values
-	var pq []tables.PerQuery
+	acc := newQueryAcc(runs, in.Metrics)
 	for _, f := range in.PerQueryFiles {
-		r, err := tables.Read[tables.PerQuery](f)
-		if err != nil {
+		if err := streamPerQuery(ctx, f, acc.add); err != nil {
 			return err
 		}
-		pq = append(pq, r...)
 	}
+	if len(in.PerQueryFiles) == 0 {
+		log.Info("no per_query.parquet: no paired tests between neighbouring x values")
+	}
+	tests := sweepTests(ctx, acc, rows, in)
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	tests := sweepTests(pq, rows, runs, in)
-	if len(pq) == 0 {
-		log.Info("no per_query.parquet: no paired tests between neighbouring x values")
 	}
 
 	if err := tables.Write(filepath.Join(outDir, "sweep.parquet"), rows, nil); err != nil {
@@ -354,82 +355,131 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 	return os.WriteFile(filepath.Join(outDir, "sweep.svg"), []byte(sweepKeySVG(in, rows, refLines)), 0o644)
 }
 
+// streamPerQuery reads a per_query.parquet in chunks, so that only the
+// rows a sweep needs are kept in memory.
+func streamPerQuery(ctx context.Context, path string, fn func(tables.PerQuery)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	defer f.Close()
+	r := parquet.NewGenericReader[tables.PerQuery](f)
+	defer r.Close()
+	buf := make([]tables.PerQuery, 8192)
+	for {
+		n, err := r.Read(buf)
+		for _, row := range buf[:n] {
+			fn(row)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("sweep: read %s: %w", path, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+type sweepAcc struct {
+	sum float64
+	n   int
+}
+
+// sweepQKey is a query of one run at one sweep point.
+type sweepQKey struct {
+	dataset, setting string
+	spec             MetricSpec
+	x                float64
+	run, lang, qid   string
+}
+
+// queryAcc accumulates per-query values of the runs with an x label:
+// per run and query the mean over candidate languages (cross).
+type queryAcc struct {
+	runs   map[string]sweepRun
+	wanted map[MetricSpec]bool
+	perRun map[sweepQKey]*sweepAcc
+}
+
+func newQueryAcc(runs map[string]sweepRun, specs []MetricSpec) *queryAcc {
+	q := &queryAcc{runs: runs, wanted: map[MetricSpec]bool{}, perRun: map[sweepQKey]*sweepAcc{}}
+	for _, s := range specs {
+		q.wanted[s] = true
+	}
+	return q
+}
+
+func (q *queryAcc) add(r tables.PerQuery) {
+	spec := MetricSpec{r.Setting, r.Metric}
+	if !q.wanted[spec] || r.Metric == "mean_rank" {
+		return
+	}
+	if r.CLang != r.Lang && r.CLang != "all" && r.Setting != "cross" {
+		return // per-candidate-language rows (top10_share) are not query units
+	}
+	run, ok := q.runs[r.RunID]
+	if !ok || !run.hasX {
+		return
+	}
+	k := sweepQKey{r.Dataset, run.setting, spec, run.x, r.RunID, r.Lang, r.QID}
+	a := q.perRun[k]
+	if a == nil {
+		a = &sweepAcc{}
+		q.perRun[k] = a
+	}
+	a.sum += r.Value
+	a.n++
+}
+
 // sweepTests pairs queries between neighbouring x values of every
 // (dataset, setting, metric): a query's value is its mean over the
-// candidate languages (cross), then over the replicates at that x.
-func sweepTests(pq []tables.PerQuery, rows []SweepRow, runs map[string]sweepRun, in SweepInput) []SweepTest {
-	if len(pq) == 0 {
+// candidate languages (cross), then over the replicates at that x. The
+// tests run on in.Threads goroutines; Holm is applied per (dataset,
+// setting, metric) across its neighbouring pairs.
+func sweepTests(ctx context.Context, q *queryAcc, rows []SweepRow, in SweepInput) []SweepTest {
+	if len(q.perRun) == 0 {
 		return nil
 	}
-	wanted := map[MetricSpec]bool{}
-	for _, s := range in.Metrics {
-		wanted[s] = true
-	}
-	// per run and query: mean over candidate languages
-	type qk struct {
-		dataset, setting string
-		spec             MetricSpec
-		x                float64
-		run, lang, qid   string
-	}
-	type acc struct {
-		sum float64
-		n   int
-	}
-	perRun := map[qk]*acc{}
-	for _, r := range pq {
-		spec := MetricSpec{r.Setting, r.Metric}
-		if !wanted[spec] || r.Metric == "mean_rank" {
-			continue
-		}
-		if r.CLang != r.Lang && r.CLang != "all" && r.Setting != "cross" {
-			continue // per-candidate-language rows (top10_share) are not query units
-		}
-		run, ok := runs[r.RunID]
-		if !ok || !run.hasX {
-			continue
-		}
-		k := qk{r.Dataset, run.setting, spec, run.x, r.RunID, r.Lang, r.QID}
-		a := perRun[k]
-		if a == nil {
-			a = &acc{}
-			perRun[k] = a
-		}
-		a.sum += r.Value
-		a.n++
-	}
-	// then over replicates
 	type ck struct {
 		dataset, setting string
 		spec             MetricSpec
 		x                float64
 	}
 	type uk struct{ lang, qid string }
-	perX := map[ck]map[uk]*acc{}
-	for k, a := range perRun {
+	perX := map[ck]map[uk]*sweepAcc{}
+	for k, a := range q.perRun {
 		c := ck{k.dataset, k.setting, k.spec, k.x}
 		m := perX[c]
 		if m == nil {
-			m = map[uk]*acc{}
+			m = map[uk]*sweepAcc{}
 			perX[c] = m
 		}
 		u := uk{k.lang, k.qid}
 		b := m[u]
 		if b == nil {
-			b = &acc{}
+			b = &sweepAcc{}
 			m[u] = b
 		}
 		b.sum += a.sum / float64(a.n)
 		b.n++
 	}
-	var out []SweepTest
+	type job struct {
+		t      SweepTest
+		va, vb []float64
+		seed   uint64
+	}
+	var jobs []job
+	var families [][2]int // [start, end) of each (dataset, setting, metric) in jobs
 	for i := 0; i < len(rows); {
 		j := i
 		for j < len(rows) && rows[j].Dataset == rows[i].Dataset && rows[j].Setting == rows[i].Setting && rows[j].Metric == rows[i].Metric {
 			j++
 		}
 		spec, _ := ParseMetricSpec(rows[i].Metric)
-		start := len(out)
+		start := len(jobs)
 		for a := i; a+1 < j; a++ {
 			ma := perX[ck{rows[a].Dataset, rows[a].Setting, spec, rows[a].X}]
 			mb := perX[ck{rows[a].Dataset, rows[a].Setting, spec, rows[a+1].X}]
@@ -450,22 +500,49 @@ func sweepTests(pq []tables.PerQuery, rows []SweepRow, runs map[string]sweepRun,
 			}
 			h := fnv.New64a()
 			fmt.Fprint(h, rows[a].Dataset, "|", rows[a].Setting, "|", rows[a].Metric, "|", rows[a].X, "|", rows[a+1].X)
-			seed := in.Seed ^ h.Sum64()
 			t := SweepTest{Dataset: rows[a].Dataset, Setting: rows[a].Setting, Metric: rows[a].Metric, XA: rows[a].X, XB: rows[a+1].X,
 				N: int64(len(units)), MeanA: mean(va), MeanB: mean(vb)}
 			t.Delta = t.MeanB - t.MeanA
-			t.P = significance.Randomization(vb, va, in.Permutations, seed)
-			t.CILo, t.CIHi = significance.Bootstrap(vb, va, in.Bootstrap, 0.95, seed+1)
-			out = append(out, t)
+			jobs = append(jobs, job{t, va, vb, in.Seed ^ h.Sum64()})
 		}
-		ps := make([]float64, len(out)-start)
-		for n := range ps {
-			ps[n] = out[start+n].P
-		}
-		for n, p := range significance.Holm(ps) {
-			out[start+n].PHolm = p
+		if len(jobs) > start {
+			families = append(families, [2]int{start, len(jobs)})
 		}
 		i = j
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, in.Threads) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := &jobs[i]
+				j.t.P = significance.Randomization(j.vb, j.va, in.Permutations, j.seed)
+				j.t.CILo, j.t.CIHi = significance.Bootstrap(j.vb, j.va, in.Bootstrap, 0.95, j.seed+1)
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	out := make([]SweepTest, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.t
+	}
+	for _, f := range families {
+		ps := make([]float64, f[1]-f[0])
+		for n := range ps {
+			ps[n] = out[f[0]+n].P
+		}
+		for n, p := range significance.Holm(ps) {
+			out[f[0]+n].PHolm = p
+		}
 	}
 	return out
 }

@@ -94,7 +94,7 @@ func buildSweep(t *testing.T) (out string, logs string) {
 	os.MkdirAll(out, 0o755)
 	var lb bytes.Buffer
 	in := SweepInput{Title: "alpha sweep", MetricsFiles: []string{mp}, PerQueryFiles: []string{pqp}, X: "alpha", Replicate: "seed",
-		Permutations: 500, Bootstrap: 200, Seed: 1, Log: slog.New(slog.NewTextHandler(&lb, nil))}
+		Permutations: 500, Bootstrap: 200, Seed: 1, Threads: 3, Log: slog.New(slog.NewTextHandler(&lb, nil))}
 	if err := BuildSweep(context.Background(), in, out); err != nil {
 		t.Fatal(err)
 	}

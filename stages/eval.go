@@ -354,7 +354,7 @@ func runSweep(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
 	p := sc.Params
 	in := reports.SweepInput{Title: p.String("title"), X: p.String("x"), Replicate: p.String("replicate"), Permutations: p.Int("permutations"),
-		Bootstrap: p.Int("bootstrap"), Alpha: p.Float("sig_alpha"), Seed: uint64(p.Int("seed")), Log: sc.Log}
+		Bootstrap: p.Int("bootstrap"), Alpha: p.Float("sig_alpha"), Seed: uint64(p.Int("seed")), Threads: max(1, sc.Env.Threads), Log: sc.Log}
 	if in.X == "" || in.X == in.Replicate {
 		return fmt.Errorf("stage %s: param x must be a label key different from replicate (got x %q, replicate %q)", sc.Name, in.X, in.Replicate)
 	}
