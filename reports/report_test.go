@@ -77,7 +77,8 @@ func buildReport(t *testing.T) (dir, out string) {
 	err := Build(context.Background(), Input{Title: "test report", MetricsFiles: []string{filepath.Join(dir, "metrics.parquet")},
 		PerQueryFiles: []string{filepath.Join(dir, "per_query.parquet")},
 		TrainingLogs:  []NamedFile{{Name: "train[strategy=hybrid]", Path: filepath.Join(dir, "training_log.parquet")}},
-		Baseline:      "encode[strategy=mono]", Permutations: 500, Bootstrap: 200, Seed: 1, Threads: 2}, out)
+		Baseline:      "encode[strategy=mono]", Permutations: 500, Bootstrap: 200, Seed: 1, Threads: 2,
+		LanguageGroups: []LanguageGroup{{Name: "unseen", Langs: []string{"th", "el"}}}}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestReportMatchesMetrics(t *testing.T) {
 			t.Errorf("page contains %q (must be self-contained, no external requests)", bad)
 		}
 	}
-	for _, want := range []string{"paper: LaBSE Hybrid", "Comparison with the baseline", "training: train[strategy=hybrid]", "CC BY-SA 4.0", `class="heatmap"`} {
+	for _, want := range []string{"paper: LaBSE Hybrid", "Comparison with the baseline", `id="group-table"`, "<b>unseen</b>: th", "<b>seen</b>: de en zh", "training: train[strategy=hybrid]", "CC BY-SA 4.0", `class="heatmap"`} {
 		if !strings.Contains(html, want) && !strings.Contains(html, escapedEq(want)) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -40,6 +40,7 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 {{range .Summary}}<tr{{if .Ref}} class="ref"{{end}}><td class="label">{{.Label}}</td><td class="label">{{.Dataset}}</td>{{range .Cells}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{if .Ref}} data-ref="paper"{{end}}{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
+<p class="note">Reference rows: Elmahdy, Lin, Ahmad (2024), arXiv 2408.10536, with pretrained XLM-R / LaBSE encoders; they are not produced by this run.</p>
 {{if .Groups}}<h3 id="groups">Query-language groups</h3>
 <p class="note">Macro averages over the listed query languages only (computed from the per-language rows; the table above averages over all query languages). Not tested for significance.</p>
 <table id="group-table">
@@ -48,7 +49,6 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 {{range .Groups}}<tr data-group="{{.Group}}"><td class="label">{{.Run}}</td><td class="label">{{.Dataset}}</td><td class="label"><b>{{.Group}}</b>: {{range $i, $l := .Langs}}{{if $i}} {{end}}{{$l}}{{end}}</td>{{range .Cells}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qgroup="{{.QLang}}" data-group-value="{{.Attr}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>{{end}}
-<p class="note">Reference rows: Elmahdy, Lin, Ahmad (2024), arXiv 2408.10536, with pretrained XLM-R / LaBSE encoders; they are not produced by this run.</p>
 
 {{if .Heatmaps}}<h2 id="heatmaps">mAP per query language × candidate language</h2>
 <p class="note">Rows: query language; columns: candidate language. Diagonal: mono; off-diagonal: cross.</p>
