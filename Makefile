@@ -16,6 +16,8 @@ LAIR_MIRROR ?= $(shell [ -d "$(SHARED_RAW)" ] && echo "$(SHARED_RAW)")
 BIN := $(CURDIR)/bin/lair
 # GoMLX's pure-Go backend: never parallelism=2 on 2 cores (it can deadlock).
 export GOMLX_BACKEND ?= go:parallelism=16
+# Go 1.26's SIMD experiment makes GoMLX's pure-Go backend ~3x faster.
+export GOEXPERIMENT ?= simd
 export LAIR_CACHE
 export LAIR_MIRROR
 export LAIR_ORT_LIB ?= $(ORT_LIB)
