@@ -119,4 +119,7 @@ func TestQuickstartReduced(t *testing.T) {
 	if !strings.Contains(stdout.String(), " 0 ran,") {
 		t.Errorf("second run executed stages:\n%s", stdout.String())
 	}
+	if !strings.Contains(stdout.String(), "report: ") || !strings.Contains(stdout.String(), "report.html") {
+		t.Errorf("lair run does not say where the report is:\n%s", stdout.String())
+	}
 }

@@ -135,6 +135,7 @@ func cmdRun(ctx context.Context, stdout, stderr io.Writer, args []string, reg *p
 	fmt.Fprintf(stdout, "%d stage instances: %d ran, %d cached, %d failed, %d skipped in %s\n",
 		len(res.Results), s.Ran, s.Cached, s.Failed, s.Skipped, time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "run %s: %s\n", res.RunID, relPath(res.RunDir))
+	printReports(stdout, res)
 	if err != nil {
 		for _, r := range res.Results {
 			if r.Status == pipeline.StatusFailed {
@@ -177,4 +178,21 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// printReports names the pages of every finished report artifact of the
+// run, so the user knows what to open.
+func printReports(w io.Writer, res *pipeline.Result) {
+	for _, r := range res.Results {
+		if r.Instance.Type.Output != pipeline.KindReport || (r.Status != pipeline.StatusRan && r.Status != pipeline.StatusCached) {
+			continue
+		}
+		dir := filepath.Join(res.RunDir, r.Instance.Name) // names hold [ ]: no Glob
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".html") {
+				fmt.Fprintf(w, "report: %s\n", relPath(filepath.Join(dir, e.Name())))
+			}
+		}
+	}
 }
