@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make bench: every long benchmark recorded in bench/RESULTS.md, one after
+# another (they are timing runs: do not run them beside other work).
+# Output: bench/out/<name>.txt. Needs the setup `make bench` does first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/out
+run() { # name command...
+  local name=$1; shift
+  echo "== $name: $*"
+  { echo "# $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"; "$@"; } 2>&1 | tee "bench/out/$name.txt"
+}
+run pipeline bash bench/pipeline_bench.sh
+run eval bash bench/eval_bench.sh
+run tokenizer go test ./encoder/tokenizer -run '^$' -bench 'Encode$|Encode/|Pathological' -benchtime 5x -cpu 1
+run training-static go test ./encoder/train -run '^$' -bench 'TrainStep/static' -benchtime 30x
+run training-minilm go test ./encoder/train -run '^$' -bench 'TrainStep/minilm|StepVsORT' -benchtime 3x
+run s3 go test ./storage/s3store -run '^$' -bench . -benchtime 5x -count 3
+run datasets go test ./stages -run '^$' -bench PrepareCold -benchtime 1x
+[ -x bench/encode/run.sh ] && run encode bash bench/encode/run.sh
+run quickstart bash -c 'rm -rf dags/.lair && /usr/bin/time -v ./bin/lair run dags/quickstart.yaml'
