@@ -52,27 +52,27 @@ var defaultScripts = [][2]rune{
 	{0x4E00, 0x9FFF}, // CJK unified ideographs
 }
 
-// isCJK mirrors the Hugging Face BertNormalizer's handle_chinese_chars test.
-func isCJK(r rune) bool {
+// IsCJK mirrors the Hugging Face BertNormalizer's handle_chinese_chars test.
+func IsCJK(r rune) bool {
 	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) ||
 		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
 		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
 		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
 }
 
-// isBertPunct mirrors the BertPreTokenizer's punctuation test.
-func isBertPunct(r rune) bool {
+// IsBertPunct mirrors the BertPreTokenizer's punctuation test.
+func IsBertPunct(r rune) bool {
 	if (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126) {
 		return true
 	}
 	return unicode.IsPunct(r)
 }
 
-// preTokenize splits text into words as the Hugging Face Bert normalizer +
-// pre-tokenizer do (no lowercasing, no accent stripping): whitespace
-// separates, punctuation and CJK characters stand alone, control characters
-// are dropped.
-func preTokenize(text string) []string {
+// BertWords splits text into words as the Hugging Face BertNormalizer (no
+// accent stripping; lowercasing every rune when lowercase is set) and
+// BertPreTokenizer do: whitespace separates, punctuation and CJK characters
+// stand alone, control characters are dropped.
+func BertWords(text string, lowercase bool) []string {
 	var words []string
 	var cur strings.Builder
 	flush := func() {
@@ -81,17 +81,23 @@ func preTokenize(text string) []string {
 			cur.Reset()
 		}
 	}
+	rs := func(r rune) string {
+		if lowercase {
+			return strings.ToLower(string(r))
+		}
+		return string(r)
+	}
 	for _, r := range text {
 		switch {
 		case r == 0 || r == 0xFFFD || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'):
 			continue
 		case unicode.IsSpace(r):
 			flush()
-		case isBertPunct(r) || isCJK(r):
+		case IsBertPunct(r) || IsCJK(r):
 			flush()
-			words = append(words, string(r))
+			words = append(words, rs(r))
 		default:
-			cur.WriteRune(r)
+			cur.WriteString(rs(r))
 		}
 	}
 	flush()
@@ -127,7 +133,7 @@ func BuildVocab(arch string, corpus []string, size int) []string {
 		}
 		for _, rg := range defaultScripts {
 			for r := rg[0]; r <= rg[1]; r++ {
-				if !isCJK(r) && !isBertPunct(r) && (unicode.IsPrint(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)) {
+				if !IsCJK(r) && !IsBertPunct(r) && (unicode.IsPrint(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)) {
 					add("##" + string(r))
 				}
 			}
@@ -137,7 +143,7 @@ func BuildVocab(arch string, corpus []string, size int) []string {
 		chars := map[rune]int{}
 		cont := map[rune]int{}
 		for _, text := range corpus {
-			for _, w := range preTokenize(text) {
+			for _, w := range BertWords(text, false) {
 				words[w]++
 				for i, r := range w {
 					if i == 0 {

@@ -66,48 +66,9 @@ var Specials = []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 // phrases into [UNK]).
 const MaxInputCharsPerWord = 1000
 
-// isCJK mirrors the Hugging Face BertNormalizer's handle_chinese_chars test.
-func isCJK(r rune) bool {
-	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) ||
-		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
-		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
-		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
-}
-
-func isBertPunct(r rune) bool {
-	if (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126) {
-		return true
-	}
-	return unicode.IsPunct(r)
-}
-
 // Words normalises and pre-tokenises text as the generated tokenizer does
 // (BertNormalizer lowercase without accent stripping, BertPreTokenizer).
-func Words(text string) []string {
-	var words []string
-	var cur strings.Builder
-	flush := func() {
-		if cur.Len() > 0 {
-			words = append(words, cur.String())
-			cur.Reset()
-		}
-	}
-	for _, r := range text {
-		switch {
-		case r == 0 || r == 0xFFFD || (unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'):
-			continue
-		case unicode.IsSpace(r):
-			flush()
-		case isBertPunct(r) || isCJK(r):
-			flush()
-			words = append(words, strings.ToLower(string(r)))
-		default:
-			cur.WriteString(strings.ToLower(string(r)))
-		}
-	}
-	flush()
-	return words
-}
+func Words(text string) []string { return modelgen.BertWords(text, true) }
 
 // LearnVocab learns a WordPiece vocabulary of at most size tokens from texts.
 func LearnVocab(texts []string, size, maxPiece int) []string {
@@ -158,7 +119,7 @@ func LearnVocab(texts []string, size, maxPiece int) []string {
 		add(string(r))
 	}
 	for _, r := range rs {
-		if !isCJK(r) && !isBertPunct(r) {
+		if !modelgen.IsCJK(r) && !modelgen.IsBertPunct(r) {
 			add("##" + string(r))
 		}
 	}
