@@ -289,7 +289,15 @@ func (e *executor) flusher() func() {
 // writeManifest writes the manifest; e.mu must be held.
 func (e *executor) writeManifest(sync bool) error {
 	e.dirty = false
-	if err := writeJSONAtomic(e.manPath, e.manifest, sync); err != nil {
+	err := writeJSONAtomic(e.manPath, e.manifest, sync)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Someone removed the run directory mid-run (e.g. rm -rf .lair):
+		// recreate it rather than lose the record of the run.
+		if os.MkdirAll(e.runDir, 0o755) == nil {
+			err = writeJSONAtomic(e.manPath, e.manifest, sync)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("write run manifest: %w", err)
 	}
 	return nil
@@ -302,7 +310,11 @@ func (e *executor) record(i int, r InstanceResult) {
 		// The run directory is new, so the link cannot exist yet. Linking
 		// outside the lock lets workers do it in parallel.
 		link := filepath.Join(e.runDir, linkName(r.Instance.Name))
-		if err := os.Symlink(r.Dir, link); err != nil {
+		err := os.Symlink(r.Dir, link)
+		if errors.Is(err, fs.ErrNotExist) && os.MkdirAll(e.runDir, 0o755) == nil {
+			err = os.Symlink(r.Dir, link) // the run directory was removed mid-run
+		}
+		if err != nil {
 			e.log.Warn("cannot link artifact into run directory", "stage", r.Instance.Name, "err", err)
 		}
 	}
