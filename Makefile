@@ -29,7 +29,7 @@ export CGO_ENABLED := 1
 all: build
 
 ## demo: set everything up and run the quickstart DAG end to end.
-demo: setup build
+demo: ort build
 	$(BIN) run dags/quickstart.yaml
 
 ## test: set everything up and run every test.
@@ -45,6 +45,7 @@ setup: ort node-tools chromium
 	$(GO) mod download
 
 build:
+	$(GO) mod download
 	$(GO) build -o $(BIN) ./cmd/lair
 
 ## ort: fetch the ONNX Runtime CPU library from npm (no install scripts) and verify it.
