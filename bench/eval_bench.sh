@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Evaluation benchmarks (results: bench/results/eval.md).
+# Evaluation benchmarks (results: bench/RESULTS.md).
 # usage: bash bench/eval_bench.sh   (needs the raw data mirror for the BM25 benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."

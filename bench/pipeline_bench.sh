@@ -2,7 +2,7 @@
 # Engine benchmarks of package pipeline: planning a synthetic 1,000-stage
 # DAG, a fully cached run of it, and the overhead per executed no-op stage.
 # Run from the repository root: bash bench/pipeline_bench.sh
-# Results are recorded in bench/results/pipeline.md.
+# Results are recorded in bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"

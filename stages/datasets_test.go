@@ -214,7 +214,7 @@ stages:
 // BenchmarkPrepareCold is the prepare work (dataset/xquad-r, dataset/mlqa-r,
 // pairs/parallel-qa, check/leakage) from the shared raw directory as a
 // local mirror, with an empty store and download cache every iteration.
-// bench/results/datasets.md records it under /usr/bin/time -v on 2 cores.
+// bench/RESULTS.md records it under /usr/bin/time -v on 2 cores.
 func BenchmarkPrepareCold(b *testing.B) {
 	raw := testenv.RawDir(b)
 	r := pipeline.NewRegistry()

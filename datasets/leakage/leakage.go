@@ -51,7 +51,7 @@ type Options struct {
 	MaxExamples int
 }
 
-// Defaults of Options, chosen on the real data (docs/readme/datasets.md has
+// Defaults of Options, chosen on the real data (README.md, section Datasets, has
 // the numbers). XQuAD-R and MLQA-R, both from Wikipedia, share Wikipedia
 // boilerplate: the Hindi "[उद्धरण वांछित]" ("citation needed", 15 characters)
 // is a candidate in both. Texts under 10 characters ("ए.", "Iran's",
