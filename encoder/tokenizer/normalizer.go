@@ -17,6 +17,25 @@ type normalizer interface {
 	normalize(cs []nchar) []nchar
 }
 
+// parseSequence parses the list field of a Sequence component (normalizers,
+// pre-tokenizers, post-processors) element by element with parse, naming
+// the failing element in errors.
+func parseSequence[T any](m map[string]json.RawMessage, field string, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var list []json.RawMessage
+	if err := json.Unmarshal(m[field], &list); err != nil {
+		return nil, fmt.Errorf("Sequence.%s: %w", field, err)
+	}
+	var seq []T
+	for i, r := range list {
+		v, err := parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("Sequence.%s[%d]: %w", field, i, err)
+		}
+		seq = append(seq, v)
+	}
+	return seq, nil
+}
+
 func jsonType(raw json.RawMessage) (string, map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -184,19 +203,11 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var list []json.RawMessage
-		if err := json.Unmarshal(m["normalizers"], &list); err != nil {
-			return nil, fmt.Errorf("Sequence.normalizers: %w", err)
+		seq, err := parseSequence(m, "normalizers", parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
-		var seq seqNormalizer
-		for i, r := range list {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("Sequence.normalizers[%d]: %w", i, err)
-			}
-			seq = append(seq, n)
-		}
-		return seq, nil
+		return seqNormalizer(seq), nil
 	case "BertNormalizer":
 		b := &bertNormalizer{}
 		if b.cleanText, err = getBool(m, "clean_text", true); err != nil {

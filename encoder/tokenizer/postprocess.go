@@ -98,19 +98,11 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		}
 		return &templateProcessor{trimOffsets: trim, addPrefixSpace: aps}, nil
 	case "Sequence":
-		var list []json.RawMessage
-		if err := json.Unmarshal(m["processors"], &list); err != nil {
-			return nil, fmt.Errorf("Sequence.processors: %w", err)
+		seq, err := parseSequence(m, "processors", parsePostProcessor)
+		if err != nil {
+			return nil, err
 		}
-		var seq seqProcessor
-		for i, r := range list {
-			p, err := parsePostProcessor(r)
-			if err != nil {
-				return nil, fmt.Errorf("Sequence.processors[%d]: %w", i, err)
-			}
-			seq = append(seq, p)
-		}
-		return seq, nil
+		return seqProcessor(seq), nil
 	case "":
 		return nil, errors.New(`post_processor without "type"`)
 	}

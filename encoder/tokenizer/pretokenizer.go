@@ -53,19 +53,11 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var list []json.RawMessage
-		if err := json.Unmarshal(m["pretokenizers"], &list); err != nil {
-			return nil, fmt.Errorf("Sequence.pretokenizers: %w", err)
+		seq, err := parseSequence(m, "pretokenizers", parsePreTokenizer)
+		if err != nil {
+			return nil, err
 		}
-		var seq seqPreTokenizer
-		for i, r := range list {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("Sequence.pretokenizers[%d]: %w", i, err)
-			}
-			seq = append(seq, p)
-		}
-		return seq, nil
+		return seqPreTokenizer(seq), nil
 	case "BertPreTokenizer":
 		return bertPreTokenizer{}, nil
 	case "Whitespace":
