@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/evaltest"
@@ -207,36 +206,8 @@ func TestLineChart(t *testing.T) {
 // playwright-core: no console errors, no network requests, the table
 // values equal metrics.parquet, and a screenshot is saved.
 func TestReportInChromium(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	nm, node := testenv.NodeModules(t)
 	_, out := buildReport(t)
-	shot := filepath.Join(t.TempDir(), "report.png")
-	script, _ := filepath.Abs("testdata/browse.js")
-	cmd := exec.Command(node, script, chromium, filepath.Join(out, "report.html"), shot, t.TempDir())
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
-	done := make(chan struct{})
-	var res []byte
-	var err error
-	go func() { res, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("chromium did not finish in 90 s")
-	}
-	if err != nil {
-		t.Fatalf("browse.js: %v\n%s", err, res)
-	}
-	var r struct {
-		Console  []string `json:"console"`
-		Requests []string `json:"requests"`
-		HTML     string   `json:"html"`
-		Cells    int      `json:"cells"`
-	}
-	lines := strings.Split(strings.TrimSpace(string(res)), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-		t.Fatalf("browse.js output: %v\n%s", err, res)
-	}
+	r, shot := browse(t, filepath.Join(out, "report.html"))
 	if len(r.Console) > 0 {
 		t.Errorf("console errors: %q", r.Console)
 	}

@@ -3,20 +3,16 @@ package reports
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -279,36 +275,8 @@ func FuzzParseRunID(f *testing.F) {
 // TestSweepInChromium opens sweep.html in headless Chromium: no console
 // errors, no requests, the table equals sweep.parquet.
 func TestSweepInChromium(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	nm, node := testenv.NodeModules(t)
 	out, _ := buildSweep(t)
-	shot := filepath.Join(t.TempDir(), "sweep.png")
-	script, _ := filepath.Abs("testdata/browse.js")
-	cmd := exec.Command(node, script, chromium, filepath.Join(out, "sweep.html"), shot, t.TempDir())
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
-	done := make(chan struct{})
-	var res []byte
-	var err error
-	go func() { res, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(90 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("chromium did not finish in 90 s")
-	}
-	if err != nil {
-		t.Fatalf("browse.js: %v\n%s", err, res)
-	}
-	var r struct {
-		Console  []string `json:"console"`
-		Requests []string `json:"requests"`
-		HTML     string   `json:"html"`
-		Cells    int      `json:"cells"`
-	}
-	lines := strings.Split(strings.TrimSpace(string(res)), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-		t.Fatalf("browse.js output: %v\n%s", err, res)
-	}
+	r, shot := browse(t, filepath.Join(out, "sweep.html"))
 	if len(r.Console) > 0 || len(r.Requests) > 0 {
 		t.Errorf("console %q, requests %q", r.Console, r.Requests)
 	}
