@@ -216,40 +216,24 @@ func (t *Tokenizer) SetTruncation(maxLen int) {
 }
 
 // SetTruncationParams replaces the truncation parameters (nil disables).
-func (t *Tokenizer) SetTruncationParams(p *Truncation) {
-	if p == nil {
-		t.truncation = nil
-		return
-	}
-	c := *p
-	t.truncation = &c
-}
+func (t *Tokenizer) SetTruncationParams(p *Truncation) { t.truncation = clonePtr(p) }
 
 // GetTruncation returns the current truncation parameters (nil: none).
-func (t *Tokenizer) GetTruncation() *Truncation {
-	if t.truncation == nil {
-		return nil
-	}
-	c := *t.truncation
-	return &c
-}
+func (t *Tokenizer) GetTruncation() *Truncation { return clonePtr(t.truncation) }
 
 // SetPadding replaces the padding parameters (nil disables padding).
-func (t *Tokenizer) SetPadding(p *Padding) {
-	if p == nil {
-		t.padding = nil
-		return
-	}
-	c := *p
-	t.padding = &c
-}
+func (t *Tokenizer) SetPadding(p *Padding) { t.padding = clonePtr(p) }
 
 // GetPadding returns the current padding parameters (nil: none).
-func (t *Tokenizer) GetPadding() *Padding {
-	if t.padding == nil {
+func (t *Tokenizer) GetPadding() *Padding { return clonePtr(t.padding) }
+
+// clonePtr returns a pointer to a copy of *p (nil for nil), so callers and
+// the tokenizer never share parameter structs.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
 		return nil
 	}
-	c := *t.padding
+	c := *p
 	return &c
 }
 
