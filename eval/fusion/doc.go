@@ -1,0 +1,30 @@
+// Package fusion combines two or more rankings of the same queries over the
+// same candidate pools into one ranking, the way hybrid lexical + dense
+// systems are built: reciprocal rank fusion (Cormack, Clarke and Büttcher,
+// SIGIR 2009) or weighted score fusion after per-query normalisation.
+//
+// The output is an ordinary rankings file (eval.Ranking rows), so every
+// metric, bias measure, TREC file and significance test applies to it.
+//
+// How it works:
+//
+//  1. Every input's rows are keyed by (dataset, setting, qid, c_lang). The
+//     inputs must cover the same keys with the same pool sizes and the same
+//     relevant candidates; any difference is an error that names the file
+//     and the key (fusion over different pools or query sets is meaningless).
+//  2. For each key, each input contributes its top list: RRF gives a
+//     candidate at rank r the weight w/(k+r); score fusion normalises the
+//     list's scores (z-score or min-max, per query) and adds w times the
+//     normalised score. A candidate missing from an input's top list gets
+//     nothing from it under RRF and the list's lowest normalised score under
+//     score fusion, as ranx and pyserini do.
+//  3. The union of the top lists is ranked by fused score, ties by candidate
+//     id ascending (lair's tie rule); the top `depth` are written.
+//  4. Every relevant candidate gets a rank: its position in the fused union
+//     when some input retrieved it; otherwise it lies in the block of
+//     candidates that no input retrieved, which all share the lowest fused
+//     score, and gets the expected rank in that tied block,
+//     |union| + (pool - |union| + 1) / 2. This keeps rank-based bias
+//     measures (rank distance) unbiased in expectation without pretending
+//     to know an order that no input gave. Stats.Unretrieved counts them.
+package fusion
