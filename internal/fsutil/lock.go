@@ -1,0 +1,174 @@
+package fsutil
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Holder describes the process holding an exclusive lock, as it wrote
+// itself into the lock file. The zero Holder means "unknown" (the holder
+// has not written yet, or holds a shared lock).
+type Holder struct {
+	PID   int       `json:"pid"`
+	Host  string    `json:"host"`
+	Since time.Time `json:"since"`
+	Note  string    `json:"note,omitempty"` // what the holder does, e.g. "building encode/3f2a"
+}
+
+// Known reports whether anything is known about the holder.
+func (h Holder) Known() bool { return h.PID != 0 }
+
+// String is e.g. `pid 4121 on node-3 since 03:51:07 UTC (2m10s ago): building encode/3f2a`.
+func (h Holder) String() string {
+	if !h.Known() {
+		return "an unknown process"
+	}
+	s := fmt.Sprintf("pid %d on %s since %s (%s ago)", h.PID, h.Host,
+		h.Since.UTC().Format("15:04:05 UTC"), time.Since(h.Since).Round(time.Second))
+	if h.Note != "" {
+		s += ": " + h.Note
+	}
+	return s
+}
+
+// LockOptions tune Acquire.
+type LockOptions struct {
+	// Shared takes a shared (read) lock instead of an exclusive one.
+	Shared bool
+	// Note is written into the lock file beside pid, host and time, for
+	// waiters to show (exclusive locks only).
+	Note string
+	// OnWait, when set, is called when the lock is busy: once at the start
+	// of the wait and again every WaitEvery, with the current holder.
+	OnWait func(Holder)
+	// WaitEvery is the interval between OnWait calls (0: 10 s).
+	WaitEvery time.Duration
+}
+
+// Lock is a held lock; Unlock releases it.
+type Lock struct {
+	f      *os.File
+	path   string
+	shared bool
+}
+
+// Path is the lock file's path.
+func (l *Lock) Path() string { return l.path }
+
+// Unlock releases the lock. It is safe to call more than once.
+func (l *Lock) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	if !l.shared {
+		l.f.Truncate(0) // a waiter that reads now sees "unknown", not a stale holder
+	}
+	err := l.f.Close() // closing the descriptor releases the flock
+	l.f = nil
+	return err
+}
+
+// ErrLocked is returned by TryAcquire when another holder has the lock.
+var ErrLocked = errors.New("locked by another process")
+
+// Acquire takes the lock at path (creating the file and its directory),
+// waiting while another holder has it, until ctx ends. The error on
+// cancellation names the path and the holder.
+func Acquire(ctx context.Context, path string, opts LockOptions) (*Lock, error) {
+	start := time.Now()
+	wait := 5 * time.Millisecond
+	every := opts.WaitEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	var nextReport time.Time
+	for {
+		l, err := TryAcquire(path, opts)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, ErrLocked) {
+			return nil, err
+		}
+		if opts.OnWait != nil && !time.Now().Before(nextReport) {
+			opts.OnWait(ReadHolder(path))
+			nextReport = time.Now().Add(every)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waited %s for lock %s held by %s: %w", time.Since(start).Round(time.Millisecond), path, ReadHolder(path), ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 100*time.Millisecond)
+	}
+}
+
+// TryAcquire takes the lock at path if it is free, else returns an error
+// satisfying errors.Is(err, ErrLocked).
+func TryAcquire(path string, opts LockOptions) (*Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	how := syscall.LOCK_EX
+	if opts.Shared {
+		how = syscall.LOCK_SH
+	}
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		for {
+			err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+			if !errors.Is(err, syscall.EINTR) {
+				break
+			}
+		}
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		// A cleaner may have removed (or replaced) the file between open and
+		// flock: then this lock guards nothing; try again on the new file.
+		fi, err1 := f.Stat()
+		pi, err2 := os.Stat(path)
+		if err1 != nil || err2 != nil || !os.SameFile(fi, pi) {
+			f.Close()
+			continue
+		}
+		l := &Lock{f: f, path: path, shared: opts.Shared}
+		if !opts.Shared {
+			host, _ := os.Hostname()
+			b, _ := json.Marshal(Holder{PID: os.Getpid(), Host: host, Since: time.Now().Round(time.Millisecond), Note: opts.Note})
+			if err := f.Truncate(0); err == nil {
+				f.WriteAt(append(b, '\n'), 0) // best effort: only informs waiters
+			}
+		}
+		return l, nil
+	}
+}
+
+// ReadHolder returns what the holder of the lock at path wrote about
+// itself; the zero Holder when nothing (valid) is there.
+func ReadHolder(path string) Holder {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Holder{}
+	}
+	var h Holder
+	if json.Unmarshal([]byte(strings.TrimSpace(string(b))), &h) != nil {
+		return Holder{}
+	}
+	return h
+}
