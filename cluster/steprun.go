@@ -76,7 +76,7 @@ func FindInstance(plan *pipeline.Plan, name string) (*pipeline.Instance, error) 
 // RunStep runs one instance of plan against store: it fetches the
 // instance's inputs from the store, runs the stage and publishes its
 // output under the instance's key. A key already published is not redone.
-func RunStep(ctx context.Context, plan *pipeline.Plan, name string, store storage.Store, opts StepOptions) (StepResult, error) {
+func RunStep(ctx context.Context, plan *pipeline.Plan, name string, store storage.Backend, opts StepOptions) (StepResult, error) {
 	in, err := FindInstance(plan, name)
 	if err != nil {
 		return StepResult{}, err
@@ -180,7 +180,7 @@ func RunStep(ctx context.Context, plan *pipeline.Plan, name string, store storag
 // fetched (-1 when dir was there already). Directories only appear in dir
 // complete (renamed into place), so one that exists, or that another step
 // sharing the work directory fetched meanwhile, is used as it is.
-func fetchInput(ctx context.Context, store storage.Store, key, dir string) (int64, error) {
+func fetchInput(ctx context.Context, store storage.Backend, key, dir string) (int64, error) {
 	if _, err := os.Stat(dir); err == nil {
 		return -1, nil
 	}

@@ -16,12 +16,12 @@ import (
 // MarkerName is the marker file inside a key directory.
 const MarkerName = "_COMPLETE"
 
-// Store is a directory-backed storage.Store.
+// Store is a directory-backed storage.Backend.
 type Store struct {
 	root string
 }
 
-var _ storage.Store = (*Store)(nil)
+var _ storage.Backend = (*Store)(nil)
 
 // New returns a store rooted at dir (created by Check or Publish when
 // missing).

@@ -1,6 +1,6 @@
 // Package remote lets lair's local executor (pipeline.Execute, `lair run`)
-// use a shared storage.Store such as S3: it implements pipeline.Store over
-// a storage.Store plus a local cache directory.
+// use a shared storage.Backend such as S3: it implements pipeline.Store over
+// a storage.Backend plus a local cache directory.
 //
 //	CACHE/objects/<key>/         local copies of artifacts (stages read these)
 //	CACHE/manifests/<key>.json   the manifest each local copy was fetched under

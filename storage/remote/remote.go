@@ -18,9 +18,9 @@ import (
 	"github.com/lair-ir/lair/storage/stores"
 )
 
-// Store is a pipeline.Store over a shared storage.Store.
+// Store is a pipeline.Store over a shared storage.Backend.
 type Store struct {
-	backend storage.Store
+	backend storage.Backend
 	cache   string
 	tmp     string // this store's temp area, removed on Close
 	// seen holds the manifest the last Has or Publish of a key saw, so
@@ -32,7 +32,7 @@ type Store struct {
 var _ pipeline.Store = (*Store)(nil)
 
 // New wraps backend with a local cache directory (created if missing).
-func New(backend storage.Store, cacheDir string) (*Store, error) {
+func New(backend storage.Backend, cacheDir string) (*Store, error) {
 	abs, err := filepath.Abs(cacheDir)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func Open(ctx context.Context, url, cacheDir string) (*Store, error) {
 }
 
 // Backend returns the shared store.
-func (s *Store) Backend() storage.Store { return s.backend }
+func (s *Store) Backend() storage.Backend { return s.backend }
 
 // String names the shared store.
 func (s *Store) String() string { return s.backend.String() }

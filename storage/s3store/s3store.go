@@ -88,14 +88,14 @@ func first(vals ...string) string {
 	return ""
 }
 
-// Store is an S3-backed storage.Store.
+// Store is an S3-backed storage.Backend.
 type Store struct {
 	cfg      Config
 	client   *minio.Client
 	endpoint string // for messages
 }
 
-var _ storage.Store = (*Store)(nil)
+var _ storage.Backend = (*Store)(nil)
 
 // Open returns a store for the URL s3://bucket/prefix configured from the
 // process environment. It does not contact the server; call Check.

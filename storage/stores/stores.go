@@ -12,7 +12,7 @@ import (
 
 // Open returns the store named by rawURL. It does not contact the store;
 // call Check on the result before running any stage.
-func Open(rawURL string) (storage.Store, error) {
+func Open(rawURL string) (storage.Backend, error) {
 	switch {
 	case rawURL == "":
 		return nil, fmt.Errorf("empty store URL: want s3://bucket/prefix, file:///dir or a directory path")
