@@ -83,7 +83,12 @@ type kernelScratch struct {
 // tile computes tile[i*(c1-c0)+j] = dot(Q[qs[i]], C[c0+j]) for the
 // query rows qs and candidate rows [c0,c1).
 func (ks *kernelScratch) tile(Q, C Matrix, qs []int, c0, c1 int, tile []float32) {
-	cn := c1 - c0
+	ks.tileAt(Q, C, qs, c0, c1, tile, c1-c0, 0)
+}
+
+// tileAt is tile writing into columns off.. of a tile with stride columns
+// per row: tile[i*stride+off+j] = dot(Q[qs[i]], C[c0+j]).
+func (ks *kernelScratch) tileAt(Q, C Matrix, qs []int, c0, c1 int, tile []float32, stride, off int) {
 	nq := len(qs)
 	for cj := c0; cj < c1; cj += 3 {
 		for j := 0; j < 3; j++ {
@@ -95,9 +100,9 @@ func (ks *kernelScratch) tile(Q, C Matrix, qs []int, c0, c1 int, tile []float32)
 			}
 			dot4x3(&ks.q, &ks.c, Q.Dim, &ks.out, &ks.acc)
 			for i := 0; i < 4 && qi+i < nq; i++ {
-				row := tile[(qi+i)*cn:]
+				base := (qi+i)*stride + off + cj - c0
 				for j := 0; j < 3 && cj+j < c1; j++ {
-					row[cj+j-c0] = ks.out[i*3+j]
+					tile[base+j] = ks.out[i*3+j]
 				}
 			}
 		}

@@ -50,8 +50,10 @@ type Worker interface {
 // and the top of the segment's ranking.
 //
 // Order: score descending, then Ord ascending (Ord is the rank of the
-// candidate's id among all ids, so ties break by id). Within a segment Ord
-// must increase with the index (sort candidates by segment, then id).
+// candidate's id among all ids, so ties break by id). When any query has
+// relevant candidates, Ord must increase with the index within a segment
+// (sort candidates by segment, then id); a search for top lists only
+// accepts any permutation.
 type Request struct {
 	Segments []Segment
 	Ord      []int32   // len NumCandidates; nil means index order
@@ -128,12 +130,18 @@ func Run(ctx context.Context, sc Scorer, req *Request) ([]Result, error) {
 		}
 		inv[o] = int32(c)
 	}
+	// Exact ranks of relevant candidates need the order to increase within
+	// each segment (countAhead's binary search); top lists do not.
+	anyRel := false
+	for _, rel := range req.Rel {
+		anyRel = anyRel || len(rel) > 0
+	}
 	prev := 0
 	for si, s := range req.Segments {
 		if s.Lo != prev || s.Hi < s.Lo {
 			return nil, fmt.Errorf("search: segment %d (%s) is [%d,%d), want it to start at %d", si, s.Name, s.Lo, s.Hi, prev)
 		}
-		for i := s.Lo + 1; i < s.Hi; i++ {
+		for i := s.Lo + 1; anyRel && i < s.Hi; i++ {
 			if ord[i] <= ord[i-1] {
 				return nil, fmt.Errorf("search: candidate order not increasing within segment %s at index %d", s.Name, i)
 			}
