@@ -45,16 +45,67 @@ func Build(docs []string, lo int, analyze func(i int, text string) []string, p P
 	return BuildTerms(terms, lo, p)
 }
 
-// BuildTerms indexes analyzed documents (the candidates lo, lo+1, ...).
+// Stats are the collection statistics behind BM25's idf and length
+// normalization: the number of documents, their total length in terms, and
+// each term's document frequency. They are sums over documents, so the
+// statistics of a collection cut into shards are the sums of the shards'
+// statistics (Add), exactly, whatever the cut.
+type Stats struct {
+	Docs   int64
+	Tokens int64
+	DF     map[string]int64
+}
+
+// CollectStats returns the statistics of analyzed documents.
+func CollectStats(docs [][]string) Stats {
+	st := Stats{DF: map[string]int64{}}
+	seen := map[string]bool{}
+	for _, toks := range docs {
+		st.Docs++
+		st.Tokens += int64(len(toks))
+		clear(seen)
+		for _, t := range toks {
+			if !seen[t] {
+				seen[t] = true
+				st.DF[t]++
+			}
+		}
+	}
+	return st
+}
+
+// Add adds the statistics of another, disjoint set of documents.
+func (s *Stats) Add(o Stats) {
+	if s.DF == nil {
+		s.DF = map[string]int64{}
+	}
+	s.Docs += o.Docs
+	s.Tokens += o.Tokens
+	for t, n := range o.DF {
+		s.DF[t] += n
+	}
+}
+
+// BuildTerms indexes analyzed documents (the candidates lo, lo+1, ...)
+// with their own collection statistics.
 func BuildTerms(docs [][]string, lo int, p Params) *Index {
+	st := CollectStats(docs)
+	return BuildTermsStats(docs, lo, p, &st)
+}
+
+// BuildTermsStats indexes analyzed documents (the candidates lo, lo+1,
+// ...) that are part of a larger collection with statistics g (which must
+// count these documents too): idf = ln(1 + (N - df + 0.5)/(df + 0.5)) with
+// N = g.Docs and df = g.DF[term], and the average length is
+// g.Tokens/g.Docs. A shard indexed this way scores every document exactly
+// (bit for bit) as an index over the whole collection does.
+func BuildTermsStats(docs [][]string, lo int, p Params, g *Stats) *Index {
 	ix := &Index{params: p, terms: map[string]int32{}, lo: lo}
 	lens := make([]int, len(docs))
-	total := 0
 	tf := map[int32]int{}
 	for i, toks := range docs {
 		clear(tf)
 		lens[i] = len(toks)
-		total += len(toks)
 		for _, t := range toks {
 			id, ok := ix.terms[t]
 			if !ok {
@@ -73,18 +124,18 @@ func BuildTerms(docs [][]string, lo int, p Params) *Index {
 			ix.postings[id] = append(ix.postings[id], posting{doc: int32(lo + i), tf: float32(tf[id])})
 		}
 	}
-	n := float64(len(docs))
+	n := float64(g.Docs)
 	avg := 1.0
-	if len(docs) > 0 && total > 0 {
-		avg = float64(total) / n
+	if g.Docs > 0 && g.Tokens > 0 {
+		avg = float64(g.Tokens) / n
 	}
 	ix.norm = make([]float32, len(docs))
 	for i, l := range lens {
 		ix.norm[i] = float32(p.K1 * (1 - p.B + p.B*float64(l)/avg))
 	}
 	ix.idf = make([]float32, len(ix.postings))
-	for id, ps := range ix.postings {
-		df := float64(len(ps))
+	for t, id := range ix.terms {
+		df := float64(g.DF[t])
 		ix.idf[id] = float32(math.Log(1 + (n-df+0.5)/(df+0.5)))
 	}
 	return ix
@@ -182,6 +233,19 @@ func NewScorerTerms(queries, cands [][]string, segs []search.Segment, pooled boo
 		}
 	}
 	return s, nil
+}
+
+// NewShardScorer builds a BM25 scorer over one shard of a collection
+// whose statistics (summed over every shard, see Stats) are g: one index,
+// one segment. Its scores equal, bit for bit, those of a scorer over the
+// whole collection, so per-shard top lists merge into the unsharded one
+// (search.TopK, search.MergeTop).
+func NewShardScorer(queries, cands [][]string, p Params, g *Stats) (*Scorer, error) {
+	if p.K1 < 0 || p.B < 0 || p.B > 1 {
+		return nil, fmt.Errorf("bm25: k1 = %v, b = %v; want k1 >= 0 and 0 <= b <= 1", p.K1, p.B)
+	}
+	return &Scorer{nc: len(cands), queries: queries, segs: []search.Segment{{Name: "shard", Lo: 0, Hi: len(cands)}},
+		indexes: []*Index{BuildTermsStats(cands, 0, p, g)}}, nil
 }
 
 func (s *Scorer) NumQueries() int          { return len(s.queries) }
