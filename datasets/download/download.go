@@ -7,15 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/lair-ir/lair/internal/cachedir"
+	"github.com/lair-ir/lair/internal/fetch"
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // Source is one pinned raw file.
@@ -47,14 +50,9 @@ func Lookup(dataset, name string) (Source, bool) {
 	return Source{}, false
 }
 
-// ChecksumError reports a downloaded file whose sha256 differs from the pinned one.
-type ChecksumError struct {
-	URL, Expected, Actual string
-}
-
-func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("checksum mismatch for %s: expected sha256 %s, got %s (nothing was cached; the mirror or origin serves a different file)", e.URL, e.Expected, e.Actual)
-}
+// ChecksumError reports a downloaded (or cached) file whose sha256 differs
+// from the pinned one.
+type ChecksumError = fetch.ChecksumError
 
 // Client downloads pinned files into a checksum-keyed cache.
 type Client struct {
@@ -64,7 +62,8 @@ type Client struct {
 	Mirror string
 	// CacheDir is the lair cache; files land in CacheDir/downloads/sha256/<hash>.
 	CacheDir string
-	// HTTP is the client used for URLs (nil: a client with a 60 s header timeout).
+	// HTTP is the client used for URLs (nil: internal/fetch's, with connect
+	// and header timeouts).
 	HTTP *http.Client
 	// Retries is how many times a failed transfer is retried (0: 4).
 	Retries int
@@ -88,33 +87,22 @@ type nopProgress struct{}
 func (nopProgress) Start(string, int64) {}
 func (nopProgress) Add(int64)           {}
 
-// DefaultCacheDir is $LAIR_CACHE or <user cache dir>/lair.
-func DefaultCacheDir() string {
-	if d := os.Getenv("LAIR_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "lair-cache")
-	}
-	return filepath.Join(d, "lair")
-}
-
-func (c *Client) cacheDir() string {
-	if c.CacheDir != "" {
-		return c.CacheDir
-	}
-	return DefaultCacheDir()
+func (c *Client) cacheDir() (string, error) {
+	return cachedir.Dir(c.CacheDir)
 }
 
 // CachePath is where a file with that sha256 is cached.
 func (c *Client) CachePath(sha string) string {
-	return filepath.Join(c.cacheDir(), "downloads", "sha256", sha)
+	d, err := c.cacheDir()
+	if err != nil {
+		d = "."
+	}
+	return filepath.Join(d, "downloads", "sha256", sha)
 }
 
 // partialDir holds partial downloads and locks: CacheDir/downloads/partial.
 func (c *Client) partialDir() string {
-	return filepath.Join(c.cacheDir(), "downloads", "partial")
+	return filepath.Join(filepath.Dir(filepath.Dir(c.CachePath("x"))), "partial")
 }
 
 func (c *Client) progress() Progress {
@@ -129,6 +117,11 @@ func (c *Client) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return c.Log
+}
+
+func (c *Client) fetcher() *fetch.Client {
+	return &fetch.Client{HTTP: c.HTTP, IdleTimeout: c.IdleTimeout, Retries: c.Retries,
+		Backoff: c.Backoff, Progress: c.progress(), Log: c.log()}
 }
 
 // Location is where a source is fetched from under the client's mirror
@@ -156,9 +149,10 @@ func (c *Client) FetchAll(ctx context.Context, srcs []Source) ([]string, error) 
 		total += s.Size
 	}
 	c.progress().Start("download", total)
+	fc := c.fetcher()
 	out := make([]string, len(srcs))
 	for i, s := range srcs {
-		p, err := c.fetch(ctx, s)
+		p, err := c.fetch(ctx, fc, s)
 		if err != nil {
 			return nil, err
 		}
@@ -171,38 +165,61 @@ func (c *Client) FetchAll(ctx context.Context, srcs []Source) ([]string, error) 
 // (or copying it from a directory mirror) when it is not cached yet.
 func (c *Client) Fetch(ctx context.Context, s Source) (string, error) {
 	c.progress().Start("download", s.Size)
-	return c.fetch(ctx, s)
+	return c.fetch(ctx, c.fetcher(), s)
 }
 
-func (c *Client) fetch(ctx context.Context, s Source) (string, error) {
+func (c *Client) fetch(ctx context.Context, fc *fetch.Client, s Source) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	if _, err := c.cacheDir(); err != nil {
+		return "", err
+	}
 	dst := c.CachePath(s.SHA256)
-	if st, err := os.Stat(dst); err == nil && (s.Size == 0 || st.Size() == s.Size) {
-		c.progress().Add(st.Size())
-		return dst, nil
+	loc, local := c.Location(s)
+	if !local {
+		r, err := fc.Get(ctx, fetch.Request{URL: loc, Dst: dst, SHA256: s.SHA256, Size: s.Size, WorkDir: c.partialDir()})
+		return r.Path, err
+	}
+	if ok, err := c.cached(dst, s); ok || err != nil {
+		return dst, err
 	}
 	for _, d := range []string{filepath.Dir(dst), c.partialDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", fmt.Errorf("download cache: %w", err)
 		}
 	}
-	// One fetch per file at a time, across processes sharing the cache.
-	unlock, err := lock(ctx, filepath.Join(c.partialDir(), s.SHA256+".lock"))
+	// One copy per file at a time, across processes sharing the cache.
+	lock, err := fsutil.Acquire(ctx, filepath.Join(c.partialDir(), s.SHA256+".lock"), fsutil.LockOptions{
+		Note: "copying " + loc,
+		OnWait: func(h fsutil.Holder) {
+			c.log().Info("waiting for another copy of the same file", "file", s.RelPath(), "holder", h.String())
+		},
+	})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("download cache: %w", err)
 	}
-	defer unlock()
-	if st, err := os.Stat(dst); err == nil && (s.Size == 0 || st.Size() == s.Size) {
+	defer lock.Unlock()
+	if ok, err := c.cached(dst, s); ok || err != nil {
+		return dst, err
+	}
+	return dst, c.copyLocal(ctx, s, loc, dst)
+}
+
+// cached reports whether dst holds s intact (verified by hash, see
+// fetch.Verify); a corrupt copy is removed so that it is fetched again.
+func (c *Client) cached(dst string, s Source) (bool, error) {
+	_, err := fetch.Verify(dst, s.SHA256)
+	switch {
+	case err == nil:
+		st, _ := os.Stat(dst)
 		c.progress().Add(st.Size())
-		return dst, nil
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
 	}
-	loc, local := c.Location(s)
-	if local {
-		return dst, c.copyLocal(ctx, s, loc, dst)
-	}
-	return dst, c.download(ctx, s, loc, dst)
+	c.log().Warn("cached file failed verification; fetching it again", "file", dst, "err", err)
+	return false, fetch.Remove(dst)
 }
 
 func (c *Client) copyLocal(ctx context.Context, s Source, src, dst string) error {
@@ -214,185 +231,32 @@ func (c *Client) copyLocal(ctx context.Context, s Source, src, dst string) error
 		return fmt.Errorf("mirror: %w", err)
 	}
 	defer f.Close()
-	tmp, err := os.CreateTemp(c.partialDir(), s.SHA256+".*.tmp")
+	out, err := fsutil.Create(dst, 0o644)
 	if err != nil {
 		return fmt.Errorf("download cache: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer out.Cleanup()
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), &ctxReader{ctx: ctx, r: f, p: c.progress()}); err != nil {
-		tmp.Close()
+	if _, err := io.Copy(io.MultiWriter(out, h), &ctxReader{ctx: ctx, r: f, p: c.progress()}); err != nil {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != s.SHA256 {
+	got := hex.EncodeToString(h.Sum(nil))
+	if got != s.SHA256 {
 		return &ChecksumError{URL: src, Expected: s.SHA256, Actual: got}
 	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// retryable reports whether an error is worth another try.
-type statusError struct {
-	url  string
-	code int
-}
-
-func (e *statusError) Error() string {
-	return fmt.Sprintf("GET %s: HTTP %d %s", e.url, e.code, http.StatusText(e.code))
-}
-
-func retryable(err error) bool {
-	var se *statusError
-	if errors.As(err, &se) {
-		return se.code == http.StatusTooManyRequests || se.code >= 500
-	}
-	var ce *ChecksumError
-	if errors.As(err, &ce) {
-		return false
-	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
-func (c *Client) download(ctx context.Context, s Source, u, dst string) error {
-	part := filepath.Join(c.partialDir(), s.SHA256+".part")
-	retries := c.Retries
-	if retries <= 0 {
-		retries = 4
-	}
-	wait := c.Backoff
-	if wait <= 0 {
-		wait = time.Second
-	}
-	if st, err := os.Stat(part); err == nil {
-		c.progress().Add(st.Size()) // left by an earlier run; resumed below
-	}
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = c.try(ctx, s, u, part)
-		if err == nil {
-			break
-		}
-		if attempt >= retries || !retryable(err) || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("download %s: %w", u, ctx.Err())
-			}
-			return fmt.Errorf("download %s (attempt %d of %d): %w", u, attempt+1, retries+1, err)
-		}
-		c.log().Warn("download failed; retrying", "url", u, "attempt", attempt+1, "wait", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("download %s: %w", u, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-	got, err := hashFile(part)
-	if err != nil {
+	if err := out.Commit(); err != nil {
 		return err
 	}
-	if got != s.SHA256 {
-		os.Remove(part)
-		return &ChecksumError{URL: u, Expected: s.SHA256, Actual: got}
-	}
-	return os.Rename(part, dst)
+	return fetch.MarkVerified(dst, got)
 }
 
-// try performs one GET, resuming part when it holds a prefix of the file.
-func (c *Client) try(ctx context.Context, s Source, u, part string) error {
-	var have int64
-	if st, err := os.Stat(part); err == nil {
-		have = st.Size()
-	}
-	if s.Size > 0 && have > s.Size {
-		os.Remove(part)
-		have = 0
-	}
-	if s.Size > 0 && have == s.Size {
-		return nil // complete; the checksum decides
-	}
-	idle := c.IdleTimeout
-	if idle <= 0 {
-		idle = 60 * time.Second
-	}
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stalled := fmt.Errorf("no data for %v: transfer stalled", idle)
-	watchdog := time.AfterFunc(idle, func() { cancel(stalled) })
-	defer watchdog.Stop()
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if have > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 60 * time.Second}}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if context.Cause(actx) == stalled {
-			return stalled
-		}
-		return err
-	}
-	defer resp.Body.Close()
-	flags := os.O_WRONLY | os.O_CREATE
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && have > 0:
-		if !strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(have, 10)+"-") {
-			os.Remove(part)
-			return fmt.Errorf("GET %s: server answered range %q to a request from byte %d; restarting", u, resp.Header.Get("Content-Range"), have)
-		}
-		flags |= os.O_APPEND
-		c.log().Info("resuming download", "url", u, "from_byte", have)
-	case resp.StatusCode == http.StatusOK:
-		flags |= os.O_TRUNC // server ignored the range: start over
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		os.Remove(part)
-		return &statusError{url: u, code: resp.StatusCode}
-	default:
-		return &statusError{url: u, code: resp.StatusCode}
-	}
-	f, err := os.OpenFile(part, flags, 0o644)
-	if err != nil {
-		return fmt.Errorf("download cache: %w", err)
-	}
-	_, cerr := io.Copy(f, &ctxReader{ctx: ctx, r: resp.Body, p: c.progress(), onRead: func() { watchdog.Reset(idle) }})
-	if err := f.Close(); err != nil && cerr == nil {
-		cerr = err
-	}
-	if cerr != nil {
-		if context.Cause(actx) == stalled && ctx.Err() == nil {
-			cerr = stalled
-		}
-		return fmt.Errorf("GET %s: %w", u, cerr)
-	}
-	return nil
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func hashFile(path string) (string, error) { return fetch.HashFile(path) }
 
 // ctxReader stops a copy when the context is cancelled and reports bytes.
 type ctxReader struct {
-	ctx    context.Context
-	r      io.Reader
-	p      Progress
-	onRead func() // called after each read that returned data
+	ctx context.Context
+	r   io.Reader
+	p   Progress
 }
 
 func (r *ctxReader) Read(b []byte) (int, error) {
@@ -402,9 +266,6 @@ func (r *ctxReader) Read(b []byte) (int, error) {
 	n, err := r.r.Read(b)
 	if n > 0 {
 		r.p.Add(int64(n))
-		if r.onRead != nil {
-			r.onRead()
-		}
 	}
 	return n, err
 }
@@ -418,31 +279,4 @@ func Dataset(dataset string) []Source {
 		}
 	}
 	return out
-}
-
-// lock takes an exclusive flock on path, waiting (cancellably) while another
-// process holds it.
-func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("download cache: %w", err)
-	}
-	wait := 5 * time.Millisecond
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for %s (another lair downloads this file): %w", path, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 200*time.Millisecond)
-	}
 }

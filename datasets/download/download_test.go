@@ -1,6 +1,7 @@
 package download
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -367,5 +368,59 @@ func TestStalledTransferRetried(t *testing.T) {
 	}
 	if h, _ := hashFile(p); h != s.SHA256 || st.ranges.Load() != 1 {
 		t.Errorf("hash %s, %d range requests (want a resume after the stall)", h, st.ranges.Load())
+	}
+}
+
+// TestCorruptCacheNotUsed: a byte flipped in a cached file (its mtime put
+// back, as silent corruption looks) is caught on the next use: the file is
+// fetched again, or, with no source left, a clear error, never silent use.
+func TestCorruptCacheNotUsed(t *testing.T) {
+	raw := testenv.RawDir(t)
+	s := Dataset("xquad-r")[0]
+	mirror := t.TempDir()
+	os.MkdirAll(filepath.Join(mirror, s.Dataset), 0o755)
+	orig, err := os.ReadFile(filepath.Join(raw, s.Dataset, s.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(mirror, s.Dataset, s.Name), orig, 0o644)
+	cache := t.TempDir()
+	for _, mode := range []string{"dir", "http"} {
+		c := &Client{Mirror: mirror, CacheDir: cache, Backoff: time.Millisecond}
+		var fl *flaky
+		if mode == "http" {
+			fl = &flaky{raw: mirror}
+			srv := httptest.NewServer(fl)
+			defer srv.Close()
+			c.Mirror, c.HTTP = srv.URL, srv.Client()
+		}
+		p, err := c.Fetch(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := os.Stat(p)
+		f, _ := os.OpenFile(p, os.O_RDWR, 0)
+		f.WriteAt([]byte{orig[100] ^ 1}, 100)
+		f.Close()
+		os.Chtimes(p, st.ModTime(), st.ModTime())
+		p2, err := c.Fetch(context.Background(), s)
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if b, _ := os.ReadFile(p2); !bytes.Equal(b, orig) {
+			t.Fatalf("%s: the corrupt cached file was used", mode)
+		}
+		if fl != nil && fl.requests.Load() != 2 {
+			t.Errorf("%s: %d requests; want 2 (the corrupt file fetched again)", mode, fl.requests.Load())
+		}
+		os.Remove(p)
+	}
+	// No source left: a clear error, not the corrupt file.
+	c := &Client{Mirror: t.TempDir(), CacheDir: cache}
+	p := c.CachePath(s.SHA256)
+	os.WriteFile(p, append([]byte{orig[0] ^ 1}, orig[1:]...), 0o644)
+	_, err = c.Fetch(context.Background(), s)
+	if err == nil || !strings.Contains(err.Error(), s.RelPath()) {
+		t.Fatalf("err = %v; want one naming %s", err, s.RelPath())
 	}
 }
