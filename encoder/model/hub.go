@@ -2,11 +2,9 @@ package model
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +12,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/lair-ir/lair/internal/fetch"
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // Ref is a parsed `hf://org/name[@revision]` reference.
@@ -24,7 +25,10 @@ type Ref struct {
 
 func (r Ref) String() string { return "hf://" + r.Repo + "@" + r.Revision }
 
-var repoRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$`)
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	repoRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
+)
 
 // ParseRef parses `hf://org/name[@revision]`. ok is false when s is not an
 // hf:// reference at all (a local path).
@@ -37,6 +41,9 @@ func ParseRef(s string) (ref Ref, ok bool, err error) {
 	if rev == "" {
 		rev = "main"
 	}
+	if nameRE.MatchString(repo) {
+		return Ref{}, true, fmt.Errorf("model reference %q: names only %q; want hf://org/name[@revision] (the hub's models live under an organisation or user, e.g. hf://sentence-transformers/all-MiniLM-L6-v2)", s, repo)
+	}
 	if !repoRE.MatchString(repo) || strings.Contains(repo, "..") {
 		return Ref{}, true, fmt.Errorf("model reference %q: want hf://org/name[@revision]", s)
 	}
@@ -48,12 +55,15 @@ func ParseRef(s string) (ref Ref, ok bool, err error) {
 
 // Hub downloads model folders from a Hugging Face Hub endpoint.
 type Hub struct {
-	Endpoint string // default $HF_ENDPOINT or https://huggingface.co
-	Token    string // default $HF_TOKEN; sent as a Bearer token to the endpoint
-	CacheDir string // files go to CacheDir/models/<org>--<name>/...
-	Client   *http.Client
-	Offline  bool // use only what is cached ($HF_HUB_OFFLINE=1)
+	Endpoint string       // default $HF_ENDPOINT or https://huggingface.co
+	Token    string       // default $HF_TOKEN; sent as a Bearer token to the endpoint
+	CacheDir string       // files go to CacheDir/models/<org>--<name>/...
+	Client   *http.Client // nil: internal/fetch's client with connect and header timeouts
+	Offline  bool         // use only what is cached ($HF_HUB_OFFLINE=1)
 	Log      *slog.Logger
+	// Download is the downloader (timeouts, retries, progress); nil: one
+	// with internal/fetch's defaults, Client and Log.
+	Download *fetch.Client
 }
 
 // NewHub returns a Hub configured from the environment.
@@ -94,6 +104,12 @@ func (h *Hub) Fetch(ctx context.Context, ref Ref) (string, error) {
 		if _, err := os.Stat(filepath.Join(snap, ConfigFile)); err != nil {
 			return "", fmt.Errorf("model %s: not in the cache %s and HF_HUB_OFFLINE=1", ref, repoDir)
 		}
+		for _, f := range []string{ConfigFile, TokenizerFile, ONNXFile, ONNXSubFile} {
+			p := filepath.Join(snap, filepath.FromSlash(f))
+			if _, err := verifyCached(p, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("model %s (HF_HUB_OFFLINE=1): %w; run once without HF_HUB_OFFLINE to download it again", ref, err)
+			}
+		}
 		return snap, nil
 	}
 	var commit string
@@ -115,7 +131,7 @@ func (h *Hub) Fetch(ctx context.Context, ref Ref) (string, error) {
 	}
 	if commit != "" && commit != ref.Revision {
 		if err := os.MkdirAll(filepath.Join(repoDir, "refs"), 0o755); err == nil {
-			_ = writeFileAtomic(filepath.Join(repoDir, "refs", ref.Revision), []byte(commit))
+			_ = fsutil.WriteFile(filepath.Join(repoDir, "refs", ref.Revision), []byte(commit), 0o644)
 		}
 	}
 	return snap, nil
@@ -132,28 +148,24 @@ type meta struct {
 	size   int64  // -1 when unknown
 }
 
-func (h *Hub) client() *http.Client {
-	if h.Client != nil {
-		return h.Client
+func (h *Hub) fetcher() *fetch.Client {
+	if h.Download == nil {
+		h.Download = &fetch.Client{HTTP: h.Client, Log: h.Log}
 	}
-	return http.DefaultClient
+	return h.Download
+}
+
+func (h *Hub) header() http.Header {
+	hd := http.Header{"User-Agent": {"lair"}}
+	if h.Token != "" {
+		// net/http drops this header when a redirect leaves the endpoint's host.
+		hd.Set("Authorization", "Bearer "+h.Token)
+	}
+	return hd
 }
 
 func (h *Hub) resolveURL(ref Ref, file string) string {
 	return strings.TrimRight(h.Endpoint, "/") + "/" + ref.Repo + "/resolve/" + url.PathEscape(ref.Revision) + "/" + file
-}
-
-func (h *Hub) newRequest(ctx context.Context, method, u string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("User-Agent", "lair")
-	if h.Token != "" {
-		// net/http drops this header when a redirect leaves the endpoint's host.
-		req.Header.Set("Authorization", "Bearer "+h.Token)
-	}
-	return req, nil
 }
 
 func cleanEtag(s string) string {
@@ -165,19 +177,12 @@ func cleanEtag(s string) string {
 // answer with a redirect that carries X-Linked-Etag (the SHA-256) and
 // X-Linked-Size.
 func (h *Hub) head(ctx context.Context, ref Ref, file string) (meta, error) {
-	c := *h.client()
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	u := h.resolveURL(ref, file)
 	for hops := 0; ; hops++ {
-		req, err := h.newRequest(ctx, http.MethodHead, u)
-		if err != nil {
-			return meta{}, err
-		}
-		resp, err := c.Do(req)
+		resp, err := h.fetcher().Head(ctx, u, h.header())
 		if err != nil {
 			return meta{}, fmt.Errorf("model %s: %s: %w", ref, file, err)
 		}
-		resp.Body.Close()
 		m := meta{commit: resp.Header.Get("X-Repo-Commit"), size: -1}
 		if e := cleanEtag(resp.Header.Get("X-Linked-Etag")); sha256RE.MatchString(e) {
 			m.sha256 = e
@@ -220,7 +225,9 @@ func (h *Hub) head(ctx context.Context, ref Ref, file string) (meta, error) {
 }
 
 // fetchFile makes sure snapshots/<commit>/<file> is in the cache and
-// verified; it returns its path and the commit.
+// verified (internal/fetch: SHA-256 from X-Linked-Etag for LFS files,
+// learned for the others, checked again on every use); it returns its path
+// and the commit.
 func (h *Hub) fetchFile(ctx context.Context, ref Ref, repoDir, file string) (string, string, error) {
 	m, err := h.head(ctx, ref, file)
 	if err != nil {
@@ -231,115 +238,47 @@ func (h *Hub) fetchFile(ctx context.Context, ref Ref, repoDir, file string) (str
 		snapName = ref.Revision
 	}
 	dst := filepath.Join(repoDir, "snapshots", snapName, filepath.FromSlash(file))
-	if st, err := os.Stat(dst); err == nil && (m.size < 0 || st.Size() == m.size) {
-		ok := true
-		if m.sha256 != "" {
-			sum, _ := os.ReadFile(dst + ".sha256")
-			ok = strings.TrimSpace(string(sum)) == m.sha256
-		}
-		if ok {
-			return dst, m.commit, nil
-		}
+	migrateLegacySum(dst)
+	if h.Log != nil {
+		h.Log.Debug("model file", "model", ref.String(), "file", file, "size", m.size, "sha256", m.sha256)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", "", err
-	}
-	if err := h.download(ctx, ref, file, dst, m); err != nil {
-		return "", "", err
+	_, err = h.fetcher().Get(ctx, fetch.Request{
+		URL:     h.resolveURL(ref, file),
+		Header:  h.header(),
+		Dst:     dst,
+		SHA256:  m.sha256,
+		Size:    m.size,
+		WorkDir: filepath.Join(repoDir, "partial", snapName, filepath.Dir(filepath.FromSlash(file))),
+	})
+	if err != nil {
+		var ce *fetch.ChecksumError
+		if errors.As(err, &ce) {
+			return "", "", fmt.Errorf("model %s: %s: %w; the partial download was removed, run again", ref, file, err)
+		}
+		return "", "", fmt.Errorf("model %s: %s: %w (run again to resume)", ref, file, err)
 	}
 	return dst, m.commit, nil
 }
 
-// download GETs the file into dst.incomplete (resuming with a Range request
-// when a partial file exists), verifies size and SHA-256, then renames it.
-func (h *Hub) download(ctx context.Context, ref Ref, file, dst string, m meta) error {
-	part := dst + ".incomplete"
-	var have int64
-	if st, err := os.Stat(part); err == nil {
-		have = st.Size()
-	}
-	req, err := h.newRequest(ctx, http.MethodGet, h.resolveURL(ref, file))
+// verifyCached checks a cached model file against want (or the hash it was
+// verified with before), accepting the <file>.sha256 that earlier lair
+// versions wrote.
+func verifyCached(path, want string) (string, error) {
+	migrateLegacySum(path)
+	return fetch.Verify(path, want)
+}
+
+// migrateLegacySum turns the <file>.sha256 of earlier lair versions into a
+// verified marker, re-hashing the file once.
+func migrateLegacySum(path string) {
+	b, err := os.ReadFile(path + ".sha256")
 	if err != nil {
-		return err
+		return
 	}
-	if have > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
-	}
-	resp, err := h.client().Do(req)
-	if err != nil {
-		return fmt.Errorf("model %s: download %s: %w (run again to resume)", ref, file, err)
-	}
-	defer resp.Body.Close()
-	flags := os.O_CREATE | os.O_WRONLY
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		flags |= os.O_APPEND
-	case http.StatusOK:
-		have = 0
-		flags |= os.O_TRUNC
-	case http.StatusRequestedRangeNotSatisfiable:
-		// The partial file is complete or bigger than the file: start over.
-		os.Remove(part)
-		return h.download(ctx, ref, file, dst, m)
-	default:
-		return fmt.Errorf("model %s: download %s: HTTP %s", ref, file, resp.Status)
-	}
-	if h.Log != nil {
-		h.Log.Info("downloading", "model", ref.String(), "file", file, "resume_at", have, "size", m.size)
-	}
-	f, err := os.OpenFile(part, flags, 0o644)
-	if err != nil {
-		return err
-	}
-	_, copyErr := io.Copy(f, resp.Body)
-	closeErr := f.Close()
-	if copyErr != nil {
-		return fmt.Errorf("model %s: download %s: %w (run again to resume)", ref, file, copyErr)
-	}
-	if closeErr != nil {
-		return closeErr
-	}
-	st, err := os.Stat(part)
-	if err != nil {
-		return err
-	}
-	if m.size >= 0 && st.Size() != m.size {
-		if st.Size() > m.size {
-			os.Remove(part)
+	if _, err := os.Stat(path + fetch.MarkerSuffix); err != nil {
+		if sum := strings.TrimSpace(string(b)); sha256RE.MatchString(sum) {
+			fetch.Verify(path, sum) // writes the marker when the file matches
 		}
-		return fmt.Errorf("model %s: %s: downloaded %d bytes, the hub announced %d (run again to resume)", ref, file, st.Size(), m.size)
 	}
-	sum, err := fileSHA256(part)
-	if err != nil {
-		return err
-	}
-	if m.sha256 != "" && sum != m.sha256 {
-		os.Remove(part)
-		return fmt.Errorf("model %s: %s: checksum mismatch: got sha256 %s, the hub announced %s; the partial download was removed, run again", ref, file, sum, m.sha256)
-	}
-	if err := os.Rename(part, dst); err != nil {
-		return err
-	}
-	return writeFileAtomic(dst+".sha256", []byte(sum+"\n"))
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	os.Remove(path + ".sha256")
 }

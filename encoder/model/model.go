@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/lair-ir/lair/encoder/onnxpb"
 	"github.com/lair-ir/lair/encoder/tokenizer"
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // File names of a model folder.
@@ -226,49 +226,26 @@ func hashFiles(paths ...string) (string, error) {
 
 // CopyTo copies the model's files into dir in the canonical layout
 // (tokenizer.json, config.json, model.onnx at the top, plus
-// tokenizer_config.json and special_tokens_map.json when present),
-// hard-linking when the file system allows.
+// tokenizer_config.json and special_tokens_map.json when present). It
+// always copies bytes, never links: the copy is an immutable artifact, and
+// a later edit of the source folder must not reach it.
 func (m *Model) CopyTo(dir string) error {
-	for _, f := range [][2]string{{m.TokenizerPath, TokenizerFile}, {m.ConfigPath, ConfigFile}, {m.ONNXPath, ONNXFile}} {
-		dst := filepath.Join(dir, f[1])
-		if err := os.Link(f[0], dst); err == nil {
-			continue
-		}
-		if err := copyFile(f[0], dst); err != nil {
-			return fmt.Errorf("copy model file %s: %w", f[0], err)
-		}
-	}
+	files := [][2]string{{m.TokenizerPath, TokenizerFile}, {m.ConfigPath, ConfigFile}, {m.ONNXPath, ONNXFile}}
 	// Optional files other tools read (transformers, transformers.js).
 	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
-		src := filepath.Join(m.Dir, name)
-		if _, err := os.Stat(src); err != nil {
-			continue
+		if src := filepath.Join(m.Dir, name); fileExists(src) {
+			files = append(files, [2]string{src, name})
 		}
-		if err := os.Link(src, filepath.Join(dir, name)); err != nil {
-			if err := copyFile(src, filepath.Join(dir, name)); err != nil {
-				return fmt.Errorf("copy model file %s: %w", src, err)
-			}
+	}
+	for _, f := range files {
+		if err := fsutil.CopyFile(f[0], filepath.Join(dir, f[1]), 0o644); err != nil {
+			return fmt.Errorf("copy model file: %w", err)
 		}
 	}
 	return nil
 }
 
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst + ".tmp")
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return errors.Join(err, os.Remove(dst+".tmp"))
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(dst+".tmp", dst)
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/encoder/onnxpb"
+	"github.com/lair-ir/lair/internal/fetch"
 )
 
 func gen(t *testing.T, arch string) string {
@@ -73,6 +75,38 @@ func TestOpenOnnxSubfolder(t *testing.T) {
 	}
 }
 
+// TestCopyToIsACopy: editing the source folder in place after CopyTo
+// (as a user re-exporting a model does) leaves the copy unchanged.
+func TestCopyToIsACopy(t *testing.T) {
+	dir := gen(t, "static")
+	m, err := model.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := m.CopyTo(out); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(out, "config.json"))
+	f, err := os.OpenFile(filepath.Join(dir, "config.json"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"edited": true}`)
+	f.Close()
+	after, _ := os.ReadFile(filepath.Join(out, "config.json"))
+	if string(after) != string(before) {
+		t.Fatalf("the copy changed with its source: %s", after)
+	}
+	for _, n := range []string{"config.json", "tokenizer.json", "model.onnx"} {
+		a, _ := os.Stat(filepath.Join(dir, n))
+		b, _ := os.Stat(filepath.Join(out, n))
+		if os.SameFile(a, b) {
+			t.Errorf("%s is a hard link to the source", n)
+		}
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -116,7 +150,6 @@ func TestParseRef(t *testing.T) {
 	for in, want := range map[string]string{
 		"hf://org/name":           "hf://org/name@main",
 		"hf://org/name@v1.0":      "hf://org/name@v1.0",
-		"hf://bert-base-uncased":  "hf://bert-base-uncased@main",
 		"hf://o/n@0123456789abcd": "hf://o/n@0123456789abcd",
 	} {
 		r, ok, err := model.ParseRef(in)
@@ -128,6 +161,10 @@ func TestParseRef(t *testing.T) {
 		if _, _, err := model.ParseRef(in); err == nil {
 			t.Errorf("%s: no error", in)
 		}
+	}
+	// An organisation alone is not a model: say what is missing.
+	if _, ok, err := model.ParseRef("hf://justorg"); !ok || err == nil || !strings.Contains(err.Error(), "hf://org/name") {
+		t.Errorf("hf://justorg: %v; want an error showing hf://org/name", err)
 	}
 	if _, ok, _ := model.ParseRef("/some/path"); ok {
 		t.Error("a path parsed as a reference")
@@ -192,7 +229,9 @@ func (f *fakeHub) handler(t *testing.T) http.Handler {
 		}
 		sum := sha1.Sum(b)
 		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
-		f.count(file)
+		if r.Method == http.MethodGet {
+			f.count(file)
+		}
 		http.ServeContent(w, r, file, time.Time{}, strings.NewReader(string(b)))
 	})
 	mux.HandleFunc("/cdn/{file...}", func(w http.ResponseWriter, r *http.Request) {
@@ -284,7 +323,7 @@ func TestHubResume(t *testing.T) {
 	f := newFakeHub(t, false)
 	srvURL := f.serve(t)
 	cache := t.TempDir()
-	part := filepath.Join(cache, "models", "org--model", "snapshots", f.commit, "model.onnx.incomplete")
+	part := filepath.Join(cache, "models", "org--model", "partial", f.commit, "model.onnx.part")
 	os.MkdirAll(filepath.Dir(part), 0o755)
 	full := f.files["model.onnx"]
 	if err := os.WriteFile(part, full[:len(full)/2], 0o644); err != nil {
@@ -325,5 +364,96 @@ func TestHubErrors(t *testing.T) {
 	off := &model.Hub{CacheDir: t.TempDir(), Offline: true}
 	if _, err := off.Resolve(context.Background(), "hf://org/model"); err == nil {
 		t.Error("offline without cache: no error")
+	}
+}
+
+// TestHubRetriesAndTimeouts: 5xx answers are retried (HEAD and GET); an
+// endpoint that never answers fails within the downloader's timeout with
+// an error naming the model, the file and the URL.
+func TestHubRetriesAndTimeouts(t *testing.T) {
+	f := newFakeHub(t, false)
+	inner := f.handler(t)
+	var fails atomic.Int32
+	fails.Store(4)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	var hanging atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hanging.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-hang:
+			}
+			return
+		}
+		if fails.Add(-1) >= 0 {
+			http.Error(w, "overloaded", http.StatusBadGateway)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cdn := httptest.NewServer(inner)
+	t.Cleanup(cdn.Close)
+	f.cdnBase = cdn.URL
+	fast := func() *fetch.Client {
+		return &fetch.Client{HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond, Backoff: time.Millisecond, Retries: 5}
+	}
+	hub := &model.Hub{Endpoint: srv.URL, CacheDir: t.TempDir(), Download: fast()}
+	dir, err := hub.Resolve(context.Background(), "hf://org/model")
+	if err != nil {
+		t.Fatalf("4 x 502 then success: %v", err)
+	}
+	if _, err := model.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	hanging.Store(true)
+	t0 := time.Now()
+	hub2 := &model.Hub{Endpoint: srv.URL, CacheDir: t.TempDir(), Download: fast()}
+	hub2.Download.Retries = 1
+	_, err = hub2.Resolve(context.Background(), "hf://org/model")
+	if err == nil || !strings.Contains(err.Error(), "hf://org/model") || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), "config.json") {
+		t.Fatalf("never-answering hub: %v; want an error naming the model, file and URL", err)
+	}
+	if took := time.Since(t0); took > 5*time.Second {
+		t.Errorf("never-answering hub took %v with a 200 ms header timeout", took)
+	}
+}
+
+// TestHubCorruptCache: a byte flipped in a cached model file is noticed:
+// online it is downloaded again, offline it is a clear error.
+func TestHubCorruptCache(t *testing.T) {
+	for _, file := range []string{"model.onnx", "config.json"} { // LFS (pinned) and plain (learned hash)
+		f := newFakeHub(t, false)
+		srvURL := f.serve(t)
+		cache := t.TempDir()
+		hub := &model.Hub{Endpoint: srvURL, CacheDir: cache}
+		dir, err := hub.Resolve(context.Background(), "hf://org/model")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, file)
+		st, _ := os.Stat(p)
+		fh, _ := os.OpenFile(p, os.O_RDWR, 0)
+		b := make([]byte, 1)
+		fh.ReadAt(b, 3)
+		fh.WriteAt([]byte{b[0] ^ 4}, 3)
+		fh.Close()
+		os.Chtimes(p, st.ModTime(), st.ModTime())
+
+		off := &model.Hub{CacheDir: cache, Offline: true}
+		if _, err := off.Resolve(context.Background(), "hf://org/model"); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: offline use of a corrupt file: %v; want an error naming %s", file, err, p)
+		}
+		before := f.gets[file]
+		if _, err := hub.Resolve(context.Background(), "hf://org/model"); err != nil {
+			t.Fatal(err)
+		}
+		if f.gets[file] != before+1 {
+			t.Errorf("%s: corrupt cached file not downloaded again (%d -> %d GETs)", file, before, f.gets[file])
+		}
+		if got, _ := os.ReadFile(p); string(got) != string(f.files[file]) {
+			t.Errorf("%s: still corrupt", file)
+		}
 	}
 }
