@@ -25,7 +25,8 @@ func encodeStage() *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    "encode",
 		Version: "1",
-		Doc: "Encode a dataset's queries (role query) and candidates (role passage) with an ONNX encoder through ONNX Runtime. " +
+		Doc: "Encode a dataset's queries (role query) and candidates (role passage) with an ONNX encoder through ONNX Runtime " +
+			"(or, backend gomlx, through onnx-gomlx on GoMLX's CPU or XLA CUDA backend). " +
 			"Texts are tokenized on all cores while the model runs, batched by token length, pooled and normalised; " +
 			"vectors are cached under the cache directory by model hash, role, prefix, max length, pooling and text, " +
 			"so no text is encoded twice.",
@@ -36,9 +37,12 @@ func encodeStage() *pipeline.StageType {
 				Doc: "mean: average of the token embeddings under the attention mask; cls: the first token"},
 			{Name: "normalize", Type: pipeline.TypeBool, Default: true, Doc: "L2-normalise the vectors"},
 			{Name: "max_length", Type: pipeline.TypeInt, Default: 128, Doc: "tokens per text, special tokens included (longer texts are truncated)"},
-			{Name: "batch_size", Type: pipeline.TypeInt, Default: 32, Doc: "texts per ONNX Runtime call"},
+			{Name: "batch_size", Type: pipeline.TypeInt, Default: 32, Doc: "texts per model call"},
+			{Name: "backend", Type: pipeline.TypeString, Default: encode.BackendORT, Enum: []string{encode.BackendORT, encode.BackendGoMLX},
+				Doc: "ort: ONNX Runtime; gomlx: the same ONNX graph through onnx-gomlx on GoMLX (pure Go on cpu, XLA with a PJRT CUDA plugin on cuda), within 1e-4 of ort"},
 			{Name: "device", Type: pipeline.TypeString, Default: "cpu", Enum: []string{"cpu", "cuda"},
-				Doc: "cuda needs LAIR_ORT_LIB pointing at a GPU build of ONNX Runtime 1.20-1.30"},
+				Doc: "cuda: with backend ort, LAIR_ORT_LIB must point at a GPU build of ONNX Runtime 1.20-1.30; with backend gomlx, " +
+					"a PJRT CUDA plugin ($LAIR_PJRT_PLUGIN or JAX's; see `lair doctor`)"},
 			{Name: "threads", Type: pipeline.TypeInt, Default: 0, Doc: "ONNX Runtime intra-op threads (0: the run's thread setting)"},
 		},
 		Inputs: []pipeline.Input{
@@ -78,7 +82,7 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 		threads = sc.Env.Threads
 	}
 	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
-		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Log: sc.Log}
+		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"), Log: sc.Log}
 	if sc.Env.CacheDir != "" {
 		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
 	}

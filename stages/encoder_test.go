@@ -105,6 +105,21 @@ func TestEncoderStages(t *testing.T) {
 			t.Fatal("identical candidate texts got different vectors")
 		}
 	}
+	// backend gomlx (no cache, so that it encodes) gives the same vectors within 1e-4.
+	genv := env
+	genv.CacheDir = ""
+	gout, _ := runEncoderTestStage(t, r, "encode", map[string]any{"max_length": 64, "backend": "gomlx"}, genv, mArt, dsArt)
+	ge, err := tables.ReadEmbeddings(filepath.Join(gout, tables.EmbeddingsArrow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < e.Len(); i++ {
+		for j, v := range ge.Vector(i) {
+			if d := math.Abs(float64(v - e.Vector(i)[j])); d > 1e-4 || ge.IDs[i] != e.IDs[i] {
+				t.Fatalf("backend gomlx row %d (%s) dim %d differs from ort by %g", i, ge.IDs[i], j, d)
+			}
+		}
+	}
 	// model/load with a bad folder fails with the folder named.
 	st, _ := r.Lookup("model/load")
 	err = st.Run(context.Background(), &pipeline.StageContext{Name: "model", Type: st, Params: pipeline.Params{"model": t.TempDir()},

@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/lair-ir/lair/batching"
+	"github.com/lair-ir/lair/encoder/backend"
 	"github.com/lair-ir/lair/encoder/tiny"
 	"github.com/lair-ir/lair/encoder/train"
 	"github.com/lair-ir/lair/pipeline"
@@ -110,6 +111,11 @@ func trainContrastiveStage() *pipeline.StageType {
 			{Name: "patience", Type: pipeline.TypeInt, Default: d.Patience, Doc: "early stopping: validations without improvement (0 = off)"},
 			{Name: "val_max_pairs", Type: pipeline.TypeInt, Default: d.ValMaxPairs, Doc: "validation pairs used (0 = all)"},
 			{Name: "checkpoint_every", Type: pipeline.TypeInt, Default: d.CheckpointEvery, Doc: "steps between checkpoints (0 = none)"},
+			{Name: "device", Type: pipeline.TypeString, Default: backend.CPU, Enum: backend.Devices,
+				Doc: "cpu: GoMLX's pure-Go backend; cuda: GoMLX's XLA backend through a PJRT CUDA plugin ($LAIR_PJRT_PLUGIN, " +
+					"$PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla or JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so; see `lair doctor`)"},
+			{Name: "precision", Type: pipeline.TypeString, Default: precisionFP32, Enum: []string{precisionFP32, precisionBF16},
+				Doc: "fp32: float32 weights and activations (on cuda XLA uses TF32 tensor cores for float32 matmuls); bf16: not supported yet (an error)"},
 		},
 		Inputs: []pipeline.Input{
 			{Kind: pipeline.KindBatches, Doc: "batch plan (batches.arrow)"},
@@ -132,8 +138,8 @@ func checkpointKey(sc *pipeline.StageContext) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if k == "max_minutes" {
-			continue // a time limit does not change the run's steps
+		if k == "max_minutes" || k == "device" {
+			continue // a time limit does not change the run's steps; a run checkpointed on one device resumes on the other
 		}
 		fmt.Fprintf(h, "%s=%v\n", k, sc.Params[k])
 	}
@@ -143,7 +149,22 @@ func checkpointKey(sc *pipeline.StageContext) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
+// Precisions of train/contrastive.
+const (
+	precisionFP32 = "fp32"
+	precisionBF16 = "bf16"
+)
+
 func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
+	// The device is checked before any data is read or model loaded.
+	if p := sc.Params.String("precision"); p != precisionFP32 {
+		return fmt.Errorf("stage %s: precision %s is not supported yet: onnx-gomlx runs the graph in the dtype of the "+
+			"model's initializers (float32); use precision: fp32", sc.Name, p)
+	}
+	choice, err := backend.Resolve(backend.Options{Device: sc.Params.String("device")})
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
 	bin, err := sc.Input(pipeline.KindBatches)
 	if err != nil {
 		return err
@@ -201,23 +222,20 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 		vbs := len(plan[0].Queries)
 		val = train.ValidationBatches(vp, vbs, cfg.ValMaxPairs)
 	}
-	if os.Getenv("GOMLX_BACKEND") == "" {
-		os.Setenv("GOMLX_BACKEND", train.DefaultBackend) // trap 2: never parallelism=2 on 2 cores
-	}
 	mdl, err := train.LoadModel(min.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	backend, err := train.NewBackend()
+	be, err := backend.Open(choice)
 	if err != nil {
-		return err
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	tr, err := train.NewTrainer(mdl, cfg, backend)
+	tr, err := train.NewTrainer(mdl, cfg, be)
 	if err != nil {
 		return err
 	}
 	if sc.Log != nil {
-		sc.Log.Info("training", "params", mdl.NumParams(), "steps", len(plan), "validation_batches", len(val), "checkpoints", cfg.CheckpointDir)
+		sc.Log.Info("training", "backend", choice.String(), "params", mdl.NumParams(), "steps", len(plan), "validation_batches", len(val), "checkpoints", cfg.CheckpointDir)
 	}
 	res, err := tr.Run(ctx, plan, val)
 	if err != nil {

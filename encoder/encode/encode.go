@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lair-ir/lair/encoder/backend"
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/ort"
 	"github.com/lair-ir/lair/encoder/tokenizer"
@@ -29,7 +30,13 @@ type Options struct {
 	BatchSize int    // texts per ONNX Runtime call (default 32)
 	Threads   int    // ONNX Runtime intra-op threads (0: all cores)
 	Device    string // "cpu" (default) or "cuda"
-	Lib       string // ONNX Runtime library ("" = ort.DefaultLibraryPath)
+	// Backend is BackendORT (default) or BackendGoMLX: the same graph
+	// through onnx-gomlx on GoMLX's pure-Go backend (cpu) or XLA (cuda).
+	Backend string
+	// Plugin is an explicit PJRT plugin for BackendGoMLX on cuda ("" =
+	// $LAIR_PJRT_PLUGIN and the usual places; see package backend).
+	Plugin string
+	Lib    string // ONNX Runtime library ("" = ort.DefaultLibraryPath)
 	// CacheDir is the root of the embedding cache (Env.CacheDir/embeddings);
 	// "" disables caching.
 	CacheDir string
@@ -46,18 +53,22 @@ func (o *Options) defaults() {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 32
 	}
+	if o.Backend == "" {
+		o.Backend = BackendORT
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 }
 
 // Encoder turns texts into vectors with one model. It holds one ONNX
-// Runtime session, reused for every batch. Encode is not safe for
-// concurrent use.
+// Runtime session (or one GoMLX graph executor), reused for every batch.
+// Encode is not safe for concurrent use.
 type Encoder struct {
 	m    *model.Model
 	tok  *tokenizer.Tokenizer
-	sess *ort.Session
+	run1 runner       // runs one batch
+	sess *ort.Session // the ONNX Runtime session (nil with BackendGoMLX)
 	opt  Options
 	dim  int
 }
@@ -71,25 +82,45 @@ func New(m *model.Model, opt Options) (*Encoder, error) {
 	if m.MaxLength > 0 && opt.MaxLength > m.MaxLength {
 		return nil, fmt.Errorf("encode: max_length %d exceeds the %d positions of model %s (config.json max_position_embeddings)", opt.MaxLength, m.MaxLength, m.Dir)
 	}
+	// The device is checked before anything is loaded.
+	var choice backend.Choice
+	switch opt.Backend {
+	case BackendORT:
+	case BackendGoMLX:
+		var err error
+		if choice, err = backend.Resolve(backend.Options{Device: opt.Device, Plugin: opt.Plugin}); err != nil {
+			return nil, fmt.Errorf("encode: backend gomlx: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("encode: backend %q: want %s or %s", opt.Backend, BackendORT, BackendGoMLX)
+	}
 	tok, err := tokenizer.FromFile(m.TokenizerPath)
 	if err != nil {
 		return nil, err
 	}
 	tok.SetTruncation(opt.MaxLength)
 	tok.SetPadding(nil)
-	sess, err := ort.NewSession(m.ONNXPath, ort.Options{Lib: opt.Lib, Threads: opt.Threads, Device: opt.Device})
-	if err != nil {
-		return nil, err
+	e := &Encoder{m: m, tok: tok, opt: opt}
+	if opt.Backend == BackendGoMLX {
+		if e.run1, err = newGoMLXRunner(m.ONNXPath, choice, opt.BatchSize, opt.MaxLength, m.PadID); err != nil {
+			return nil, err
+		}
+		opt.Log.Info("encode backend", "backend", BackendGoMLX, "device", choice.Device, "gomlx", choice.String())
+	} else {
+		if e.sess, err = ort.NewSession(m.ONNXPath, ort.Options{Lib: opt.Lib, Threads: opt.Threads, Device: opt.Device}); err != nil {
+			return nil, err
+		}
+		e.run1 = e.sess
 	}
-	dim := int(sess.Hidden())
-	if dim <= 0 {
-		dim = m.Config.HiddenSize
+	e.dim = int(e.run1.Hidden())
+	if e.dim <= 0 {
+		e.dim = m.Config.HiddenSize
 	}
-	return &Encoder{m: m, tok: tok, sess: sess, opt: opt, dim: dim}, nil
+	return e, nil
 }
 
-// Close releases the ONNX Runtime session.
-func (e *Encoder) Close() error { return e.sess.Close() }
+// Close releases the ONNX Runtime session or the GoMLX executor.
+func (e *Encoder) Close() error { return e.run1.Close() }
 
 // Dim returns the embedding dimension (0 when the graph leaves it
 // symbolic and config.json has no hidden_size, until the first batch ran).
@@ -291,7 +322,7 @@ func (e *Encoder) run(ctx context.Context, prefix string, texts []string, uniq, 
 		st.Padded += int64(n)
 		st.Batches++
 		t0 := time.Now()
-		err := e.sess.Run(ort.Batch{Rows: rows, Len: L, IDs: ids, Mask: mask, TypeIDs: types}, func(h []float32, width int) error {
+		err := e.run1.Run(ort.Batch{Rows: rows, Len: L, IDs: ids, Mask: mask, TypeIDs: types}, func(h []float32, width int) error {
 			if e.dim == 0 {
 				e.dim = width
 			}
@@ -409,7 +440,8 @@ func (e *Encoder) Batches(ctx context.Context, prefix string, texts []string) ([
 	return out, err
 }
 
-// Session returns the encoder's ONNX Runtime session (for benchmarks).
+// Session returns the encoder's ONNX Runtime session (for benchmarks; nil
+// with BackendGoMLX).
 func (e *Encoder) Session() *ort.Session { return e.sess }
 
 func grow(s []int64, n int) []int64 {
