@@ -308,3 +308,14 @@ func knownDefect(t testing.TB, why string) {
 		t.Skip("known defect, reported: " + why + " (LAIR_FAULT_KNOWN_DEFECTS=1 runs it)")
 	}
 }
+
+// softDefect records a known shortcoming (reported, in code this package
+// does not own) without failing, unless LAIR_FAULT_KNOWN_DEFECTS=1.
+func softDefect(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("LAIR_FAULT_KNOWN_DEFECTS") == "1" {
+		t.Errorf("defect: "+format, args...)
+		return
+	}
+	t.Logf("KNOWN DEFECT (reported): "+format, args...)
+}
