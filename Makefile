@@ -24,7 +24,7 @@ export LAIR_ORT_LIB ?= $(ORT_LIB)
 export LAIR_NODE_TOOLS := $(NODE_TOOLS)
 export CGO_ENABLED := 1
 
-.PHONY: all demo test bench setup build ort node-tools chromium vet fmt clean
+.PHONY: all demo test bench setup build ort node-tools chromium versitygw vet fmt clean
 
 all: build
 
@@ -41,7 +41,7 @@ test: setup
 bench: setup build
 	bash bench/run.sh
 
-setup: ort node-tools chromium
+setup: ort node-tools chromium versitygw
 	$(GO) mod download
 
 build:
@@ -64,6 +64,18 @@ node-tools: $(NODE_TOOLS)/.installed
 $(NODE_TOOLS)/.installed: tools/node/package.json tools/node/package-lock.json
 	cd tools/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
+
+## versitygw: the real S3 server the store tests run (internal/s3server), built
+## once from the Go module proxy as its own module (~1.5 min CPU).
+VGW_VERSION := v1.8.0
+VGW_BIN := $(LAIR_CACHE)/tools/versitygw-$(VGW_VERSION)/versitygw
+versitygw: $(VGW_BIN)
+$(VGW_BIN):
+	mkdir -p "$(dir $(VGW_BIN))"
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cd "$$tmp" && GOBIN="$$tmp" GOFLAGS= GOWORK=off GOEXPERIMENT= CGO_ENABLED=0 \
+	  $(GO) install -trimpath github.com/versity/versitygw/cmd/versitygw@$(VGW_VERSION) && \
+	mv "$$tmp/versitygw" "$(VGW_BIN)"
 
 ## chromium: headless browser for the report test (Debian package).
 chromium:

@@ -192,7 +192,13 @@ func stageLines(stdout string) map[string]string {
 		}
 		switch f[0] {
 		case "ran", "cached", "failed", "skipped":
-			out[f[len(f)-1]] = f[0]
+			for _, w := range f[1:] {
+				if _, err := time.ParseDuration(w); err == nil {
+					continue
+				}
+				out[strings.TrimSuffix(w, ":")] = f[0]
+				break
+			}
 		}
 	}
 	return out
