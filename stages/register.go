@@ -8,4 +8,5 @@ func Register(r *pipeline.Registry) {
 	registerEval(r)
 	registerEncoder(r)
 	registerTraining(r)
+	registerBeyond(r)
 }
