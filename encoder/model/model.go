@@ -41,6 +41,7 @@ type Config struct {
 	ModelType     string   `json:"model_type"`
 	Architectures []string `json:"architectures"`
 	HiddenSize    int      `json:"hidden_size"`
+	EmbeddingSize int      `json:"embedding_size"` // ALBERT, ELECTRA: embeddings narrower than hidden_size
 	VocabSize     int      `json:"vocab_size"`
 	PadTokenID    *int     `json:"pad_token_id"`
 	MaxPositions  int      `json:"max_position_embeddings"`
@@ -63,6 +64,12 @@ type Model struct {
 	// EmbeddingRows is the number of rows of the token embedding table
 	// (-1 when it could not be found in the graph).
 	EmbeddingRows int64
+	// EmbeddingWidth is the width of that table (-1 when unknown); it is
+	// the hidden size of encoders that do not project their embeddings.
+	EmbeddingWidth int64
+	// OutputWidth is the last dimension of the graph's output when the
+	// graph states it (-1 when symbolic).
+	OutputWidth int64
 	// VocabSize is the tokenizer's vocabulary size (largest id + 1).
 	VocabSize int
 	// PadID is the id padded positions get.
@@ -114,6 +121,9 @@ func Open(dir string) (*Model, error) {
 		return nil, fmt.Errorf("model %s: %s can produce ids up to %d but the embedding table in %s has %d rows: the tokenizer does not belong to this model",
 			dir, TokenizerFile, m.VocabSize-1, filepath.Base(m.ONNXPath), m.EmbeddingRows)
 	}
+	if err := m.checkConfig(); err != nil {
+		return nil, err
+	}
 	if m.EmbeddingRows < 0 && m.Config.VocabSize > 0 && m.VocabSize > m.Config.VocabSize {
 		return nil, fmt.Errorf("model %s: %s has %d tokens but config.json says vocab_size %d: the tokenizer does not belong to this model",
 			dir, TokenizerFile, m.VocabSize, m.Config.VocabSize)
@@ -139,6 +149,32 @@ func Open(dir string) (*Model, error) {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	return m, nil
+}
+
+// checkConfig compares config.json's vocab_size and hidden_size with what
+// the graph states: a config that contradicts its graph is an error, not a
+// guess of which one is right.
+func (m *Model) checkConfig() error {
+	onnx := filepath.Base(m.ONNXPath)
+	if c := int64(m.Config.VocabSize); c > 0 && m.EmbeddingRows > 0 && c != m.EmbeddingRows {
+		return fmt.Errorf("model %s: config.json says vocab_size %d but the token embedding table in %s has %d rows: fix vocab_size in %s (or use the config that belongs to this graph)",
+			m.Dir, c, onnx, m.EmbeddingRows, m.ConfigPath)
+	}
+	if c := int64(m.Config.HiddenSize); c > 0 {
+		if m.OutputWidth > 0 && c != m.OutputWidth {
+			return fmt.Errorf("model %s: config.json says hidden_size %d but the output of %s is %d wide: fix hidden_size in %s (or use the config that belongs to this graph)",
+				m.Dir, c, onnx, m.OutputWidth, m.ConfigPath)
+		}
+		field := "hidden_size"
+		if m.Config.EmbeddingSize > 0 {
+			field, c = "embedding_size", int64(m.Config.EmbeddingSize)
+		}
+		if m.OutputWidth < 0 && m.EmbeddingWidth > 0 && c != m.EmbeddingWidth {
+			return fmt.Errorf("model %s: config.json says %s %d but the token embedding table in %s is %d wide: fix %s in %s (or use the config that belongs to this graph)",
+				m.Dir, field, c, onnx, m.EmbeddingWidth, field, m.ConfigPath)
+		}
+	}
+	return nil
 }
 
 // inspectGraph reads the graph structure (no weights): inputs, output, and
@@ -183,9 +219,13 @@ func (m *Model) inspectGraph() error {
 		return fmt.Errorf("model %s: the graph has no input_ids input (inputs: %v); is this a text encoder?", m.ONNXPath, m.Inputs)
 	}
 	out := false
+	m.OutputWidth = -1
 	for _, o := range g.Graph.Outputs {
 		if (o.Name == "last_hidden_state" || o.Name == "token_embeddings") && o.ElemType == onnxpb.Float && (o.Shape == nil || len(o.Shape) == 3) {
 			out = true
+			if len(o.Shape) == 3 && o.Shape[2].Param == "" && o.Shape[2].Value > 0 {
+				m.OutputWidth = o.Shape[2].Value
+			}
 		}
 	}
 	if !out {
@@ -195,11 +235,11 @@ func (m *Model) inspectGraph() error {
 		}
 		return fmt.Errorf("model %s: no last_hidden_state output [batch, sequence, hidden] float32 (outputs: %v)", m.ONNXPath, names)
 	}
-	m.EmbeddingRows = -1
+	m.EmbeddingRows, m.EmbeddingWidth = -1, -1
 	for _, n := range g.Graph.Nodes {
 		if n.OpType == "Gather" && len(n.Inputs) == 2 && n.Inputs[1] == "input_ids" {
 			if t, ok := inits[n.Inputs[0]]; ok && len(t.Dims) == 2 {
-				m.EmbeddingRows = t.Dims[0]
+				m.EmbeddingRows, m.EmbeddingWidth = t.Dims[0], t.Dims[1]
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/encoder/onnxpb"
 	"github.com/lair-ir/lair/internal/fetch"
+	"github.com/lair-ir/lair/internal/testenv"
 )
 
 func gen(t *testing.T, arch string) string {
@@ -455,5 +457,109 @@ func TestHubCorruptCache(t *testing.T) {
 		if got, _ := os.ReadFile(p); string(got) != string(f.files[file]) {
 			t.Errorf("%s: still corrupt", file)
 		}
+	}
+}
+
+// rewrite decodes the folder's model.onnx, lets f change it and writes it back.
+func rewrite(t *testing.T, dir string, f func(m *onnxpb.Model)) {
+	t.Helper()
+	p := filepath.Join(dir, "model.onnx")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := onnxpb.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	if err := os.WriteFile(p, onnxpb.Encode(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setConfig sets one field of the folder's config.json.
+func setConfig(t *testing.T, dir, field string, v any) {
+	t.Helper()
+	p := filepath.Join(dir, "config.json")
+	b, _ := os.ReadFile(p)
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	c[field] = v
+	b, _ = json.Marshal(c)
+	os.WriteFile(p, b, 0o644)
+}
+
+// TestConfigContradictsGraph: a config.json whose vocab_size or
+// hidden_size differs from the graph is an error naming both values.
+func TestConfigContradictsGraph(t *testing.T) {
+	dir := gen(t, "bert")
+	m, err := model.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := m.EmbeddingRows
+	setConfig(t, dir, "vocab_size", rows+7)
+	_, err = model.Open(dir)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("vocab_size %d", rows+7)) || !strings.Contains(err.Error(), fmt.Sprintf("%d rows", rows)) {
+		t.Fatalf("vocab_size %d vs %d rows: %v", rows+7, rows, err)
+	}
+	setConfig(t, dir, "vocab_size", rows)
+	setConfig(t, dir, "hidden_size", 32)
+	_, err = model.Open(dir)
+	if err == nil || !strings.Contains(err.Error(), "hidden_size 32") || !strings.Contains(err.Error(), "16 wide") {
+		t.Fatalf("hidden_size 32 vs a 16-wide graph: %v", err)
+	}
+	// embedding_size (ALBERT, ELECTRA) is what the embedding table is compared with.
+	setConfig(t, dir, "embedding_size", 16)
+	rewrite(t, dir, func(g *onnxpb.Model) { g.Graph.Outputs[0].Shape = nil }) // output width unknown statically
+	if _, err := model.Open(dir); err != nil {
+		t.Fatalf("embedding_size 16 with a 16-wide table: %v", err)
+	}
+}
+
+// TestCheckRuntime: ONNX Runtime loads and runs the graph at load time; a
+// graph that only ONNX Runtime can find broken, and a hidden_size that
+// only a run reveals, fail there with the model named.
+func TestCheckRuntime(t *testing.T) {
+	lib := testenv.ORTLib(t)
+	dir := gen(t, "bert")
+	m, err := model.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CheckRuntime(lib); err != nil {
+		t.Fatalf("a good model: %v", err)
+	}
+
+	broken := gen(t, "bert")
+	rewrite(t, broken, func(g *onnxpb.Model) {
+		for i := range g.Graph.Nodes {
+			if g.Graph.Nodes[i].OpType == "MatMul" {
+				g.Graph.Nodes[i].OpType = "NoSuchOperator"
+				break
+			}
+		}
+	})
+	m, err = model.Open(broken) // the structure is fine
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CheckRuntime(lib); err == nil || !strings.Contains(err.Error(), broken) || !strings.Contains(err.Error(), "NoSuchOperator") {
+		t.Fatalf("unknown operator: %v; want an error naming the folder and the operator", err)
+	}
+
+	wide := gen(t, "bert")
+	rewrite(t, wide, func(g *onnxpb.Model) { g.Graph.Outputs[0].Shape = nil })
+	setConfig(t, wide, "hidden_size", 24)
+	setConfig(t, wide, "embedding_size", 16) // the table matches; only a run shows the output width
+	m, err = model.Open(wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CheckRuntime(lib); err == nil || !strings.Contains(err.Error(), "hidden_size 24") || !strings.Contains(err.Error(), "16 wide") {
+		t.Fatalf("hidden_size 24 vs 16-wide vectors: %v", err)
 	}
 }
