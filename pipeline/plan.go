@@ -309,7 +309,16 @@ func (l *loader) plan() *Plan {
 					keys = append(keys, up.Key)
 				}
 			}
-			in.Key = KeyOf(c.typ, params, keys)
+			keyParams := params
+			if c.typ.KeyParams != nil {
+				kp, err := c.typ.KeyParams(params)
+				if err != nil {
+					l.add(c.st.UsesLine, c.st.UsesCol, c.st.Name, "with", "%v", err)
+				} else {
+					keyParams = kp
+				}
+			}
+			in.Key = KeyOf(c.typ, keyParams, keys)
 			insts = append(insts, in)
 		}
 		sort.Slice(insts, func(i, j int) bool { return insts[i].Name < insts[j].Name })

@@ -87,7 +87,13 @@ type StageType struct {
 	// Device reports whether the stage wants an accelerator (used when
 	// exporting to cluster schedulers). Values: "" (cpu) or "gpu-optional".
 	Device string
-	Run    func(ctx context.Context, sc *StageContext) error
+	// KeyParams, when set, returns the params the instance's key is
+	// computed from, in place of the resolved ones, when the plan is made:
+	// a param that names outside content (a local folder) can be replaced by
+	// that content's hash, so that editing the folder gives a new key and
+	// the same files elsewhere the same key. An error is a plan error.
+	KeyParams func(params Params) (Params, error)
+	Run       func(ctx context.Context, sc *StageContext) error
 }
 
 // Param returns the declaration of the named parameter.

@@ -10,6 +10,7 @@ import (
 	"github.com/lair-ir/lair/encoder/encode"
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/internal/cachedir"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/tables"
 )
@@ -209,14 +210,36 @@ func modelLoadStage() *pipeline.StageType {
 		Doc: "Bring an existing encoder into the run: a local folder in Hugging Face layout (tokenizer.json, config.json, " +
 			"model.onnx or onnx/model.onnx) or hf://org/name[@revision] from $HF_ENDPOINT (default https://huggingface.co; " +
 			"HF_TOKEN for private models), downloaded into the cache with resume and sha256 checks. The model is checked " +
-			"(inputs, output, vocabulary) before it is published. Pin a commit for reproducible runs: the key of this stage " +
-			"is the reference string, not the files' content.",
+			"(inputs, output, vocabulary, config.json against the graph) and run once in ONNX Runtime before it is published; " +
+			"the files are copied, never linked. A local folder is keyed on its files' content (editing it gives a new key); " +
+			"an hf:// model on the reference string: pin a commit for reproducible runs.",
 		Params: []pipeline.Param{
 			{Name: "model", Type: pipeline.TypeString, Required: true, Doc: "a folder or hf://org/name[@revision]"},
 		},
-		Output: pipeline.KindModel,
-		Run:    runModelLoad,
+		Output:   pipeline.KindModel,
+		KeyParams: modelLoadKey,
+		Run:       runModelLoad,
 	}
+}
+
+// modelLoadKey keys a local model folder on its files' content, not its
+// path; an hf:// reference is keyed on its string (and checked here, so a
+// bad one fails the plan).
+func modelLoadKey(p pipeline.Params) (pipeline.Params, error) {
+	ref, _ := p["model"].(string)
+	if _, isRef, err := model.ParseRef(ref); isRef || err != nil {
+		return p, err
+	}
+	sum, err := model.ContentHash(ref)
+	if err != nil {
+		return nil, err
+	}
+	kp := pipeline.Params{}
+	for k, v := range p {
+		kp[k] = v
+	}
+	kp["model"] = "local-content-sha256:" + sum
+	return kp, nil
 }
 
 func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
@@ -224,13 +247,9 @@ func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
 	if ref == "" {
 		return fmt.Errorf("stage %s: parameter model is empty: give a folder or hf://org/name[@revision]", sc.Name)
 	}
-	cache := sc.Env.CacheDir
-	if cache == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			return err
-		}
-		cache = filepath.Join(c, "lair")
+	cache, err := cachedir.Dir(sc.Env.CacheDir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	dir, err := model.NewHub(cache, sc.Log).Resolve(ctx, ref)
 	if err != nil {
@@ -240,9 +259,18 @@ func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
+	if err := m.CheckRuntime(""); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
 	if err := m.CopyTo(sc.OutDir); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	src, _ := json.MarshalIndent(map[string]any{"source": ref, "resolved": dir, "model_hash": m.Hash}, "", "  ")
+	// Nothing machine-specific (paths) goes into the artifact: a local
+	// folder is keyed on its content, so the same artifact serves every path.
+	source := ref
+	if _, isRef, _ := model.ParseRef(ref); !isRef {
+		source = "local folder"
+	}
+	src, _ := json.MarshalIndent(map[string]any{"source": source, "model_hash": m.Hash}, "", "  ")
 	return os.WriteFile(filepath.Join(sc.OutDir, "source.json"), append(src, '\n'), 0o644)
 }

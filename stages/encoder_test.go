@@ -6,8 +6,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/tables"
@@ -126,5 +128,53 @@ func TestEncoderStages(t *testing.T) {
 		OutDir: t.TempDir(), Env: env, Log: slog.New(slog.DiscardHandler)})
 	if err == nil {
 		t.Error("model/load of an empty folder: no error")
+	}
+}
+
+// TestModelLoadKeyedOnContent: a local model folder is keyed on its files,
+// not its path: editing the folder gives a new key (no stale cache hit), a
+// copy elsewhere the same key; a bad hf:// reference fails the plan.
+func TestModelLoadKeyedOnContent(t *testing.T) {
+	r := pipeline.NewRegistry()
+	registerEncoder(r)
+	key := func(ref string) (string, error) {
+		dag := "name: k\nparams: {model: \"" + ref + "\"}\nstages:\n  m: {uses: model/load, with: {model: \"${params.model}\"}}\n"
+		plan, err := pipeline.Load("k.yaml", []byte(dag), r, pipeline.LoadOptions{})
+		if err != nil {
+			return "", err
+		}
+		return plan.Instances[0].Key, nil
+	}
+	a := t.TempDir()
+	if err := modelgen.Generate(a, modelgen.Config{Arch: "bert", Layers: 1, Hidden: 16, Heads: 2, MaxPositions: 32, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ka, err := key(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := t.TempDir()
+	for _, f := range []string{"config.json", "tokenizer.json", "model.onnx"} {
+		data, _ := os.ReadFile(filepath.Join(a, f))
+		os.WriteFile(filepath.Join(b, f), data, 0o644)
+	}
+	if kb, err := key(b); err != nil || kb != ka {
+		t.Errorf("same files elsewhere: key %s (%v), want %s", kb, err, ka)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(a, "config.json"))
+	os.WriteFile(filepath.Join(a, "config.json"), append(cfg, ' '), 0o644)
+	if ka2, err := key(a); err != nil || ka2 == ka {
+		t.Errorf("edited folder: key %s (%v); want a new key", ka2, err)
+	}
+	if _, err := key(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing folder: %v; want a plan error naming it", err)
+	}
+	if _, err := key("hf://justorg"); err == nil || !strings.Contains(err.Error(), "hf://org/name") {
+		t.Errorf("hf://justorg: %v; want a plan error", err)
+	}
+	k1, err1 := key("hf://org/name@v1")
+	k2, err2 := key("hf://org/name@v2")
+	if err1 != nil || err2 != nil || k1 == k2 {
+		t.Errorf("hf:// references: %s %v / %s %v; want distinct keys", k1, err1, k2, err2)
 	}
 }

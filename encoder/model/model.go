@@ -246,6 +246,37 @@ func (m *Model) inspectGraph() error {
 	return nil
 }
 
+// ContentHash is the SHA-256 (hex) of the files CopyTo would copy from the
+// model folder dir, with their canonical names: two folders with the same
+// files have the same hash wherever they are, and editing any of those
+// files changes it. It does not check the model (Open does).
+func ContentHash(dir string) (string, error) {
+	onnx := ""
+	for _, p := range []string{filepath.Join(dir, ONNXFile), filepath.Join(dir, ONNXSubFile)} {
+		if fileExists(p) {
+			onnx = p
+			break
+		}
+	}
+	if onnx == "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return "", fmt.Errorf("model %s: not a directory (want a Hugging Face layout folder with %s, %s and %s)", dir, TokenizerFile, ConfigFile, ONNXFile)
+		}
+		return "", fmt.Errorf("model %s: missing %s (or %s)", dir, ONNXFile, ONNXSubFile)
+	}
+	paths := []string{filepath.Join(dir, ConfigFile), filepath.Join(dir, TokenizerFile), onnx}
+	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
+		if p := filepath.Join(dir, name); fileExists(p) {
+			paths = append(paths, p)
+		}
+	}
+	sum, err := hashFiles(paths...)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w", dir, err)
+	}
+	return sum, nil
+}
+
 func hashFiles(paths ...string) (string, error) {
 	h := sha256.New()
 	for _, p := range paths {
