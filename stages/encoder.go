@@ -216,7 +216,7 @@ func modelLoadStage() *pipeline.StageType {
 		Params: []pipeline.Param{
 			{Name: "model", Type: pipeline.TypeString, Required: true, Doc: "a folder or hf://org/name[@revision]"},
 		},
-		Output:   pipeline.KindModel,
+		Output:    pipeline.KindModel,
 		KeyParams: modelLoadKey,
 		Run:       runModelLoad,
 	}

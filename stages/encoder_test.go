@@ -154,9 +154,10 @@ func TestModelLoadKeyedOnContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := t.TempDir()
-	for _, f := range []string{"config.json", "tokenizer.json", "model.onnx"} {
-		data, _ := os.ReadFile(filepath.Join(a, f))
-		os.WriteFile(filepath.Join(b, f), data, 0o644)
+	ents, _ := os.ReadDir(a)
+	for _, e := range ents {
+		data, _ := os.ReadFile(filepath.Join(a, e.Name()))
+		os.WriteFile(filepath.Join(b, e.Name()), data, 0o644)
 	}
 	if kb, err := key(b); err != nil || kb != ka {
 		t.Errorf("same files elsewhere: key %s (%v), want %s", kb, err, ka)
