@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,19 +12,16 @@ import (
 
 	"github.com/lair-ir/lair/cluster/argo"
 	"github.com/lair-ir/lair/cluster/argo/localrun"
-	"github.com/lair-ir/lair/pipeline"
-	"github.com/lair-ir/lair/stages"
-	"github.com/lair-ir/lair/storage/remote"
-	"github.com/lair-ir/lair/storage/s3store"
-	"github.com/lair-ir/lair/storage/s3store/s3fake"
+	"github.com/lair-ir/lair/internal/s3server"
 )
 
 // TestCachedRuns (LAIR_CLUSTER_E2E_CACHED=1) times fully cached runs of a
 // DAG (default dags/quickstart.yaml) on the local store and on the S3
-// store. It builds the artifacts once with a local `lair run`, uploads
-// them to the S3 server, then times: `lair run` on the local store; the
-// exported workflow with every step cached (one `lair stage run` process
-// per task); the executor on the S3 store from a fresh machine and warm.
+// store (versitygw on 127.0.0.1). It builds the artifacts with a local
+// `lair run` and with `lair run --store s3://...`, then times: `lair run`
+// on the local store; the exported workflow with every step cached (one
+// `lair stage run` process per task); `lair run` on the S3 store from a
+// fresh machine and warm.
 func TestCachedRuns(t *testing.T) {
 	if os.Getenv("LAIR_CLUSTER_E2E_CACHED") != "1" {
 		t.Skip("set LAIR_CLUSTER_E2E_CACHED=1 to run (one full DAG run)")
@@ -82,28 +80,14 @@ func TestCachedRuns(t *testing.T) {
 		t.Logf("lair run, local store, all cached: %s", time.Since(t0).Round(time.Millisecond))
 	}
 
-	srv, err := s3fake.Start("lair")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	// The S3 store, filled by one `lair run --store s3://...` (every
+	// instance runs again there: the local store is not copied).
+	srv := s3server.Start(t, s3server.Options{Buckets: []string{"lair"}})
 	const storeURL = "s3://lair/cached"
-	cfg, _ := s3store.FromEnv(storeURL, srv.Getenv())
-	s3, err := s3store.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := os.ReadDir(filepath.Join(localStore, "objects"))
+	s3Env := append(append([]string{}, env...), srv.Env()...)
 	t0 = time.Now()
-	var total int64
-	for _, k := range keys {
-		m, err := s3.Publish(ctx, k.Name(), filepath.Join(localStore, "objects", k.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += m.Size()
-	}
-	t.Logf("uploaded %d artifacts (%d bytes) to S3 in %s", len(keys), total, time.Since(t0).Round(time.Millisecond))
+	run(work, append(s3Env, "LAIR_CACHE="+filepath.Join(tmp, "cache-s3fill")), append([]string{"run", dag, "--store", storeURL, "--jobs", "2", "--quiet"}, sets...)...)
+	t.Logf("lair run, S3 store, cold: %s", time.Since(t0).Round(time.Millisecond))
 
 	manifest := filepath.Join(tmp, "wf.yaml")
 	run(root, env, append([]string{"export", "argo", dag, "--store", storeURL, "-o", manifest}, sets...)...)
@@ -116,8 +100,8 @@ func TestCachedRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stepEnv := append(append([]string{}, env...), srv.Env()...)
 	for i := 0; i < 2; i++ {
+		stepEnv := append(append([]string{}, s3Env...), "LAIR_CACHE="+filepath.Join(tmp, fmt.Sprintf("cache-wf%d", i)))
 		t0 = time.Now()
 		res, err := localrun.Run(ctx, steps, 2, func(ctx context.Context, s localrun.Step) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, bin, s.Argv[1:]...)
@@ -133,31 +117,16 @@ func TestCachedRuns(t *testing.T) {
 				t.Errorf("%s: %q, want cached", r.Step.Instance, r.Stdout)
 			}
 		}
-		t.Logf("workflow, S3 store, all %d steps cached (one process each, 2 at a time): %s", len(res), time.Since(t0).Round(time.Millisecond))
+		t.Logf("workflow, S3 store, all %d steps cached (one process each, 2 at a time, fresh caches): %s", len(res), time.Since(t0).Round(time.Millisecond))
 	}
 
-	reg := pipeline.NewRegistry()
-	stages.Register(reg)
-	plan, err := pipeline.LoadFile(filepath.Join(root, dag), reg, pipeline.LoadOptions{Set: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := remote.New(s3, filepath.Join(tmp, "remote-cache"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
+	fresh := filepath.Join(tmp, "fresh")
+	os.MkdirAll(filepath.Join(fresh, filepath.Dir(dag)), 0o755)
+	os.WriteFile(filepath.Join(fresh, dag), src, 0o644)
+	freshEnv := append(append([]string{}, s3Env...), "LAIR_CACHE="+filepath.Join(tmp, "cache-fresh"))
 	for _, label := range []string{"fresh machine", "warm cache", "warm cache"} {
 		t0 = time.Now()
-		res, err := pipeline.Execute(ctx, plan, pipeline.RunOptions{Store: rs, Jobs: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range res.Results {
-			if r.Status != pipeline.StatusCached {
-				t.Errorf("%s: %s, want cached", r.Instance.Name, r.Status)
-			}
-		}
-		t.Logf("executor (lair run's), S3 store, all %d cached, %s: %s", len(res.Results), label, time.Since(t0).Round(time.Millisecond))
+		run(fresh, freshEnv, append([]string{"run", dag, "--store", storeURL, "--jobs", "2", "--quiet"}, sets...)...)
+		t.Logf("lair run, S3 store, all cached, %s: %s", label, time.Since(t0).Round(time.Millisecond))
 	}
 }

@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -17,18 +20,56 @@ import (
 
 	"github.com/lair-ir/lair/cluster/argo"
 	"github.com/lair-ir/lair/cluster/argo/localrun"
-	"github.com/lair-ir/lair/pipeline"
-	"github.com/lair-ir/lair/stages"
-	"github.com/lair-ir/lair/storage/remote"
-	"github.com/lair-ir/lair/storage/s3store"
-	"github.com/lair-ir/lair/storage/s3store/s3fake"
+	"github.com/lair-ir/lair/internal/s3server"
 )
 
+const (
+	bucket   = "lair"
+	storeURL = "s3://lair/e2e"
+)
+
+// smallDAG runs in seconds with lair's own stages and no data: training
+// pairs from a file, two tiny models learned from them, two generated
+// encoders.
+const smallDAG = `name: small
+params:
+  seeds: [1, 2]
+stages:
+  p: {uses: pairs/file, with: {path: PAIRS, license: CC0-1.0}}
+  t: {uses: model/tiny, needs: [p], with: {hidden: 16}, matrix: {seed: "${params.seeds}"}}
+  m:
+    uses: model/generate
+    with: {arch: static, hidden: 16}
+    matrix: {seed: "${params.seeds}"}
+`
+
+// TestEndToEnd exports a small DAG as an Argo manifest and runs it task by
+// task as `lair stage run` processes against a real S3 server (versitygw),
+// then checks it the same way as TestEndToEndDAG. Seconds; in make test.
 func TestEndToEnd(t *testing.T) {
+	work := t.TempDir()
+	pairs := filepath.Join(work, "pairs.jsonl")
+	var b strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, `{"pair_id":"p%d","group_id":"g%d","source":"e2e","q_lang":"en","q_text":"what is thing %d?","p_lang":"de","p_text":"das ist ding %d."}`+"\n", i, i/2, i, i)
+	}
+	if err := os.WriteFile(pairs, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dag := filepath.Join(work, "dags", "small.yaml")
+	os.MkdirAll(filepath.Dir(dag), 0o755)
+	if err := os.WriteFile(dag, []byte(strings.Replace(smallDAG, "PAIRS", pairs, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	endToEnd(t, work, "dags/small.yaml", nil, nil)
+}
+
+// TestEndToEndDAG is TestEndToEnd on a real DAG of dags/ (minutes):
+// LAIR_CLUSTER_E2E=1, see the package documentation.
+func TestEndToEndDAG(t *testing.T) {
 	if os.Getenv("LAIR_CLUSTER_E2E") != "1" {
 		t.Skip("set LAIR_CLUSTER_E2E=1 to run (minutes)")
 	}
-	ctx := context.Background()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
@@ -50,21 +91,49 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(mirror); err != nil {
 		t.Skipf("no dataset mirror: %v", err)
 	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "lair")
+	endToEnd(t, root, dag, sets, []string{"LAIR_MIRROR=" + mirror, "GOMLX_BACKEND=go:parallelism=16", "LAIR_ORT_LIB=" + ortLib(t)})
+}
+
+// buildLair builds ./cmd/lair into dir.
+func buildLair(t *testing.T, dir string) string {
+	t.Helper()
+	root, _ := filepath.Abs("../..")
+	bin := filepath.Join(dir, "lair")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/lair")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
 
-	srv, err := s3fake.Start("lair")
-	if err != nil {
-		t.Fatal(err)
+// cleanEnv is the environment without AWS settings, the store and the caches.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || k == "LAIR_STORE" || k == "LAIR_CACHE" || k == "XDG_CACHE_HOME" {
+			continue
+		}
+		env = append(env, kv)
 	}
-	defer srv.Close()
-	const storeURL = "s3://lair/e2e"
-	baseEnv := append(os.Environ(), "LAIR_MIRROR="+mirror, "LAIR_STORE=", "GOMLX_BACKEND=go:parallelism=16", "LAIR_ORT_LIB="+ortLib(t))
+	return append(env, extra...)
+}
+
+// endToEnd exports dag (relative to dir) with `lair export argo`, runs
+// every task as its own `lair stage run` process (2 at a time, each step
+// with its own download cache, as pods have) against a versitygw S3 server,
+// twice (first every step runs, then every step is cached), runs the same
+// DAG with `lair run` on a local store and checks that every artifact in
+// the bucket (read from the server's POSIX directory, re-hashed against
+// its manifest) equals the local run's; then `lair run --store s3://` on a
+// fresh machine finds every instance cached.
+func endToEnd(t *testing.T, dir, dag string, sets, env []string) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	bin := buildLair(t, tmp)
+	srv := s3server.Start(t, s3server.Options{Buckets: []string{bucket}})
+	baseEnv := cleanEnv(env...)
 	lair := func(dir string, env []string, args ...string) ([]byte, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
@@ -78,9 +147,8 @@ func TestEndToEnd(t *testing.T) {
 		return out, err
 	}
 
-	// Export with the real CLI, from the repository root (as /opt/lair).
 	manifest := filepath.Join(tmp, "wf.yaml")
-	if _, err := lair(root, baseEnv, append([]string{"export", "argo", dag, "--store", storeURL, "-o", manifest}, sets...)...); err != nil {
+	if _, err := lair(dir, baseEnv, append([]string{"export", "argo", dag, "--store", storeURL, "-o", manifest}, sets...)...); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(manifest)
@@ -105,18 +173,23 @@ func TestEndToEnd(t *testing.T) {
 		}
 		keys[inst] = key
 	}
+	if len(keys) == 0 || len(steps) != len(keys) {
+		t.Fatalf("%d steps, %d keyed tasks", len(steps), len(keys))
+	}
 
 	runWF := func(label string) []localrun.Result {
-		stepCache := filepath.Join(tmp, "cache-"+label) // each run its own "pods'" download cache
-		env := append(append(append([]string{}, baseEnv...), srv.Env()...), "LAIR_CACHE="+stepCache)
+		env := append(append(append([]string{}, baseEnv...), srv.Env()...), "LAIR_CACHE="+filepath.Join(tmp, "cache-"+label), "XDG_CACHE_HOME="+filepath.Join(tmp, "xdg-"+label))
 		t0 := time.Now()
 		res, err := localrun.Run(ctx, steps, 2, func(ctx context.Context, s localrun.Step) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, bin, s.Argv[1:]...)
-			cmd.Dir = root
+			cmd.Dir = dir
 			cmd.Env = env
 			return cmd
 		})
 		if err != nil {
+			for _, r := range res {
+				t.Logf("%s: %v\n%s%s", r.Step.Task, r.Err, r.Stdout, r.Stderr)
+			}
 			t.Fatal(err)
 		}
 		t.Logf("workflow %s: %d steps as processes, 2 at a time: %s", label, len(res), time.Since(t0).Round(time.Millisecond))
@@ -137,27 +210,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A local run of the same DAG (copied, so that its run records stay
-	// out of the repository).
+	// out of dir).
 	work := filepath.Join(tmp, "local")
-	os.MkdirAll(filepath.Join(work, "dags"), 0o755)
-	src, _ := os.ReadFile(filepath.Join(root, dag))
+	os.MkdirAll(filepath.Join(work, filepath.Dir(dag)), 0o755)
+	src, _ := os.ReadFile(filepath.Join(dir, dag))
 	os.WriteFile(filepath.Join(work, dag), src, 0o644)
-	localStore := filepath.Join(tmp, "localstore")
-	localEnv := append(append([]string{}, baseEnv...), "LAIR_CACHE="+filepath.Join(tmp, "cache-local"))
+	localEnv := append(append([]string{}, baseEnv...), "LAIR_CACHE="+filepath.Join(tmp, "cache-local"), "XDG_CACHE_HOME="+filepath.Join(tmp, "xdg-local"))
 	for _, label := range []string{"cold", "cached"} {
 		t0 := time.Now()
-		if _, err := lair(work, localEnv, append([]string{"run", dag, "--store", localStore, "--jobs", "2", "--quiet"}, sets...)...); err != nil {
+		if _, err := lair(work, localEnv, append([]string{"run", dag, "--store", filepath.Join(tmp, "localstore"), "--jobs", "2", "--quiet"}, sets...)...); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("lair run, local store, %s: %s", label, time.Since(t0).Round(time.Millisecond))
 	}
 
 	// Every artifact of the workflow equals the local run's.
-	cfg, _ := s3store.FromEnv(storeURL, srv.Getenv())
-	s3, err := s3store.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var insts []string
 	for inst := range keys {
 		insts = append(insts, inst)
@@ -165,11 +232,12 @@ func TestEndToEnd(t *testing.T) {
 	sort.Strings(insts)
 	for _, inst := range insts {
 		key := keys[inst]
-		got := filepath.Join(tmp, "fetched", key)
-		if _, err := s3.Fetch(ctx, key, got); err != nil {
-			t.Fatalf("%s: %v", inst, err)
+		got := s3Artifact(t, filepath.Join(srv.Root, bucket, "e2e"), key)
+		local, err := filepath.EvalSymlinks(filepath.Join(work, filepath.Dir(dag), ".lair", "runs", "latest", inst))
+		if err != nil {
+			t.Fatalf("%s: the local run has no link: %v", inst, err)
 		}
-		exact, approx := compareTrees(t, bin, got, filepath.Join(localStore, "objects", key))
+		exact, approx := compareTrees(t, bin, got, local)
 		if exact != "" {
 			t.Errorf("%s (%s): S3 artifact differs from the local run's: %s", inst, key, exact)
 		}
@@ -180,45 +248,64 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	// Cached runs through the executor (what `lair run --store s3://...`
-	// does once wired): a fresh machine, then a warm one.
-	reg := pipeline.NewRegistry()
-	stages.Register(reg)
-	set := map[string]string{}
-	for i := 1; i < len(sets); i += 2 {
-		k, v, _ := strings.Cut(sets[i], "=")
-		set[k] = v
-	}
-	plan, err := pipeline.LoadFile(filepath.Join(root, dag), reg, pipeline.LoadOptions{Set: set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := remote.New(s3, filepath.Join(tmp, "remote-cache"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
+	// `lair run` on the S3 store: a fresh machine, then warm.
+	fresh := filepath.Join(tmp, "fresh")
+	os.MkdirAll(filepath.Join(fresh, filepath.Dir(dag)), 0o755)
+	os.WriteFile(filepath.Join(fresh, dag), src, 0o644)
+	freshEnv := append(append(append([]string{}, baseEnv...), srv.Env()...), "LAIR_CACHE="+filepath.Join(tmp, "cache-fresh"), "XDG_CACHE_HOME="+filepath.Join(tmp, "xdg-fresh"))
 	for _, label := range []string{"fresh machine", "warm cache"} {
 		t0 := time.Now()
-		res, err := pipeline.Execute(ctx, plan, pipeline.RunOptions{Store: rs, Jobs: 2})
+		out, err := lair(fresh, freshEnv, append([]string{"run", dag, "--store", storeURL, "--jobs", "2"}, sets...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range res.Results {
-			if r.Status != pipeline.StatusCached {
-				t.Errorf("%s: %s, want cached", r.Instance.Name, r.Status)
-			}
+		if want := fmt.Sprintf("%d stage instances: 0 ran, %d cached, 0 failed", len(keys), len(keys)); !strings.Contains(string(out), want) {
+			t.Errorf("lair run --store %s, %s: want %q:\n%s", storeURL, label, want, out)
 		}
-		t.Logf("pipeline.Execute, S3 store, all cached, %s: %s", label, time.Since(t0).Round(time.Millisecond))
+		t.Logf("lair run, S3 store, all cached, %s: %s", label, time.Since(t0).Round(time.Millisecond))
 	}
-	objs, _ := srv.Objects("lair")
-	var total int64
-	for _, o := range objs {
-		if obj, err := srv.Backend.HeadObject("lair", o); err == nil {
-			total += obj.Size
+	objs, _ := srv.Objects(bucket, "")
+	t.Logf("bucket: %d objects", len(objs))
+}
+
+// s3Artifact returns the directory holding the files of key in a bucket
+// prefix as the server's POSIX backend keeps it (<prefix>/<key>/_COMPLETE
+// and the files under the directory the manifest names, default "files"),
+// after re-hashing every file against the manifest.
+func s3Artifact(t *testing.T, prefixDir, key string) string {
+	t.Helper()
+	keyDir := filepath.Join(prefixDir, key)
+	data, err := os.ReadFile(filepath.Join(keyDir, "_COMPLETE"))
+	if err != nil {
+		t.Fatalf("%s is not published in the bucket: %v", key, err)
+	}
+	var m struct {
+		Key   string `json:"key"`
+		Dir   string `json:"dir"`
+		Files []struct {
+			Path   string `json:"path"`
+			Size   int64  `json:"size"`
+			SHA256 string `json:"sha256"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil || m.Key != key {
+		t.Fatalf("marker of %s: key %q, %v", key, m.Key, err)
+	}
+	dir := filepath.Join(keyDir, "files")
+	if m.Dir != "" {
+		dir = filepath.Join(keyDir, m.Dir)
+	}
+	for _, f := range m.Files {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Errorf("%s: %v", key, err)
+			continue
+		}
+		if sum := sha256hex(b); int64(len(b)) != f.Size || sum != f.SHA256 {
+			t.Errorf("%s: %s has %d bytes %s, manifest says %d %s", key, f.Path, len(b), sum, f.Size, f.SHA256)
 		}
 	}
-	t.Logf("store: %d objects, %d bytes", len(objs), total)
+	return dir
 }
 
 // compareTrees compares two artifact directories. exact lists real
@@ -233,7 +320,7 @@ func compareTrees(t *testing.T, bin, a, b string) (exact, approx string) {
 		y, ok := tb[p]
 		switch {
 		case !ok:
-			diffs = append(diffs, p+" only in S3")
+			diffs = append(diffs, p+" only in the first")
 		case bytes.Equal(x, y):
 		default:
 			tx, ty := string(x), string(y)
@@ -249,7 +336,7 @@ func compareTrees(t *testing.T, bin, a, b string) (exact, approx string) {
 	}
 	for p := range tb {
 		if _, ok := ta[p]; !ok {
-			diffs = append(diffs, p+" only local")
+			diffs = append(diffs, p+" only in the second")
 		}
 	}
 	sort.Strings(diffs)
@@ -338,4 +425,9 @@ func ortLib(t *testing.T) string {
 		t.Skipf("no ONNX Runtime library (run make ort or set LAIR_ORT_LIB): %v", err)
 	}
 	return p
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
