@@ -1,9 +1,11 @@
 package eval
 
 import (
+	"math"
 	"slices"
 	"strings"
 
+	"github.com/lair-ir/lair/eval/bias"
 	"github.com/lair-ir/lair/eval/metrics"
 	"github.com/lair-ir/lair/tables"
 )
@@ -14,6 +16,11 @@ const (
 	MetricSameLangFirst = "same_lang_first" // 1 when the first relevant hit is in the query's language
 	MetricMeanRank      = "mean_rank"       // rank of the first relevant candidate of language c_lang
 	MetricTop10Share    = "top10_share"     // share of the top 10 in language c_lang
+	MetricRDNorm        = "rd_norm"         // rank distance divided by the pool size
+	MetricPEER100       = "peer@100"        // PEER@100 (eval/bias): 1 = languages ranked alike, ~0 = unequal
+	MetricPref10        = "pref@10"         // share of the top 10 in the query's language / its share of the pool
+	MetricPref100       = "pref@100"        // the same at 100
+	MetricFirstRelShare = "first_rel_share" // 1 when the first relevant hit is in language c_lang
 )
 
 // DefaultLAReQAMetrics are the ranking metrics eval/lareqa reports.
@@ -24,7 +31,9 @@ var DefaultMIRACLMetrics = []string{"ndcg@10", "r@100", "map", "mrr@10"}
 
 // perCLang reports whether a metric is broken down by candidate language
 // (its macro average keeps c_lang).
-func perCLang(metric string) bool { return metric == MetricMeanRank || metric == MetricTop10Share }
+func perCLang(metric string) bool {
+	return metric == MetricMeanRank || metric == MetricTop10Share || metric == MetricFirstRelShare
+}
 
 // Evaluator accumulates metrics over a stream of rankings.
 type Evaluator struct {
@@ -35,7 +44,14 @@ type Evaluator struct {
 	cells    map[cellKey]*acc
 	bases    map[baseKey]map[string]*acc // the same accumulators, by cell then metric (fast path)
 	PerQuery []tables.PerQuery
+
+	poolCount map[string]map[string]int // candidates per dataset and language (language preference)
 }
+
+// SetPools gives the number of candidates per dataset and language, for
+// the language preference of multi-setting rows when the evaluator sees
+// several datasets.
+func (e *Evaluator) SetPools(count map[string]map[string]int) { e.poolCount = count }
 
 type cellKey struct {
 	run, dataset, setting, qlang, clang, metric string
@@ -94,6 +110,7 @@ func (e *Evaluator) Add(r *Ranking) {
 	}
 	if rd, ok := metrics.RankDistance(j); ok {
 		e.add(r, All, MetricRD, rd)
+		e.add(r, All, MetricRDNorm, bias.NormalizedRD(rd, int(r.PoolSize)))
 	}
 	// first relevant hit (rel_* are ordered by rank; do not rely on it)
 	first, best := -1, int32(0)
@@ -114,6 +131,13 @@ func (e *Evaluator) Add(r *Ranking) {
 		}
 		e.add(r, All, MetricSameLangFirst, v)
 	}
+	for _, l := range e.langs {
+		v := 0.0
+		if r.RelLangs[first] == l {
+			v = 1
+		}
+		e.add(r, l, MetricFirstRelShare, v)
+	}
 	ls := make([]string, 0, len(seen))
 	for l := range seen {
 		ls = append(ls, l)
@@ -131,7 +155,49 @@ func (e *Evaluator) Add(r *Ranking) {
 		for _, l := range e.langs {
 			e.add(r, l, MetricTop10Share, float64(count[l])/float64(n))
 		}
+		e.addLanguagePreference(r, first)
 	}
+}
+
+// addLanguagePreference adds PEER@100 and the language preference at 10
+// and 100 of a multi-setting row (eval/bias has the definitions).
+func (e *Evaluator) addLanguagePreference(r *Ranking, first int) {
+	if e.poolCount == nil { // one dataset: every candidate is in the pool
+		e.poolCount = map[string]map[string]int{r.Dataset: {}}
+		for _, l := range e.candLang {
+			e.poolCount[r.Dataset][l]++
+		}
+	}
+	top := make([]string, len(r.TopCIDs))
+	for i, c := range r.TopCIDs {
+		top[i] = e.candLang[c]
+	}
+	share := float64(e.poolCount[r.Dataset][r.QLang]) / float64(r.PoolSize)
+	for _, m := range []struct {
+		name string
+		k    int
+	}{{MetricPref10, 10}, {MetricPref100, 100}} {
+		if v := bias.Preference(top, r.QLang, m.k, share); !math.IsNaN(v) {
+			e.add(r, All, m.name, v)
+		}
+	}
+	const k = 100
+	grade := make(map[string]int32, len(r.RelCIDs))
+	for i, c := range r.RelCIDs {
+		grade[c] = r.RelGrades[i]
+	}
+	n := min(k, len(r.TopCIDs))
+	docs := make([]bias.Doc, n)
+	for i := range n {
+		docs[i] = bias.Doc{Lang: top[i], Grade: grade[r.TopCIDs[i]]}
+	}
+	var unret []bias.Doc
+	for i, rk := range r.RelRanks {
+		if int(rk) > n && r.RelGrades[i] > 0 {
+			unret = append(unret, bias.Doc{Lang: r.RelLangs[i], Grade: r.RelGrades[i]})
+		}
+	}
+	e.add(r, All, MetricPEER100, bias.PEER(docs, unret, k, bias.DefaultPEERWeights))
 }
 
 // Metrics returns the aggregated rows: one per (setting, q_lang, c_lang)

@@ -52,10 +52,13 @@ func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Datase
 	// candidate languages, for the top-10 language mix
 	candLang := map[string]string{}
 	langSet := map[string]bool{}
+	pools := map[string]map[string]int{}
 	for _, ds := range datasets {
+		pools[ds.Name] = map[string]int{}
 		for _, c := range ds.Candidates {
 			candLang[c.CID] = c.Lang
 			langSet[c.Lang] = true
+			pools[ds.Name][c.Lang]++
 		}
 	}
 	var langs []string
@@ -64,6 +67,7 @@ func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Datase
 	}
 	slices.Sort(langs)
 	ev := NewEvaluator(specs, cfg.Bias, candLang, langs)
+	ev.SetPools(pools)
 	var tw *TRECWriter
 	if cfg.RunDepth > 0 {
 		if tw, err = NewTRECWriter(cfg.RunsDir, cfg.RunDepth); err != nil {
