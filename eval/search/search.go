@@ -66,6 +66,14 @@ type Request struct {
 	// MultiK > 0 also collects a pooled top list of that length over all
 	// segments (then every segment is scored).
 	MultiK int
+	// Thresholds, when set (one list per query), asks for each
+	// threshold how many scored candidates rank ahead of it (Result.Ahead):
+	// a candidate with a higher score, or the same score and an Ord below
+	// the threshold's. A threshold stands for a candidate scored elsewhere
+	// (another shard): its Ord is the number of this search's candidate ids
+	// below its id, so ties break by id across shards. Unlike Rel, it
+	// needs no order within segments.
+	Thresholds [][]Threshold
 
 	Threads    int // goroutines (default 1)
 	QueryBlock int // queries per block (default 128)
@@ -82,6 +90,15 @@ type Result struct {
 	Beat  []int32
 	Top   [][]Hit // per segment, best first; nil when not scored
 	Multi []Hit   // pooled top list (MultiK > 0), best first
+	// Ahead[i] is the number of scored candidates ranked ahead of
+	// Thresholds[q][i].
+	Ahead []int32
+}
+
+// Threshold is a (score, order) position in a ranking.
+type Threshold struct {
+	Score float32
+	Ord   int32
 }
 
 // RankIn returns the 1-based rank of relevant candidate r of a query in
@@ -150,6 +167,9 @@ func Run(ctx context.Context, sc Scorer, req *Request) ([]Result, error) {
 	}
 	if prev != nc {
 		return nil, fmt.Errorf("search: segments cover %d of %d candidates", prev, nc)
+	}
+	if req.Thresholds != nil && len(req.Thresholds) != nq {
+		return nil, fmt.Errorf("search: %d queries but %d threshold lists", nq, len(req.Thresholds))
 	}
 	for q, rel := range req.Rel {
 		for _, c := range rel {
@@ -250,6 +270,9 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 	}
 	for _, q := range qs {
 		results[q] = Result{Beat: make([]int32, len(req.Rel[q])*w.nseg), Top: make([][]Hit, w.nseg)}
+		if req.Thresholds != nil {
+			results[q].Ahead = make([]int32, len(req.Thresholds[q]))
+		}
 	}
 	if !anyWant {
 		return nil
@@ -295,6 +318,11 @@ func (w *blockWorker) run(qs []int, results []Result) error {
 				for r := range req.Rel[q] {
 					res.Beat[r*w.nseg+s] += countAhead(row, res.RelScore[r], w.ord[c0:c1], w.ord[req.Rel[q][r]])
 				}
+				if req.Thresholds != nil {
+					for i, th := range req.Thresholds[q] {
+						res.Ahead[i] += countAheadAny(row, th.Score, w.ord[c0:c1], th.Ord)
+					}
+				}
 			}
 		}
 	}
@@ -323,6 +351,19 @@ func countAhead(row []float32, t float32, ord []int32, o int32) int32 {
 		pos, _ := slices.BinarySearch(ord, o)
 		_, before := countGtEq(row[:pos], t)
 		gt += before
+	}
+	return gt
+}
+
+// countAheadAny is countAhead for any order along the row.
+func countAheadAny(row []float32, t float32, ord []int32, o int32) int32 {
+	gt, eq := countGtEq(row, t)
+	if eq > 0 {
+		for j, s := range row {
+			if s == t && ord[j] < o {
+				gt++
+			}
+		}
 	}
 	return gt
 }

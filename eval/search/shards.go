@@ -118,7 +118,7 @@ func (w *chunkedWorker) Pair(q, c int) float32 {
 	return w.ks.pair(w.d.Q, w.d.C.Chunks[k], q, c-w.d.C.off[k])
 }
 
-// TopKOptions configure TopK.
+// TopKOptions configure TopK and SearchShard.
 type TopKOptions struct {
 	K          int // list length per query (> 0)
 	Threads    int
@@ -127,10 +127,43 @@ type TopKOptions struct {
 	Progress   func(n int)
 }
 
+// IDThreshold is a position in a ranking given by a score and a candidate
+// id, usually a relevant candidate's (scored on its own, bit for bit as in
+// its shard's tiles).
+type IDThreshold struct {
+	Score float32
+	ID    string
+}
+
+// ShardResult is one query's outcome in one shard.
+type ShardResult struct {
+	Top []IDHit // the shard's best candidates, best first
+	// Ahead[i] is the number of the shard's candidates ranked ahead of
+	// threshold i (higher score, or equal score and smaller id). Summed
+	// over the shards, plus one, it is the exact rank of the threshold's
+	// candidate in the whole corpus (its own copy does not count: equal
+	// score and equal id is not ahead).
+	Ahead []int32
+}
+
 // TopK returns, for every query of sc, its K best candidates of one shard
 // (score descending, then id ascending): ids[i] is candidate i's id, and
 // shard is recorded in every hit. Ids must be distinct.
 func TopK(ctx context.Context, sc Scorer, ids []string, shard int, opt TopKOptions) ([][]IDHit, error) {
+	res, err := SearchShard(ctx, sc, ids, shard, opt, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]IDHit, len(res))
+	for q := range res {
+		out[q] = res[q].Top
+	}
+	return out, nil
+}
+
+// SearchShard is TopK that also counts, for every query, the shard's
+// candidates ranked ahead of each of its thresholds (nil: none).
+func SearchShard(ctx context.Context, sc Scorer, ids []string, shard int, opt TopKOptions, thresholds [][]IDThreshold) ([]ShardResult, error) {
 	nc, nq := sc.NumCandidates(), sc.NumQueries()
 	if len(ids) != nc {
 		return nil, fmt.Errorf("search: shard %d: %d candidates but %d ids", shard, nc, len(ids))
@@ -138,7 +171,10 @@ func TopK(ctx context.Context, sc Scorer, ids []string, shard int, opt TopKOptio
 	if opt.K <= 0 {
 		return nil, fmt.Errorf("search: top-k length %d, want > 0", opt.K)
 	}
-	ord, err := idOrder(ids)
+	if thresholds != nil && len(thresholds) != nq {
+		return nil, fmt.Errorf("search: shard %d: %d queries but %d threshold lists", shard, nq, len(thresholds))
+	}
+	ord, sorted, err := idOrder(ids)
 	if err != nil {
 		return nil, fmt.Errorf("search: shard %d: %w", shard, err)
 	}
@@ -148,37 +184,48 @@ func TopK(ctx context.Context, sc Scorer, ids []string, shard int, opt TopKOptio
 		KeepK:   func(int, int) int { return opt.K },
 		Threads: opt.Threads, QueryBlock: opt.QueryBlock, CandBlock: opt.CandBlock, Progress: opt.Progress,
 	}
+	if thresholds != nil {
+		req.Thresholds = make([][]Threshold, nq)
+		for q, ths := range thresholds {
+			for _, th := range ths {
+				// Ord of an outside id: how many shard ids are below it.
+				o, _ := slices.BinarySearchFunc(sorted, th.ID, func(i int32, id string) int { return strings.Compare(ids[i], id) })
+				req.Thresholds[q] = append(req.Thresholds[q], Threshold{Score: th.Score, Ord: int32(o)})
+			}
+		}
+	}
 	res, err := Run(ctx, sc, req)
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]IDHit, nq)
+	out := make([]ShardResult, nq)
 	for q := range res {
 		top := res[q].Top[0]
 		hits := make([]IDHit, len(top))
 		for i, h := range top {
 			hits[i] = IDHit{Score: h.Score, ID: ids[h.Idx], Shard: int32(shard), Row: h.Idx}
 		}
-		out[q] = hits
+		out[q] = ShardResult{Top: hits, Ahead: res[q].Ahead}
 	}
 	return out, nil
 }
 
-// idOrder returns the rank of every id among the sorted ids.
-func idOrder(ids []string) ([]int32, error) {
+// idOrder returns the rank of every id among the sorted ids, and the
+// indices in id order.
+func idOrder(ids []string) (ord, sorted []int32, err error) {
 	idx := make([]int32, len(ids))
 	for i := range idx {
 		idx[i] = int32(i)
 	}
 	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(ids[a], ids[b]) })
-	ord := make([]int32, len(ids))
+	ord = make([]int32, len(ids))
 	for r, i := range idx {
 		if r > 0 && ids[i] == ids[idx[r-1]] {
-			return nil, fmt.Errorf("candidate id %q appears twice (rows %d and %d)", ids[i], idx[r-1], i)
+			return nil, nil, fmt.Errorf("candidate id %q appears twice (rows %d and %d)", ids[i], idx[r-1], i)
 		}
 		ord[i] = int32(r)
 	}
-	return ord, nil
+	return ord, idx, nil
 }
 
 // MergeTop merges one query's per-shard lists (each best first, as TopK

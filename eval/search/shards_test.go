@@ -29,7 +29,7 @@ func TestShardedEqualsUnsharded(t *testing.T) {
 				ids[i] = fmt.Sprintf("doc%d#%d", p%97, p) // not in index order
 			}
 			// Unsharded: one segment, Ord = rank of the id.
-			ord, err := idOrder(ids)
+			ord, _, err := idOrder(ids)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,6 +49,28 @@ func TestShardedEqualsUnsharded(t *testing.T) {
 					s = 0 // uneven sizes
 				}
 				assign[s] = append(assign[s], c)
+			}
+			// Thresholds: a few candidates per query, scored on their own.
+			pw := d.NewWorker()
+			ths := make([][]IDThreshold, tc.nq)
+			wantRank := make([][]int32, tc.nq)
+			for q := range ths {
+				for n := r.IntN(4); n > 0; n-- {
+					c := r.IntN(tc.nc)
+					sc := pw.Pair(q, c)
+					ths[q] = append(ths[q], IDThreshold{Score: sc, ID: ids[c]})
+					rank := int32(1)
+					for o := 0; o < tc.nc; o++ {
+						if so := pw.Pair(q, o); so > sc || (so == sc && ids[o] < ids[c]) {
+							rank++
+						}
+					}
+					wantRank[q] = append(wantRank[q], rank)
+				}
+			}
+			ahead := make([][]int32, tc.nq)
+			for q := range ahead {
+				ahead[q] = make([]int32, len(ths[q]))
 			}
 			lists := make([][][]IDHit, tc.shards)
 			for s, cs := range assign {
@@ -72,8 +94,16 @@ func TestShardedEqualsUnsharded(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if lists[s], err = TopK(context.Background(), sc, sids, s, TopKOptions{K: tc.k, Threads: 2, QueryBlock: 3, CandBlock: 11}); err != nil {
+				res, err := SearchShard(context.Background(), sc, sids, s, TopKOptions{K: tc.k, Threads: 2, QueryBlock: 3, CandBlock: 11}, ths)
+				if err != nil {
 					t.Fatal(err)
+				}
+				lists[s] = make([][]IDHit, tc.nq)
+				for q := range res {
+					lists[s][q] = res[q].Top
+					for i, a := range res[q].Ahead {
+						ahead[q][i] += a
+					}
 				}
 			}
 			ties := 0
@@ -85,6 +115,11 @@ func TestShardedEqualsUnsharded(t *testing.T) {
 				got, err := MergeTop(tc.k, per...)
 				if err != nil {
 					t.Fatal(err)
+				}
+				for i := range ths[q] {
+					if ahead[q][i]+1 != wantRank[q][i] {
+						t.Fatalf("query %d threshold %d (%s): rank %d from shard counts, want %d", q, i, ths[q][i].ID, ahead[q][i]+1, wantRank[q][i])
+					}
 				}
 				want := whole[q].Top[0]
 				if len(got) != len(want) {
@@ -123,7 +158,7 @@ func TestMergeTopErrors(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].ID != "a" || got[1].ID != "b" {
 		t.Errorf("tie by id: got %v, %v", got, err)
 	}
-	if _, err := idOrder([]string{"a", "b", "a"}); err == nil || !strings.Contains(err.Error(), `"a" appears twice`) {
+	if _, _, err := idOrder([]string{"a", "b", "a"}); err == nil || !strings.Contains(err.Error(), `"a" appears twice`) {
 		t.Errorf("duplicate ids: err = %v", err)
 	}
 	if _, err := TopK(context.Background(), &Dense{Q: Matrix{Dim: 1, Data: []float32{1}}, C: Matrix{Dim: 1, Data: []float32{1}}}, []string{"a", "b"}, 0, TopKOptions{K: 1}); err == nil {
