@@ -192,13 +192,20 @@ func readCorpusFile(ctx context.Context, path string, fn func(Doc) error) error 
 	defer f.Close()
 	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
 	if err != nil {
-		return fmt.Errorf("%s: not a gzip file: %w", path, err)
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s:1: empty file, expected gzip-compressed JSONL (docs-*.jsonl.gz); fetch it again", path)
+		}
+		return fmt.Errorf("%s:1: not a gzip file (%v); corpus files must be gzip-compressed JSONL, docs-*.jsonl.gz as distributed", path, err)
 	}
 	defer zr.Close()
 	return ReadCorpusJSONL(ctx, path, zr, fn)
 }
 
-// ReadCorpusJSONL streams uncompressed corpus JSONL ({"docid","title","text"} per line).
+// ReadCorpusJSONL streams uncompressed corpus JSONL ({"docid","title","text"}
+// per line; docid and text are required, title may be absent). Every error
+// names the file and the 1-based line: malformed JSON, a missing or empty
+// docid, a missing text, a non-string field, and a stream that ends
+// mid-way (a truncated or corrupt gzip file).
 func ReadCorpusJSONL(ctx context.Context, name string, r io.Reader, fn func(Doc) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	for n := 1; ; n++ {
@@ -208,17 +215,13 @@ func ReadCorpusJSONL(ctx context.Context, name string, r io.Reader, fn func(Doc)
 			}
 		}
 		b, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return corpusReadError(name, n, err)
+		}
 		if len(bytes.TrimSpace(b)) > 0 {
-			var d Doc
-			if jerr := json.Unmarshal(b, &d); jerr != nil {
-				var se *json.SyntaxError
-				if errors.As(jerr, &se) {
-					return fmt.Errorf("%s:%d: column %d: malformed JSON: %v (expected {\"docid\", \"title\", \"text\"})", name, n, se.Offset, se)
-				}
-				return fmt.Errorf("%s:%d: %v (expected {\"docid\", \"title\", \"text\"} with string values)", name, n, jerr)
-			}
-			if d.DocID == "" {
-				return fmt.Errorf("%s:%d: missing docid", name, n)
+			d, perr := ParseCorpusLine(b)
+			if perr != nil {
+				return fmt.Errorf("%s:%d: %w", name, n, perr)
 			}
 			if ferr := fn(d); ferr != nil {
 				return ferr
@@ -227,10 +230,53 @@ func ReadCorpusJSONL(ctx context.Context, name string, r io.Reader, fn func(Doc)
 		if err == io.EOF {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("%s:%d: %w", name, n, err)
-		}
 	}
+}
+
+// corpusReadError explains a read error at line n of a corpus file.
+func corpusReadError(name string, n int, err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s:%d: the file ends in the middle of its compressed stream (truncated download or copy?): %w; fetch the file again", name, n, err)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader):
+		return fmt.Errorf("%s:%d: corrupt gzip data: %w; fetch the file again", name, n, err)
+	}
+	return fmt.Errorf("%s:%d: %w", name, n, err)
+}
+
+// corpusLine is a corpus line as decoded; pointers tell absent fields
+// from empty ones.
+type corpusLine struct {
+	DocID *string `json:"docid"`
+	Title *string `json:"title"`
+	Text  *string `json:"text"`
+}
+
+// ParseCorpusLine parses one corpus line, {"docid","title","text"}: docid
+// (non-empty) and text are required, title is optional. Errors say what is
+// wrong and where in the line; the caller adds file and line number.
+func ParseCorpusLine(b []byte) (Doc, error) {
+	var l corpusLine
+	if err := json.Unmarshal(b, &l); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Doc{}, fmt.Errorf("column %d: malformed JSON: %v (expected {\"docid\", \"title\", \"text\"})", se.Offset, se)
+		}
+		return Doc{}, fmt.Errorf("%v (expected {\"docid\", \"title\", \"text\"} with string values)", err)
+	}
+	switch {
+	case l.DocID == nil:
+		return Doc{}, errors.New(`missing docid (expected {"docid", "title", "text"})`)
+	case *l.DocID == "":
+		return Doc{}, errors.New("missing docid (empty string)")
+	case l.Text == nil:
+		return Doc{}, fmt.Errorf(`docid %q: missing text (expected {"docid", "title", "text"})`, *l.DocID)
+	}
+	d := Doc{DocID: *l.DocID, Text: *l.Text}
+	if l.Title != nil {
+		d.Title = *l.Title
+	}
+	return d, nil
 }
 
 // CandidateWriter writes candidates.parquet incrementally, one row group
@@ -325,7 +371,9 @@ func (e *MissingCorpusError) Error() string {
 			"(the MIRACL corpus, https://huggingface.co/datasets/miracl/miracl-corpus), or set topics_only: true to emit queries and qrels without candidates",
 			strings.Join(e.Langs, ", "))
 	}
-	return fmt.Sprintf("miracl: corpus missing for %s: expected %s/<lang>/docs-*.jsonl.gz (for example %s) "+
+	l := e.Langs[0]
+	return fmt.Sprintf("miracl: corpus missing for %s: no files matched %s or %s (for %s; likewise for the others): expected %s/<lang>/docs-*.jsonl.gz (for example %s) "+
 		"from https://huggingface.co/datasets/miracl/miracl-corpus; put it there, point corpus_dir elsewhere, or set topics_only: true",
-		strings.Join(e.Langs, ", "), where, filepath.Join(where, e.Langs[0], "docs-0.jsonl.gz"))
+		strings.Join(e.Langs, ", "), filepath.Join(where, l, "docs-*.jsonl.gz"), filepath.Join(where, "miracl-corpus-v1.0-"+l, "docs-*.jsonl.gz"), l,
+		where, filepath.Join(where, l, "docs-0.jsonl.gz"))
 }

@@ -1,12 +1,15 @@
 package miracl
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -270,6 +273,91 @@ func FuzzReadCorpusJSONL(f *testing.F) {
 		})
 		if err != nil && !strings.HasPrefix(err.Error(), "f.jsonl") {
 			t.Fatalf("error lacks file name: %v", err)
+		}
+	})
+}
+
+// TestBadCorpusFiles: truncated, corrupt, empty and non-gzip files and
+// lines without docid or text fail with the file and the line.
+func TestBadCorpusFiles(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(zw, "{\"docid\": \"%d#0\", \"title\": \"T\", \"text\": \"passage %d %s\"}\n", i, i, strings.Repeat("x", i%50))
+	}
+	zw.Close()
+	full := buf.Bytes()
+	gzLines := func(lines ...string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(strings.Join(lines, "\n")))
+		zw.Close()
+		return b.Bytes()
+	}
+	corrupt := bytes.Clone(full)
+	corrupt[len(corrupt)-6] ^= 0xff // the stored length: a checksum/size error at the end
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string // after the path
+	}{
+		{"truncated", full[:len(full)/2], `:\d+: the file ends in the middle of its compressed stream \(truncated download or copy\?\)`},
+		{"cut-trailer", full[:len(full)-4], `:\d+: the file ends in the middle`},
+		{"corrupt", corrupt, `:\d+: corrupt gzip data`},
+		{"plain", []byte(`{"docid":"1","text":"x"}` + "\n"), `:1: not a gzip file \(gzip: invalid header\)`},
+		{"empty", nil, `:1: empty file, expected gzip-compressed JSONL`},
+		{"notext", gzLines(`{"docid":"1#0","title":"t","text":"x"}`, `{"docid":"1#1","title":"t"}`), `:2: docid "1#1": missing text`},
+		{"nodocid", gzLines(`{"docid":"1#0","text":"x"}`, ``, `{"title":"t","text":"y"}`), `:3: missing docid`},
+		{"nulltext", gzLines(`{"docid":"1#0","text":null}`), `:1: docid "1#0": missing text`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name, "docs-0.jsonl.gz")
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			err := ReadCorpus(context.Background(), []string{p}, func(Doc) error { n++; return nil })
+			if err == nil || !regexp.MustCompile("^"+regexp.QuoteMeta(p)+tc.want).MatchString(err.Error()) {
+				t.Fatalf("err = %v, want %s%s", err, p, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParseCorpusLine: the line parser never panics, accepts a line only
+// with a non-empty docid and a text, and returns exactly the JSON's values.
+func FuzzParseCorpusLine(f *testing.F) {
+	for _, s := range []string{`{"docid":"1#0","title":"T","text":"x"}`, `{"docid":"1#0","text":""}`, `{"docid":"","text":"x"}`,
+		`{"docid":"a","title":null,"text":"x"}`, `{"text":"x"}`, `{"docid":"a"}`, `{"docid":1,"text":"x"}`, `[]`, `{"docid":"a","text":"\u00e9\ud800"}`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		d, err := ParseCorpusLine(line)
+		if err != nil {
+			if d != (Doc{}) {
+				t.Fatalf("error %v with a document %+v", err, d)
+			}
+			return
+		}
+		if d.DocID == "" {
+			t.Fatal("empty docid accepted")
+		}
+		var m map[string]any
+		if json.Unmarshal(line, &m) != nil {
+			t.Fatalf("accepted a line that is not a JSON object: %q", line)
+		}
+		for k := range m { // encoding/json matches keys case-insensitively: compare only plain lines
+			if k != "docid" && k != "title" && k != "text" && (strings.EqualFold(k, "docid") || strings.EqualFold(k, "title") || strings.EqualFold(k, "text")) {
+				return
+			}
+		}
+		if text, ok := m["text"].(string); !ok || text != d.Text || m["docid"] != d.DocID {
+			t.Fatalf("parsed %+v from %q (map %v)", d, line, m)
+		}
+		if title, ok := m["title"].(string); ok && title != d.Title {
+			t.Fatalf("title %q, want %q", d.Title, title)
 		}
 	})
 }
