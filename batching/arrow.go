@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lair-ir/lair/internal/fsutil"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -69,7 +69,7 @@ func WriteArrow(path string, p *Plan) error {
 	if err := EncodeArrow(&buf, p); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	return fsutil.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // EncodeArrow writes the plan in Arrow IPC file format to w.
@@ -192,29 +192,6 @@ func DecodeArrow(r ipc.ReadAtSeeker) (out *File, err error) {
 		out.Batches = append(out.Batches, rb)
 	}
 	return out, nil
-}
-
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Pairs converts the rows of a read batch to tables.Pair values.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/lair-ir/lair/internal/fsutil"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -140,5 +141,5 @@ func WriteStats(dir string, p *Plan) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir+"/stats.json", append(js, '\n'))
+	return fsutil.WriteFile(dir+"/stats.json", append(js, '\n'), 0o644)
 }

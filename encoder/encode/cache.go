@@ -14,7 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
+
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // Settings are everything besides the text that determines an embedding;
@@ -86,7 +87,7 @@ func OpenCache(root string, s Settings, log *slog.Logger) (*Cache, error) {
 	meta := filepath.Join(dir, "settings.json")
 	if _, err := os.Stat(meta); err != nil {
 		b, _ := json.MarshalIndent(s, "", "  ")
-		if err := writeAtomic(meta, append(b, '\n')); err != nil {
+		if err := fsutil.WriteFile(meta, append(b, '\n'), 0o644); err != nil {
 			return nil, fmt.Errorf("embedding cache: %w", err)
 		}
 	}
@@ -162,7 +163,7 @@ func (c *Cache) writeSegment(b []byte) error {
 		return err
 	}
 	name := filepath.Join(c.dir, "seg-"+hex.EncodeToString(r[:])+".emb")
-	if err := writeAtomic(name, b); err != nil {
+	if err := fsutil.WriteFile(name, b, 0o644); err != nil {
 		return fmt.Errorf("embedding cache: %w", err)
 	}
 	return nil
@@ -254,26 +255,4 @@ func DecodeSegment(b []byte, f func(TextKey, []float32)) (int, error) {
 		f(k, v)
 	}
 	return dim, nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+strings.TrimSuffix(base, filepath.Ext(base))+"-*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

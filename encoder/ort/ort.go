@@ -15,7 +15,7 @@
 // # Library
 //
 // The shared library is $LAIR_ORT_LIB, else
-// <$LAIR_CACHE or os.UserCacheDir()/lair>/onnxruntime/1.30.0/libonnxruntime.so.1
+// <cache directory (internal/cachedir)>/onnxruntime/1.30.0/libonnxruntime.so.1
 // (put there by `make ort`). The CPU build from npm has no CUDA provider:
 // Device "cuda" needs LAIR_ORT_LIB to point at a GPU build of ONNX Runtime
 // 1.20-1.30 (with libonnxruntime_providers_cuda.so beside it).
@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/lair-ir/lair/internal/cachedir"
 	ortgo "github.com/yalue/onnxruntime_go"
 )
 
@@ -41,15 +42,11 @@ func DefaultLibraryPath() string {
 	if p := os.Getenv("LAIR_ORT_LIB"); p != "" {
 		return p
 	}
-	base := os.Getenv("LAIR_CACHE")
-	if base == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		base = filepath.Join(c, "lair")
+	base, err := cachedir.Dir("")
+	if err != nil {
+		base = filepath.Join(os.TempDir(), cachedir.Name)
 	}
-	return filepath.Join(base, "onnxruntime", Version, "libonnxruntime.so.1")
+	return cachedir.ORTLibrary(base, Version)
 }
 
 // env is the process's single ONNX Runtime environment (see the package doc).

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // state is what a checkpoint restores besides the weights.
@@ -146,7 +148,7 @@ func saveCheckpoint(dir string, t *Trainer, st *state) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, CheckpointFile))
+	return fsutil.CommitFile(tmp.Name(), filepath.Join(dir, CheckpointFile))
 }
 
 // loadCheckpoint restores weights and optimizer state from dir; it returns

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/lair-ir/lair/internal/cachedir"
 	"github.com/lair-ir/lair/pipeline"
 )
 
@@ -218,15 +219,9 @@ func envFromFlags(mirror, cache string, threads int) (pipeline.Env, error) {
 	if mirror == "" {
 		mirror = os.Getenv("LAIR_MIRROR")
 	}
-	if cache == "" {
-		cache = os.Getenv("LAIR_CACHE")
-	}
-	if cache == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return pipeline.Env{}, fmt.Errorf("no cache directory: set --cache or LAIR_CACHE: %w", err)
-		}
-		cache = filepath.Join(d, "lair")
+	cache, err := cachedir.Dir(cache)
+	if err != nil {
+		return pipeline.Env{}, err
 	}
 	if threads <= 0 {
 		threads = runtime.NumCPU()

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/lair-ir/lair/internal/cachedir"
 )
 
 func missing(t testing.TB, what string) {
@@ -91,12 +93,8 @@ func ORTLib(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("LAIR_ORT_LIB")
 	if p == "" {
-		base := os.Getenv("LAIR_CACHE")
-		if base == "" {
-			c, _ := os.UserCacheDir()
-			base = filepath.Join(c, "lair")
-		}
-		p = filepath.Join(base, "onnxruntime", "1.30.0", "libonnxruntime.so.1")
+		base, _ := cachedir.Dir("")
+		p = cachedir.ORTLibrary(base, "1.30.0")
 	}
 	if _, err := os.Stat(p); err != nil {
 		missing(t, "ONNX Runtime library not found at "+p+" (run `make ort` or set LAIR_ORT_LIB)")
