@@ -11,6 +11,7 @@ import (
 	"github.com/lair-ir/lair/cluster/argo"
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/internal/cli"
+	"github.com/lair-ir/lair/internal/doctor"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/stages"
 )
@@ -60,6 +61,14 @@ func extraCommands() []cli.Extra {
 					return cli.Usagef("usage: lair export argo DAG --store URL (see lair export argo -h)")
 				}
 				return argo.ExportCommand(ctx, args[1:], reg, stdout)
+			},
+		},
+		{
+			Name:     "doctor",
+			Synopsis: "doctor [DAG]   what this machine offers (ONNX Runtime, GoMLX backends, PJRT plugins, GPUs); check a DAG's devices",
+			Run: func(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, env pipeline.Env) error {
+				load := func(path string) (*pipeline.Plan, error) { return pipeline.LoadFile(path, reg, pipeline.LoadOptions{}) }
+				return doctor.Main(ctx, args, stdout, reg, env, cli.Version, load, cli.Usagef)
 			},
 		},
 		{
