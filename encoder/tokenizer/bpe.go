@@ -71,6 +71,11 @@ func parseBPE(m map[string]json.RawMessage) (model, error) {
 			return nil, fmt.Errorf("BPE: field merges: %w", err)
 		}
 	}
+	if len(merges) == 0 && !b.ignoreMerges {
+		if err := checkBPEMerges(vocab, b.prefix); err != nil {
+			return nil, err
+		}
+	}
 	for i, raw := range merges {
 		var l, r string
 		var s string

@@ -20,6 +20,13 @@ var fuzzJSONSeeds = []string{
 	`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"[CLS]":1}},"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":1}}],"special_tokens":{"[CLS]":{"id":"[CLS]","ids":[1],"tokens":["[CLS]"]}}}}`,
 	`{"model":{"type":"WordPiece","vocab":{"[UNK]":0}},"post_processor":{"type":"RobertaProcessing","sep":["</s>",2],"cls":["<s>",0]}}`,
 	`{"model":null}`, `[]`, `{}`, `{"model":{"type":"Unigram","vocab":[["a"]]}}`,
+	// Rejected inputs (see TestRejectedFiles): invalid UTF-8 and lone
+	// surrogates in vocabulary keys, WordPiece relabelled BPE without merges.
+	"{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"[UNK]\":0,\"a\xffb\":1,\"a\xfeb\":2}}}",
+	`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"\ud800":1,"\udc00":2}}}`,
+	`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"\ud83d\ude00":1,"\\ud800":2}}}`,
+	`{"model":{"type":"BPE","unk_token":"[UNK]","vocab":{"[UNK]":0,"a":1,"b":2,"ab":3,"##b":4}}}`,
+	`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":[],"ignore_merges":true}}`,
 }
 
 // FuzzFromJSON: arbitrary tokenizer.json never panics, and a tokenizer that

@@ -101,6 +101,9 @@ func isNull(m json.RawMessage) bool {
 
 // FromJSON parses the contents of a tokenizer.json file.
 func FromJSON(data []byte) (*Tokenizer, error) {
+	if err := checkText(data); err != nil {
+		return nil, err
+	}
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("parse tokenizer.json: %w", err)

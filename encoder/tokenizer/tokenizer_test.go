@@ -218,3 +218,45 @@ func TestTranslateOniguruma(t *testing.T) {
 		t.Fatalf("\\s should match Unicode spaces: %v", err)
 	}
 }
+
+// TestRejectedFiles: inputs encoding/json would silently alter, and a
+// WordPiece vocabulary relabelled BPE, are clear errors.
+func TestRejectedFiles(t *testing.T) {
+	for _, c := range []struct {
+		name, json string
+		want       []string
+	}{
+		{"invalid UTF-8 key", "{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"[UNK]\":0,\"a\xffb\":1,\"a\xfeb\":2}}}",
+			[]string{"not valid UTF-8", "byte 50", "line 1", "ff"}},
+		{"lone high surrogate", `{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"x\ud800":1}}}`,
+			[]string{`\ud800`, "lone UTF-16 surrogate", "byte 50"}},
+		{"lone low surrogate", "{\n\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"[UNK]\":0,\"\\udc00y\":1}}}",
+			[]string{`\udc00`, "line 2"}},
+		{"WordPiece relabelled BPE", `{"model":{"type":"BPE","unk_token":"[UNK]","vocab":{"[UNK]":0,"a":1,"b":2,"ab":3,"##b":4}}}`,
+			[]string{"no merges", `"##b"`, "WordPiece", "1 entries start with"}},
+		{"BPE without merges", `{"model":{"type":"BPE","vocab":{"<s>":0,"a":1,"b":2,"ab":3}}}`,
+			[]string{"no merges", `"ab"`}},
+	} {
+		_, err := FromJSON([]byte(c.json))
+		if err == nil {
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", c.name, err, w)
+			}
+		}
+	}
+	// Still accepted: a surrogate pair, an escaped backslash before "u",
+	// special tokens only, and ignore_merges BPE.
+	for _, ok := range []string{
+		`{"model":{"type":"WordPiece","vocab":{"[UNK]":0,"\ud83d\ude00":1,"\\ud800":2}}}`,
+		`{"model":{"type":"BPE","vocab":{"<s>":0,"</s>":1,"a":2,"b":3}}}`,
+		`{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":[],"ignore_merges":true}}`,
+	} {
+		if _, err := FromJSON([]byte(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
