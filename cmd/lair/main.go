@@ -67,7 +67,9 @@ func extraCommands() []cli.Extra {
 			Name:     "doctor",
 			Synopsis: "doctor [DAG]   what this machine offers (ONNX Runtime, GoMLX backends, PJRT plugins, GPUs); check a DAG's devices",
 			Run: func(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, env pipeline.Env) error {
-				load := func(path string) (*pipeline.Plan, error) { return pipeline.LoadFile(path, reg, pipeline.LoadOptions{}) }
+				load := func(path string, set map[string]string) (*pipeline.Plan, error) {
+					return pipeline.LoadFile(path, reg, pipeline.LoadOptions{Set: set})
+				}
 				return doctor.Main(ctx, args, stdout, reg, env, cli.Version, load, cli.Usagef)
 			},
 		},

@@ -272,32 +272,48 @@ func Check(plan *pipeline.Plan, m Machine) []Finding {
 	return out
 }
 
-// Main runs `lair doctor [--pjrt-plugin FILE] [DAG]`. It returns a
+// Main runs `lair doctor [--pjrt-plugin FILE] [DAG [--set NAME=VALUE]...]`. It returns a
 // UsageError-wrapped error (exit 2) when a DAG stage cannot run here.
 func Main(ctx context.Context, args []string, stdout io.Writer, reg *pipeline.Registry, env pipeline.Env, lairVersion string,
-	load func(path string) (*pipeline.Plan, error), usage func(format string, a ...any) error) error {
+	load func(path string, set map[string]string) (*pipeline.Plan, error), usage func(format string, a ...any) error) error {
 	fs := flag.NewFlagSet("lair doctor", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	plugin := fs.String("pjrt-plugin", "", "PJRT plugin file for device cuda (default $"+backend.EnvPlugin+", then the usual places)")
+	set := map[string]string{}
+	fs.Func("set", "override a DAG param: NAME=VALUE; repeatable", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--set %q: want NAME=VALUE", s)
+		}
+		set[k] = v
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintln(stdout, "usage: lair doctor [--pjrt-plugin FILE] [DAG]\n\nPrints what this machine offers lair; given a DAG, checks that every stage's device and backend are available (exit 2 when not).")
+		fmt.Fprintln(stdout, "usage: lair doctor [--pjrt-plugin FILE] [DAG [--set NAME=VALUE]...]\n\nPrints what this machine offers lair; given a DAG, checks that every stage's device and backend are available (exit 2 when not).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
+	var pos []string // flags may come before or after the DAG
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return err
+			}
+			return usage("%v", err)
 		}
-		return usage("%v", err)
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() > 1 {
-		return usage("usage: lair doctor [--pjrt-plugin FILE] [DAG]")
+	if len(pos) > 1 {
+		return usage("usage: lair doctor [--pjrt-plugin FILE] [DAG [--set NAME=VALUE]...]")
 	}
 	var plan *pipeline.Plan
 	var dag string
-	if fs.NArg() == 1 {
-		dag = fs.Arg(0)
+	if len(pos) == 1 {
+		dag = pos[0]
 		var err error
-		if plan, err = load(dag); err != nil {
+		if plan, err = load(dag, set); err != nil {
 			return err
 		}
 	}
