@@ -4,7 +4,8 @@
 //
 // Open checks what lair relies on before any text is encoded: the three
 // files exist and parse, the ONNX graph takes input_ids (plus optionally
-// attention_mask and token_type_ids) and gives last_hidden_state, and the
+// attention_mask and token_type_ids) and gives last_hidden_state or
+// token_embeddings (the one rule of package graphout), and the
 // tokenizer cannot produce an id beyond the model's embedding table. Every
 // failure names the file and says what to do.
 //
@@ -23,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lair-ir/lair/encoder/graphout"
 	"github.com/lair-ir/lair/encoder/onnxpb"
 	"github.com/lair-ir/lair/encoder/tokenizer"
 	"github.com/lair-ir/lair/internal/fsutil"
@@ -61,6 +63,12 @@ type Model struct {
 	// token_type_ids is among them.
 	Inputs     []string
 	HasTypeIDs bool
+	// Output is the graph output token embeddings are read from (see
+	// graphout.Pick).
+	Output string
+	// ExternalFiles are the external data files the graph keeps weights
+	// in (relative to the ONNX file's folder; models over 2 GB).
+	ExternalFiles []string
 	// EmbeddingRows is the number of rows of the token embedding table
 	// (-1 when it could not be found in the graph).
 	EmbeddingRows int64
@@ -145,7 +153,11 @@ func Open(dir string) (*Model, error) {
 			m.MaxLength -= int(m.PadID) + 1 // RoBERTa positions start after the padding index
 		}
 	}
-	if m.Hash, err = hashFiles(m.ConfigPath, m.TokenizerPath, m.ONNXPath); err != nil {
+	hashed := []string{m.ConfigPath, m.TokenizerPath, m.ONNXPath}
+	for _, f := range m.ExternalFiles {
+		hashed = append(hashed, filepath.Join(filepath.Dir(m.ONNXPath), f))
+	}
+	if m.Hash, err = hashFiles(hashed...); err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
 	return m, nil
@@ -192,9 +204,6 @@ func (m *Model) inspectGraph() error {
 	for i := range g.Graph.Initializers {
 		t := &g.Graph.Initializers[i]
 		inits[t.Name] = t
-		if t.External {
-			return fmt.Errorf("model %s: initializer %s keeps its data in an external file; lair needs a single-file model.onnx (re-export without external data, models under 2 GB)", m.ONNXPath, t.Name)
-		}
 	}
 	haveIDs := false
 	for _, in := range g.Graph.Inputs {
@@ -218,22 +227,30 @@ func (m *Model) inspectGraph() error {
 	if !haveIDs {
 		return fmt.Errorf("model %s: the graph has no input_ids input (inputs: %v); is this a text encoder?", m.ONNXPath, m.Inputs)
 	}
-	out := false
+	var outs []graphout.Output
+	for _, o := range g.Graph.Outputs {
+		rank := -1
+		if o.Shape != nil {
+			rank = len(o.Shape)
+		}
+		outs = append(outs, graphout.Output{Name: o.Name, Type: o.ElemType.String(), Float: o.ElemType == onnxpb.Float, Rank: rank})
+	}
+	if m.Output, err = graphout.Pick(m.ONNXPath, outs); err != nil {
+		return err
+	}
 	m.OutputWidth = -1
 	for _, o := range g.Graph.Outputs {
-		if (o.Name == "last_hidden_state" || o.Name == "token_embeddings") && o.ElemType == onnxpb.Float && (o.Shape == nil || len(o.Shape) == 3) {
-			out = true
-			if len(o.Shape) == 3 && o.Shape[2].Param == "" && o.Shape[2].Value > 0 {
-				m.OutputWidth = o.Shape[2].Value
-			}
+		if o.Name == m.Output && len(o.Shape) == 3 && o.Shape[2].Param == "" && o.Shape[2].Value > 0 {
+			m.OutputWidth = o.Shape[2].Value
 		}
 	}
-	if !out {
-		var names []string
-		for _, o := range g.Graph.Outputs {
-			names = append(names, o.Name)
+	if m.ExternalFiles, err = g.Graph.ExternalFiles(); err != nil {
+		return fmt.Errorf("model %s: %w", m.ONNXPath, err)
+	}
+	for _, f := range m.ExternalFiles {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(m.ONNXPath), f)); err != nil {
+			return fmt.Errorf("model %s: the weights are in the external data file %s, which is missing (copy it next to %s): %w", m.ONNXPath, f, filepath.Base(m.ONNXPath), err)
 		}
-		return fmt.Errorf("model %s: no last_hidden_state output [batch, sequence, hidden] float32 (outputs: %v)", m.ONNXPath, names)
 	}
 	m.EmbeddingRows, m.EmbeddingWidth = -1, -1
 	for _, n := range g.Graph.Nodes {
@@ -270,6 +287,15 @@ func ContentHash(dir string) (string, error) {
 			paths = append(paths, p)
 		}
 	}
+	// Weights kept in external data files (models over 2 GB) are content too.
+	if b, err := os.ReadFile(onnx); err == nil {
+		if g, err := onnxpb.DecodeStructure(b); err == nil {
+			ext, _ := g.Graph.ExternalFiles()
+			for _, f := range ext {
+				paths = append(paths, filepath.Join(filepath.Dir(onnx), f))
+			}
+		}
+	}
 	sum, err := hashFiles(paths...)
 	if err != nil {
 		return "", fmt.Errorf("model %s: %w", dir, err)
@@ -302,6 +328,9 @@ func hashFiles(paths ...string) (string, error) {
 // a later edit of the source folder must not reach it.
 func (m *Model) CopyTo(dir string) error {
 	files := [][2]string{{m.TokenizerPath, TokenizerFile}, {m.ConfigPath, ConfigFile}, {m.ONNXPath, ONNXFile}}
+	for _, f := range m.ExternalFiles { // weights of models over 2 GB
+		files = append(files, [2]string{filepath.Join(filepath.Dir(m.ONNXPath), f), f})
+	}
 	// Optional files other tools read (transformers, transformers.js).
 	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
 		if src := filepath.Join(m.Dir, name); fileExists(src) {
@@ -309,6 +338,9 @@ func (m *Model) CopyTo(dir string) error {
 		}
 	}
 	for _, f := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f[1])), 0o755); err != nil {
+			return err
+		}
 		if err := fsutil.CopyFile(f[0], filepath.Join(dir, f[1]), 0o644); err != nil {
 			return fmt.Errorf("copy model file: %w", err)
 		}

@@ -129,11 +129,21 @@ func TestOpenErrors(t *testing.T) {
 			m.Graph.Inputs[0].Name = "pixel_values"
 			onnxpb.WriteFile(filepath.Join(d, "model.onnx"), m)
 		}, "unexpected graph input"},
-		{"wrong output", func(d string) {
+		{"task head output", func(d string) {
 			m := modelgen.Build(modelgen.Config{Arch: "static", Hidden: 16}, 10000, 0)
 			m.Graph.Outputs[0].Name = "logits"
 			onnxpb.WriteFile(filepath.Join(d, "model.onnx"), m)
-		}, "no last_hidden_state"},
+		}, "the graph gives logits"},
+		{"other output", func(d string) {
+			m := modelgen.Build(modelgen.Config{Arch: "static", Hidden: 16}, 10000, 0)
+			m.Graph.Outputs[0].Name = "hidden"
+			onnxpb.WriteFile(filepath.Join(d, "model.onnx"), m)
+		}, "no output named last_hidden_state or token_embeddings"},
+		{"missing external data", func(d string) {
+			m := modelgen.Build(modelgen.Config{Arch: "static", Hidden: 16}, 10000, 0)
+			onnxpb.WriteModel(filepath.Join(d, "model.onnx"), m, onnxpb.WriteOptions{ExternalThreshold: 100})
+			os.Remove(filepath.Join(d, "model.onnx_data"))
+		}, "external data file model.onnx_data, which is missing"},
 	}
 	for _, c := range cases {
 		dir := gen(t, "static")

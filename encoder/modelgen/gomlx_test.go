@@ -23,16 +23,21 @@ func TestLoadsInOnnxGoMLX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, arch := range modelgen.Architectures {
-		t.Run(arch, func(t *testing.T) {
+	for _, v := range modelgen.Variants() {
+		arch := v.Arch
+		t.Run(v.Name, func(t *testing.T) {
 			dir := t.TempDir()
-			c := modelgen.Config{Arch: arch, Layers: 2, Hidden: 16, Heads: 2, Intermediate: 32, MaxPositions: 16, Seed: 11, VocabSize: 120}
+			c := v.Apply(modelgen.Config{Layers: 2, Hidden: 16, Heads: 2, Intermediate: 32, MaxPositions: 16, Seed: 11, VocabSize: 120})
 			if err := modelgen.Generate(dir, c); err != nil {
 				t.Fatal(err)
 			}
 			ref, err := modelgen.LoadReference(dir)
 			if err != nil {
 				t.Fatal(err)
+			}
+			out := "last_hidden_state"
+			if v.Style.Output != "" {
+				out = v.Style.Output
 			}
 			m, err := parser.ParseFile(filepath.Join(dir, "model.onnx"))
 			if err != nil {
@@ -47,18 +52,18 @@ func TestLoadsInOnnxGoMLX(t *testing.T) {
 			ids2 := [][]int64{ids[:7], ids[7:]}
 			mask2 := [][]int64{mask[:7], mask[7:]}
 			types2 := [][]int64{types[:7], types[7:]}
-			var out *tensors.Tensor
+			var res *tensors.Tensor
 			if arch == modelgen.ArchBERT {
-				out = model.MustCallOnce(backend, store, func(scope *model.Scope, ids, mask, types *Node) *Node {
-					return m.CallGraph(scope, ids.Graph(), map[string]*Node{"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, "last_hidden_state")[0]
+				res = model.MustCallOnce(backend, store, func(scope *model.Scope, ids, mask, types *Node) *Node {
+					return m.CallGraph(scope, ids.Graph(), map[string]*Node{"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, out)[0]
 				}, ids2, mask2, types2)
 			} else {
 				types = nil
-				out = model.MustCallOnce(backend, store, func(scope *model.Scope, ids, mask *Node) *Node {
-					return m.CallGraph(scope, ids.Graph(), map[string]*Node{"input_ids": ids, "attention_mask": mask}, "last_hidden_state")[0]
+				res = model.MustCallOnce(backend, store, func(scope *model.Scope, ids, mask *Node) *Node {
+					return m.CallGraph(scope, ids.Graph(), map[string]*Node{"input_ids": ids, "attention_mask": mask}, out)[0]
 				}, ids2, mask2)
 			}
-			got := tensors.MustCopyFlatData[float32](out)
+			got := tensors.MustCopyFlatData[float32](res)
 			want := ref.Forward(ids, mask, types, 2, 7)
 			if len(got) != len(want) {
 				t.Fatalf("onnx-gomlx output has %d values, want %d", len(got), len(want))

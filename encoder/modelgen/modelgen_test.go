@@ -1,8 +1,11 @@
 package modelgen_test
 
 import (
+	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lair-ir/lair/encoder/modelgen"
@@ -21,10 +24,11 @@ func batch(pad int64) (ids, mask, types []int64) {
 
 func TestGenerateRunsInORTAndMatchesReference(t *testing.T) {
 	lib := testenv.ORTLib(t)
-	for _, arch := range modelgen.Architectures {
-		t.Run(arch, func(t *testing.T) {
+	for _, v := range modelgen.Variants() {
+		arch := v.Arch
+		t.Run(v.Name, func(t *testing.T) {
 			dir := t.TempDir()
-			c := modelgen.Config{Arch: arch, Layers: 2, Hidden: 32, Heads: 4, Intermediate: 64, MaxPositions: 16, Seed: 7, VocabSize: 200}
+			c := v.Apply(modelgen.Config{Layers: 2, Hidden: 32, Heads: 4, Intermediate: 64, MaxPositions: 16, Seed: 7, VocabSize: 200})
 			if err := modelgen.Generate(dir, c); err != nil {
 				t.Fatal(err)
 			}
@@ -105,6 +109,63 @@ func TestBadConfig(t *testing.T) {
 	} {
 		if err := modelgen.Generate(t.TempDir(), c); err == nil {
 			t.Errorf("%+v: no error", c)
+		}
+	}
+}
+
+// TestVariantOpPatterns checks that each exporter style really writes the
+// op patterns it stands for (the forward pass is checked against the Go
+// reference above).
+func TestVariantOpPatterns(t *testing.T) {
+	want := map[string][]string{
+		"bert":                        {"op:LayerNormalization", "op:Erf", "op:Range", "init:encoder.layer.0.attention.self.query.weight", "opset:17"},
+		"torch-bert":                  {"op:Where", "op:Expand", "op:Constant", "op:Concat", "op:Slice", "init:onnx::MatMul_1001", "init:encoder.layer.0.attention.self.query.bias", "init:embeddings.position_ids", "out:pooler_output", "!op:Range"},
+		"torch-bert-opset14":          {"op:ReduceMean", "op:Pow", "op:Sqrt", "!op:LayerNormalization", "opset:14"},
+		"torch-xlmr":                  {"op:CumSum", "op:Not", "op:Expand", "init:embeddings.token_type_ids", "!in:token_type_ids"},
+		"torch-xlmr-tanh-opset14":     {"op:Tanh", "op:Pow", "!op:Erf", "opset:14"},
+		"torch-distilbert":            {"op:Equal", "op:Reshape", "op:Where", "init:transformer.layer.0.attention.q_lin.bias", "init:transformer.layer.1.output_layer_norm.weight", "!init:embeddings.token_type_embeddings.weight", "!in:token_type_ids"},
+		"distilbert":                  {"init:transformer.layer.0.attention.q_lin.weight", "init:transformer.layer.0.sa_layer_norm.bias"},
+		"torch-bert-token-embeddings": {"out:token_embeddings", "!out:last_hidden_state"},
+		"torch-xlmr-external-data":    {"external:model.onnx_data"},
+	}
+	for _, v := range modelgen.Variants() {
+		checks, ok := want[v.Name]
+		if !ok {
+			continue
+		}
+		dir := t.TempDir()
+		if err := modelgen.Generate(dir, v.Apply(modelgen.Config{Layers: 2, Hidden: 32, Heads: 2, MaxPositions: 16, VocabSize: 200})); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := onnxpb.DecodeStructure(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{fmt.Sprintf("opset:%d", m.Opsets[0].Version): true}
+		for _, n := range m.Graph.Nodes {
+			have["op:"+n.OpType] = true
+		}
+		for _, i := range m.Graph.Initializers {
+			have["init:"+i.Name] = true
+		}
+		for _, i := range m.Graph.Inputs {
+			have["in:"+i.Name] = true
+		}
+		for _, o := range m.Graph.Outputs {
+			have["out:"+o.Name] = true
+		}
+		files, _ := m.Graph.ExternalFiles()
+		for _, f := range files {
+			have["external:"+f] = true
+		}
+		for _, c := range checks {
+			if neg := strings.HasPrefix(c, "!"); neg == have[strings.TrimPrefix(c, "!")] {
+				t.Errorf("%s: check %s failed", v.Name, c)
+			}
 		}
 	}
 }

@@ -18,11 +18,14 @@ type Reference struct {
 	Layers, Heads, Hidden int
 	Eps                   float64
 	PadID                 int64
+	GELU                  string // erf or tanh
 	w                     map[string][]float32
 	dims                  map[string][]int64
 }
 
-// LoadReference reads config.json and model.onnx of a generated model folder.
+// LoadReference reads config.json and model.onnx (and its external data)
+// of a generated model folder. Weights are found by their canonical (BERT
+// module) names, whatever names the model's style gives them.
 func LoadReference(dir string) (*Reference, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -35,7 +38,8 @@ func LoadReference(dir string) (*Reference, error) {
 		Eps    float64 `json:"layer_norm_eps"`
 		Pad    int64   `json:"pad_token_id"`
 		Lair   struct {
-			Arch string `json:"arch"`
+			Arch   string     `json:"arch"`
+			Config *genConfig `json:"config"`
 		} `json:"lair"`
 	}
 	if err := json.Unmarshal(b, &cfg); err != nil {
@@ -46,7 +50,22 @@ func LoadReference(dir string) (*Reference, error) {
 		return nil, err
 	}
 	r := &Reference{Arch: cfg.Lair.Arch, Layers: cfg.Layers, Heads: cfg.Heads, Hidden: cfg.Hidden, Eps: cfg.Eps,
-		PadID: cfg.Pad, w: map[string][]float32{}, dims: map[string][]int64{}}
+		PadID: cfg.Pad, GELU: "erf", w: map[string][]float32{}, dims: map[string][]int64{}}
+	fileName := map[string]string{} // initializer name -> canonical name
+	if gc := cfg.Lair.Config; gc != nil {
+		c := Config{Arch: gc.Arch, Layers: gc.Layers, Hidden: gc.Hidden, Heads: gc.Heads, Intermediate: gc.Intermediate,
+			MaxPositions: gc.MaxPositions, Seed: gc.Seed, Style: gc.Style}
+		c.Defaults()
+		_, names := build(c, gc.VocabSize, gc.PadID)
+		for canon, file := range names {
+			fileName[file] = canon
+		}
+		r.Arch, r.Layers, r.Heads, r.Hidden, r.PadID, r.GELU = c.Arch, c.Layers, c.Heads, c.Hidden, int64(gc.PadID), c.Style.GELU
+		r.Eps = bertEps
+		if c.Arch == ArchXLMR {
+			r.Eps = xlmrEps
+		}
+	}
 	for i := range m.Graph.Initializers {
 		t := &m.Graph.Initializers[i]
 		if t.DataType != onnxpb.Float {
@@ -56,7 +75,11 @@ func LoadReference(dir string) (*Reference, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.w[t.Name], r.dims[t.Name] = v, t.Dims
+		name := t.Name
+		if c, ok := fileName[name]; ok {
+			name = c
+		}
+		r.w[name], r.dims[name] = v, t.Dims
 	}
 	return r, nil
 }
@@ -69,7 +92,8 @@ func (r *Reference) get(name string) []float32 {
 	return v
 }
 
-// Forward returns last_hidden_state [rows, seq, hidden] for a padded batch.
+// Forward returns the token states (last_hidden_state) [rows, seq,
+// hidden] for a padded batch.
 // typeIDs may be nil (zeros).
 func (r *Reference) Forward(ids, mask, typeIDs []int64, rows, seq int) []float32 {
 	H := r.Hidden
@@ -92,6 +116,8 @@ func (r *Reference) Forward(ids, mask, typeIDs []int64, rows, seq int) []float32
 				for h := range x[s] {
 					x[s][h] *= float64(mask[i])
 				}
+			case ArchDistilBERT:
+				add(x[s], r.get("embeddings.position_embeddings.weight")[s*H:])
 			case ArchBERT:
 				var tt int64
 				if typeIDs != nil {
@@ -220,7 +246,11 @@ func (r *Reference) layer(x [][]float64, mask []int64, n string) [][]float64 {
 		r.layerNorm(o, n+".attention.output.LayerNorm")
 		h := r.linear(o, n+".intermediate.dense")
 		for i, a := range h {
-			h[i] = a * 0.5 * (1 + math.Erf(a/math.Sqrt2))
+			if r.GELU == "tanh" {
+				h[i] = 0.5 * a * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(a+0.044715*a*a*a)))
+			} else {
+				h[i] = a * 0.5 * (1 + math.Erf(a/math.Sqrt2))
+			}
 		}
 		f := r.linear(h, n+".output.dense")
 		for i := range f {

@@ -187,6 +187,19 @@ func decodeTensor(b []byte, t *Tensor, keepData bool) error {
 			if keepData {
 				t.Raw = append([]byte{}, v...)
 			}
+		case fTensorExternalData:
+			var kv StringPair
+			err := walk(v, "StringStringEntryProto", func(num protowire.Number, _ protowire.Type, v []byte, _ uint64) error {
+				switch num {
+				case fEntryKey:
+					kv.Key = string(v)
+				case fEntryValue:
+					kv.Value = string(v)
+				}
+				return nil
+			})
+			t.ExternalData = append(t.ExternalData, kv)
+			return err
 		case fTensorDataLocation:
 			t.External = x == 1
 		}

@@ -14,12 +14,18 @@
 //   - NodeProto with attributes of kind float, int, string, tensor, floats,
 //     ints and strings;
 //   - TensorProto with dims, data_type, raw_data, float_data, int32_data and
-//     int64_data (external data is reported, not resolved);
+//     int64_data and external_data (ReadFile and LoadExternalData read
+//     external data into Raw; WriteModel moves large tensors into a data
+//     file when the weights would exceed protobuf's 2 GB limit);
 //   - ValueInfoProto with tensor types and fixed or symbolic dimensions.
 //
 // Unknown fields are skipped when reading, so real exported models (for
 // example from Hugging Face Optimum) can be inspected with Decode: listing
 // inputs, outputs and initializers is what lair's model checks need.
 // Encode(Decode(b)) keeps every field listed above; fields outside the
-// subset are dropped.
+// subset are dropped. ReplaceInitializerData is the exception that keeps
+// everything: it rewrites only the values of named initializers in a
+// serialized model, byte for byte in place, so fine-tuned weights can be
+// written back into any exporter's file without losing what this package
+// does not model.
 package onnxpb

@@ -57,6 +57,7 @@ const (
 	fTensorInt64Data    = 7
 	fTensorName         = 8
 	fTensorRawData      = 9
+	fTensorExternalData = 13
 	fTensorDataLocation = 14
 	// ValueInfoProto
 	fValueInfoName = 1
@@ -216,6 +217,12 @@ func encodeTensor(t *Tensor) []byte {
 	if t.Raw != nil {
 		b = protowire.AppendTag(b, fTensorRawData, protowire.BytesType)
 		b = protowire.AppendBytes(b, t.Raw)
+	}
+	for _, kv := range t.ExternalData {
+		var eb []byte
+		eb = appendStringField(eb, fEntryKey, kv.Key)
+		eb = appendStringField(eb, fEntryValue, kv.Value)
+		b = appendMessage(b, fTensorExternalData, eb)
 	}
 	if t.External {
 		b = appendVarintField(b, fTensorDataLocation, 1)

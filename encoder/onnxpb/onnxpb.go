@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 )
 
 // DataType is an ONNX TensorProto.DataType.
@@ -132,8 +133,11 @@ type Tensor struct {
 	// DecodeStructure; ignored by Encode).
 	RawSize int64
 	// External is true when the tensor's data lives in an external file
-	// (data_location = EXTERNAL); lair does not resolve external data.
-	External bool
+	// (data_location = EXTERNAL); ExternalData then says where (keys
+	// location, offset, length, checksum as in onnx.proto) and
+	// LoadExternalData reads it into Raw.
+	External     bool
+	ExternalData []StringPair
 }
 
 // ValueInfo is an ONNX ValueInfoProto holding a tensor type.
@@ -244,7 +248,8 @@ func (g *Graph) Initializer(name string) (*Tensor, bool) {
 	return nil, false
 }
 
-// ReadFile decodes an ONNX model file.
+// ReadFile decodes an ONNX model file and reads the data of external
+// initializers (from files next to it) into their Raw bytes.
 func ReadFile(path string) (*Model, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -252,6 +257,9 @@ func ReadFile(path string) (*Model, error) {
 	}
 	m, err := Decode(b)
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := LoadExternalData(m, filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil

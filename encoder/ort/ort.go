@@ -31,6 +31,8 @@ import (
 
 	"github.com/lair-ir/lair/internal/cachedir"
 	ortgo "github.com/yalue/onnxruntime_go"
+
+	"github.com/lair-ir/lair/encoder/graphout"
 )
 
 // Version is the ONNX Runtime release `make ort` installs.
@@ -115,8 +117,8 @@ type IO struct {
 
 // Inspect opens the model's graph and finds its inputs and token-embedding
 // output: input_ids (required), attention_mask and token_type_ids (optional),
-// and last_hidden_state (or token_embeddings, or the only rank-3 float
-// output).
+// and the output graphout.Pick picks (last_hidden_state or
+// token_embeddings).
 func Inspect(path, lib string) (IO, error) {
 	if err := Init(lib); err != nil {
 		return IO{}, err
@@ -154,26 +156,19 @@ func describe(path string, ins, outs []ortgo.InputOutputInfo) (IO, error) {
 	if !haveIDs {
 		return IO{}, fmt.Errorf("model %s: no input_ids input (inputs: %s)", path, names(ins))
 	}
-	var cands []ortgo.InputOutputInfo
+	var gouts []graphout.Output
 	for _, o := range outs {
-		if o.OrtValueType == ortgo.ONNXTypeTensor && o.DataType == ortgo.TensorElementDataTypeFloat && len(o.Dimensions) == 3 {
-			cands = append(cands, o)
-		}
+		gouts = append(gouts, graphout.Output{Name: o.Name, Type: o.DataType.String(),
+			Float: o.OrtValueType == ortgo.ONNXTypeTensor && o.DataType == ortgo.TensorElementDataTypeFloat, Rank: len(o.Dimensions)})
 	}
-	pick := func(name string) bool {
-		for _, o := range cands {
-			if o.Name == name {
-				io.Output, io.Hidden = o.Name, o.Dimensions[2]
-				return true
-			}
-		}
-		return false
+	name, err := graphout.Pick(path, gouts)
+	if err != nil {
+		return IO{}, err
 	}
-	if !pick("last_hidden_state") && !pick("token_embeddings") {
-		if len(cands) != 1 {
-			return IO{}, fmt.Errorf("model %s: no last_hidden_state output of shape [batch, sequence, hidden] float32 (outputs: %s)", path, names(outs))
+	for _, o := range outs {
+		if o.Name == name {
+			io.Output, io.Hidden = o.Name, o.Dimensions[2]
 		}
-		io.Output, io.Hidden = cands[0].Name, cands[0].Dimensions[2]
 	}
 	return io, nil
 }

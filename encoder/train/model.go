@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -12,6 +13,9 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/onnx-gomlx/onnx"
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
+
+	"github.com/lair-ir/lair/encoder/graphout"
+	"github.com/lair-ir/lair/encoder/onnxpb"
 
 	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend
 )
@@ -49,6 +53,14 @@ type Model struct {
 	// variable with more than one element (scalars in ONNX initializers are
 	// constants such as epsilons or sqrt(d), never weights).
 	Trainable []*model.Variable
+	// Output is the graph output the encoder reads token states from
+	// (graphout.Pick: last_hidden_state or token_embeddings).
+	Output string
+
+	// onnxName maps a variable's name to the initializer it came from.
+	onnxName map[string]string
+	// path is the ONNX file the weights were read from.
+	path string
 }
 
 // ONNXPath returns the model.onnx of a Hugging Face layout folder
@@ -76,10 +88,20 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	om, err := parser.FromFile(path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	structure, err := onnxpb.DecodeStructure(raw)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s is not a valid ONNX file: %w", path, err)
+	}
+	om, err := parser.Parse(raw)
+	raw = nil
 	if err != nil {
 		return nil, fmt.Errorf("train: parse %s: %w", path, err)
 	}
+	om.WithBaseDir(filepath.Dir(path)) // external data lives next to the file
 	// Trap 1: fused attention would be trained as an extra tensor and never
 	// written back into the real Q/K/V weights.
 	om.DisableFusion()
@@ -92,15 +114,42 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	if !slices.Contains(names, "input_ids") || !slices.Contains(names, "attention_mask") {
 		return nil, fmt.Errorf("train: %s: inputs %v, want input_ids and attention_mask (and optionally token_type_ids)", path, names)
 	}
-	outs, _ := om.Outputs()
-	if !slices.Contains(outs, "last_hidden_state") {
-		return nil, fmt.Errorf("train: %s: outputs %v lack last_hidden_state", path, outs)
+	outNames, outShapes := om.Outputs()
+	var outs []graphout.Output
+	for i, n := range outNames {
+		outs = append(outs, graphout.Output{Name: n, Type: outShapes[i].DType.String(),
+			Float: outShapes[i].DType == dtypes.Float32, Rank: outShapes[i].Rank()})
+	}
+	output, err := graphout.Pick(path, outs)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	store := model.NewStore()
 	if err := om.VariablesToScope(store.RootScope()); err != nil {
 		return nil, fmt.Errorf("train: load weights of %s: %w", path, err)
 	}
-	m := &Model{Dir: dir, ONNX: om, Store: store, Tokenizer: tok, HasTokenTypes: slices.Contains(names, "token_type_ids")}
+	// Parsing ran onnx-gomlx's fusion detector, which adds initializers of
+	// its own (__fused_wQKV_*: Q, K and V concatenated) before
+	// DisableFusion could stop it. The graph never reads them now: drop
+	// them, so they are neither trained nor written back.
+	onnxName := map[string]string{}
+	for i := range structure.Graph.Initializers {
+		n := structure.Graph.Initializers[i].Name
+		onnxName[strings.ReplaceAll(n, model.ScopeSeparator, "|")] = n
+	}
+	var extra []string
+	for v := range store.RootScope().At(onnx.ModelScope).IterVariables() {
+		if _, ok := onnxName[v.Name()]; !ok {
+			extra = append(extra, v.Path())
+		}
+	}
+	for _, p := range extra {
+		if err := store.DeleteVariable(p); err != nil {
+			return nil, fmt.Errorf("train: drop fused weight %s: %w", p, err)
+		}
+	}
+	m := &Model{Dir: dir, ONNX: om, Store: store, Tokenizer: tok, HasTokenTypes: slices.Contains(names, "token_type_ids"),
+		Output: output, onnxName: onnxName, path: path}
 	if tok != nil {
 		m.PadID = tok.PadID()
 	}
@@ -134,7 +183,8 @@ func (m *Model) NumParams() int {
 }
 
 // Embed builds the graph of the encoder on ids/mask [batch, seq] (int64):
-// last_hidden_state, mean pooling over the attention mask, L2 normalisation.
+// the token states (m.Output), mean pooling over the attention mask, L2
+// normalisation.
 // It returns [batch, hidden] float32.
 func (m *Model) Embed(scope *model.Scope, ids, mask *Node) *Node {
 	g := ids.Graph()
@@ -142,7 +192,7 @@ func (m *Model) Embed(scope *model.Scope, ids, mask *Node) *Node {
 	if m.HasTokenTypes {
 		inputs["token_type_ids"] = ZerosLike(ids)
 	}
-	h := m.ONNX.CallGraph(scope, g, inputs, "last_hidden_state")[0] // [b, s, d]
+	h := m.ONNX.CallGraph(scope, g, inputs, m.Output)[0] // [b, s, d]
 	return MeanPoolNormalize(h, mask)
 }
 
