@@ -16,6 +16,7 @@ import (
 	"github.com/lair-ir/lair/datasets/lareqa"
 	"github.com/lair-ir/lair/datasets/pairs"
 	"github.com/lair-ir/lair/encoder/modelgen"
+	lairort "github.com/lair-ir/lair/encoder/ort"
 	"github.com/lair-ir/lair/encoder/tiny"
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/tables"
@@ -210,12 +211,9 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 			}
 			step := time.Since(t0) / steps
 
-			ortOnce.Do(func() {
-				ort.SetSharedLibraryPath(lib)
-				if err := ort.InitializeEnvironment(); err != nil {
-					b.Fatal(err)
-				}
-			})
+			if err := lairort.Init(lib); err != nil {
+				b.Fatal(err)
+			}
 			opts, _ := ort.NewSessionOptions()
 			opts.SetIntraOpNumThreads(2)
 			defer opts.Destroy()

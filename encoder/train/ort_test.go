@@ -4,38 +4,32 @@ import (
 	"context"
 	"math"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/lair-ir/lair/encoder/modelgen"
+	lairort "github.com/lair-ir/lair/encoder/ort"
 	"github.com/lair-ir/lair/internal/testenv"
 )
 
-var ortOnce sync.Once
-
+// initORT initialises ONNX Runtime once for the process, through lair's
+// ort package (which the encode stage uses too).
 func initORT(t *testing.T) {
-	lib := testenv.ORTLib(t)
-	var err error
-	ortOnce.Do(func() {
-		ort.SetSharedLibraryPath(lib)
-		err = ort.InitializeEnvironment()
-	})
-	if err != nil {
+	if err := lairort.Init(testenv.ORTLib(t)); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // ortEmbed runs model.onnx in ONNX Runtime and pools like lair does.
-func ortEmbed(t *testing.T, path string, ids, mask []int64, b, s int, tokenTypes bool) [][]float32 {
+func ortEmbed(t *testing.T, path string, ids, mask []int64, b, s int, tokenTypes bool, output string) [][]float32 {
 	t.Helper()
 	in := []string{"input_ids", "attention_mask"}
 	if tokenTypes {
 		in = append(in, "token_type_ids")
 	}
-	sess, err := ort.NewDynamicAdvancedSession(path, in, []string{"last_hidden_state"}, nil)
+	sess, err := ort.NewDynamicAdvancedSession(path, in, []string{output}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +116,7 @@ func TestExportedModelMatchesORT(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := ids.Shape().Dim(1)
-			want := ortEmbed(t, filepath.Join(out, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes)
+			want := ortEmbed(t, filepath.Join(out, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes, tr.model.Output)
 			worst := 0.0
 			for i := range got {
 				for k := range got[i] {
@@ -134,7 +128,7 @@ func TestExportedModelMatchesORT(t *testing.T) {
 				t.Errorf("%s: exported model differs from the trained one by %.3g (> 1e-5)", arch, worst)
 			}
 			// The untrained model must differ (the export really holds new weights).
-			orig := ortEmbed(t, filepath.Join(dir, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes)
+			orig := ortEmbed(t, filepath.Join(dir, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes, tr.model.Output)
 			diff := 0.0
 			for i := range orig {
 				for k := range orig[i] {
