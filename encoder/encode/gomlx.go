@@ -6,12 +6,14 @@ import (
 	"slices"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
 
 	"github.com/lair-ir/lair/encoder/backend"
+	lairmodel "github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/ort"
 )
 
@@ -74,17 +76,15 @@ func newGoMLXRunner(onnxPath string, c backend.Choice, rows, maxLen int, padID i
 		return nil, fmt.Errorf("model %s: inputs %v; the gomlx backend needs input_ids and attention_mask", onnxPath, ins)
 	}
 	outs, oshapes := om.Outputs()
-	for _, want := range []string{"last_hidden_state", "token_embeddings"} {
-		if i := slices.Index(outs, want); i >= 0 {
-			r.output = want
-			if sh := oshapes[i]; sh.Rank() == 3 && sh.Dim(2) > 0 {
-				r.hidden = int64(sh.Dim(2))
-			}
-			break
-		}
+	var gouts []lairmodel.GraphOutput
+	for i, n := range outs {
+		gouts = append(gouts, lairmodel.GraphOutput{Name: n, Type: oshapes[i].DType.String(), Float: oshapes[i].DType == dtypes.Float32, Rank: oshapes[i].Rank()})
 	}
-	if r.output == "" {
-		return nil, fmt.Errorf("model %s: outputs %v lack last_hidden_state (or token_embeddings) of shape [batch, sequence, hidden]", onnxPath, outs)
+	if r.output, err = lairmodel.EmbeddingOutput(onnxPath, gouts); err != nil {
+		return nil, fmt.Errorf("encode: gomlx: %w", err)
+	}
+	if sh := oshapes[slices.Index(outs, r.output)]; sh.Rank() == 3 && sh.Dim(2) > 0 {
+		r.hidden = int64(sh.Dim(2))
 	}
 	store := model.NewStore()
 	if err := om.VariablesToScope(store.RootScope()); err != nil {
