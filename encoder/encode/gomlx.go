@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
 
 	"github.com/lair-ir/lair/encoder/backend"
-	lairmodel "github.com/lair-ir/lair/encoder/model"
+	"github.com/lair-ir/lair/encoder/graphout"
 	"github.com/lair-ir/lair/encoder/ort"
 )
 
@@ -76,11 +76,11 @@ func newGoMLXRunner(onnxPath string, c backend.Choice, rows, maxLen int, padID i
 		return nil, fmt.Errorf("model %s: inputs %v; the gomlx backend needs input_ids and attention_mask", onnxPath, ins)
 	}
 	outs, oshapes := om.Outputs()
-	var gouts []lairmodel.GraphOutput
+	var gouts []graphout.Output
 	for i, n := range outs {
-		gouts = append(gouts, lairmodel.GraphOutput{Name: n, Type: oshapes[i].DType.String(), Float: oshapes[i].DType == dtypes.Float32, Rank: oshapes[i].Rank()})
+		gouts = append(gouts, graphout.Output{Name: n, Type: oshapes[i].DType.String(), Float: oshapes[i].DType == dtypes.Float32, Rank: oshapes[i].Rank()})
 	}
-	if r.output, err = lairmodel.EmbeddingOutput(onnxPath, gouts); err != nil {
+	if r.output, err = graphout.Pick(onnxPath, gouts); err != nil {
 		return nil, fmt.Errorf("encode: gomlx: %w", err)
 	}
 	if sh := oshapes[slices.Index(outs, r.output)]; sh.Rank() == 3 && sh.Dim(2) > 0 {
