@@ -291,9 +291,12 @@ func s3Artifact(t *testing.T, prefixDir, key string) string {
 	if err := json.Unmarshal(data, &m); err != nil || m.Key != key {
 		t.Fatalf("marker of %s: key %q, %v", key, m.Key, err)
 	}
-	dir := filepath.Join(keyDir, "files")
-	if m.Dir != "" {
-		dir = filepath.Join(keyDir, m.Dir)
+	dir := filepath.Join(keyDir, m.Dir)
+	if m.Dir == "" {
+		dir = filepath.Join(keyDir, "files")
+		if g, _ := filepath.Glob(filepath.Join(keyDir, "files-*")); len(g) == 1 {
+			dir = g[0] // generations named, but not recorded in the manifest
+		}
 	}
 	for _, f := range m.Files {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))

@@ -264,10 +264,7 @@ func checkPublished(t testing.TB, base string) []string {
 		if len(m.Files) == 0 {
 			t.Errorf("%s: lists no files", p)
 		}
-		dir := m.Dir
-		if dir == "" {
-			dir = "files"
-		}
+		dir := artifactDir(keyDir, m.Dir)
 		for _, f := range m.Files {
 			fp := filepath.Join(keyDir, dir, filepath.FromSlash(f.Path))
 			sum, size, err := hashFile(fp)
@@ -324,4 +321,20 @@ func softDefect(t testing.TB, format string, args ...any) {
 		return
 	}
 	t.Logf("KNOWN DEFECT (reported): "+format, args...)
+}
+
+// artifactDir returns the directory of key's files: the manifest's dir,
+// else "files", else the only "files-*" directory (a layout that names
+// generations without recording which in the manifest).
+func artifactDir(keyDir, dir string) string {
+	if dir != "" {
+		return dir
+	}
+	if _, err := os.Stat(filepath.Join(keyDir, "files")); err == nil {
+		return "files"
+	}
+	if g, _ := filepath.Glob(filepath.Join(keyDir, "files-*")); len(g) == 1 {
+		return filepath.Base(g[0])
+	}
+	return "files"
 }
