@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lair-ir/lair/datasets"
+	"github.com/lair-ir/lair/internal/fsutil"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -326,22 +327,17 @@ func Write(dir string, ds *datasets.Dataset, split string) error {
 // writeFile writes path through a temporary file renamed into place, so a
 // failed export leaves no half-written file.
 func writeFile(path string, fill func(w *bufio.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	f, err := fsutil.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<16)
+	defer f.Cleanup()
+	w := bufio.NewWriterSize(f, 1<<16)
 	if err := fill(w); err != nil {
-		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := w.Flush(); err != nil {
-		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return f.Commit()
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // DataType is an ONNX TensorProto.DataType.
@@ -265,13 +267,7 @@ func ReadFile(path string) (*Model, error) {
 	return m, nil
 }
 
-// WriteFile encodes m and writes it to path atomically (a temporary file in
-// the same directory, then rename).
+// WriteFile encodes m and writes it to path atomically (internal/fsutil).
 func WriteFile(path string, m *Model) error {
-	b := Encode(m)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return fsutil.WriteFile(path, Encode(m), 0o644)
 }
