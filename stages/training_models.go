@@ -89,7 +89,7 @@ func trainContrastiveStage() *pipeline.StageType {
 	d := train.DefaultConfig()
 	return &pipeline.StageType{
 		Name:    "train/contrastive",
-		Version: "1",
+		Version: "2", // 2: sparse (lazy) AdamW for embedding tables
 		Device:  "gpu-optional",
 		Doc: "Fine-tunes an ONNX encoder in Go (GoMLX) over a batch plan: shared-weight dual encoder, mean pooling, " +
 			"InfoNCE with in-batch negatives over scale x cosine, AdamW, linear warmup then decay, gradient clipping, " +

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,7 +32,8 @@ type benchData struct {
 }
 
 // benchPairs and benchMaxLen set the batch of BenchmarkStepVsORTForward
-// (LAIR_BENCH_PAIRS, default 32; LAIR_BENCH_MAXLEN, default 64).
+// (LAIR_BENCH_PAIRS, default 32; LAIR_BENCH_MAXLEN, default 64) and how
+// many steps it times (LAIR_BENCH_STEPS, default 5).
 func benchPairs() int  { return envInt("LAIR_BENCH_PAIRS", 32) }
 func benchMaxLen() int { return envInt("LAIR_BENCH_MAXLEN", 64) }
 
@@ -140,6 +142,16 @@ func benchTrainer(b *testing.B, dir string, maxLen int) *Trainer {
 	return tr
 }
 
+// cpuTime is the process's user+system CPU time (getrusage): unlike wall
+// time, waiting for a CPU on a loaded machine does not inflate it.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkTrainStep: pairs per second of training (batch 32, max 64
 // tokens), after the shapes of the first batches are compiled.
 //
@@ -159,7 +171,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 			}
 			b.ResetTimer()
-			start, n := time.Now(), 0
+			start, n, cpu0 := time.Now(), 0, cpuTime()
 			for i := 0; i < b.N; i++ {
 				bt := d.plan[(4+i)%len(d.plan)].Batch
 				t0 := time.Now()
@@ -172,6 +184,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "pairs/s")
+			b.ReportMetric(float64(n)/(cpuTime()-cpu0).Seconds(), "pairs/cpu_s")
 		})
 	}
 }
@@ -198,8 +211,8 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 			if _, _, err := tr.Step(bt, 1e-3, 1); err != nil {
 				b.Fatal(err)
 			}
-			t0 := time.Now()
-			const steps = 5
+			t0, cpu0 := time.Now(), cpuTime()
+			steps := envInt("LAIR_BENCH_STEPS", 5)
 			for k := 0; k < steps; k++ {
 				t0 := time.Now()
 				if _, _, err := tr.Step(bt, 1e-3, k+2); err != nil {
@@ -209,7 +222,8 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 					fmt.Fprintf(os.Stderr, "%s step %d: %v\n", kind, k, time.Since(t0))
 				}
 			}
-			step := time.Since(t0) / steps
+			step := time.Since(t0) / time.Duration(steps)
+			stepCPU := (cpuTime() - cpu0) / time.Duration(steps)
 
 			if err := lairort.Init(lib); err != nil {
 				b.Fatal(err)
@@ -247,15 +261,19 @@ func BenchmarkStepVsORTForward(b *testing.B) {
 			run(qi, qm)
 			run(pi, pm)
 			b.ResetTimer()
-			t1 := time.Now()
+			t1, cpu1 := time.Now(), cpuTime()
 			for i := 0; i < b.N; i++ {
 				run(qi, qm)
 				run(pi, pm)
 			}
 			fwd := time.Since(t1) / time.Duration(b.N)
+			fwdCPU := (cpuTime() - cpu1) / time.Duration(b.N)
 			b.ReportMetric(float64(step.Milliseconds()), "step_ms")
 			b.ReportMetric(float64(fwd.Microseconds())/1000, "ort_fwd_ms")
 			b.ReportMetric(float64(step)/float64(fwd), "step/fwd")
+			b.ReportMetric(float64(stepCPU.Milliseconds()), "step_cpu_ms")
+			b.ReportMetric(float64(fwdCPU.Microseconds())/1000, "ort_fwd_cpu_ms")
+			b.ReportMetric(float64(stepCPU)/float64(fwdCPU), "step/fwd_cpu")
 			b.Logf("%s: %d pairs, query len %d, passage len %d: step %v, ORT forward %v, ratio %.1f", kind, len(bt.Queries), qi.Shape().Dim(1), pi.Shape().Dim(1), step, fwd, float64(step)/float64(fwd))
 		})
 	}

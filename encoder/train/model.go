@@ -61,6 +61,14 @@ type Model struct {
 	onnxName map[string]string
 	// path is the ONNX file the weights were read from.
 	path string
+
+	// Sparse are the embedding tables indexed by input_ids, trained with
+	// sparse (lazy) AdamW through the training view (see sparseView); empty
+	// when the graph has none.
+	Sparse []SparseTable
+	// view is the graph the training steps run when Sparse is not empty:
+	// the ONNX graph with the tables' Gathers replaced by graph inputs.
+	view onnx.Model
 }
 
 // ONNXPath returns the model.onnx of a Hugging Face layout folder
@@ -97,7 +105,6 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 		return nil, fmt.Errorf("train: %s is not a valid ONNX file: %w", path, err)
 	}
 	om, err := parser.Parse(raw)
-	raw = nil
 	if err != nil {
 		return nil, fmt.Errorf("train: parse %s: %w", path, err)
 	}
@@ -170,7 +177,37 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	if len(m.Trainable) == 0 {
 		return nil, fmt.Errorf("train: %s has no float weights to train", path)
 	}
+	if err := m.loadSparseView(raw); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// loadSparseView builds the training view of the graph (see sparseView)
+// from the ONNX file's bytes.
+func (m *Model) loadSparseView(raw []byte) error {
+	byName := map[string]int{}
+	for i, v := range m.Trainable {
+		byName[v.Name()] = i
+	}
+	view, tables, err := sparseView(raw, func(onnxName string) (int, bool) {
+		i, ok := byName[strings.ReplaceAll(onnxName, model.ScopeSeparator, "|")] // onnx-gomlx's SafeVarName
+		return i, ok
+	})
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", m.path, err)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	vm, err := parser.Parse(view)
+	if err != nil {
+		return fmt.Errorf("train: parse the sparse training view of %s: %w", m.path, err)
+	}
+	vm.WithBaseDir(filepath.Dir(m.path)) // external data lives next to the file
+	vm.DisableFusion()
+	m.view, m.Sparse = vm, tables
+	return nil
 }
 
 // NumParams returns the number of trainable parameters.
@@ -196,11 +233,31 @@ func (m *Model) Embed(scope *model.Scope, ids, mask *Node) *Node {
 	return MeanPoolNormalize(h, mask)
 }
 
+// EmbedTables is Embed through the training view: embs[t] [batch, seq,
+// Dim] are the rows of Sparse[t] for ids, gathered by the caller (from the
+// batch's rows in the graph, or on the host), so the gradient with respect
+// to them leads to the tables' sparse gradient.
+func (m *Model) EmbedTables(scope *model.Scope, ids, mask *Node, embs []*Node) *Node {
+	g := ids.Graph()
+	inputs := map[string]*Node{"input_ids": ids, "attention_mask": mask}
+	if m.HasTokenTypes {
+		inputs["token_type_ids"] = ZerosLike(ids)
+	}
+	for t, tb := range m.Sparse {
+		inputs[tb.Output] = embs[t]
+	}
+	h := m.view.CallGraph(scope, g, inputs, m.Output)[0]
+	return MeanPoolNormalize(h, mask)
+}
+
 // MeanPoolNormalize averages h [b, s, d] over the positions where mask
 // [b, s] is 1, then L2-normalises each row. Rows with an empty mask give 0.
 func MeanPoolNormalize(h, mask *Node) *Node {
-	mf := ConvertDType(mask, h.DType())                                                    // [b, s]
-	sum := ReduceSum(Mul(h, InsertAxes(mf, -1)), 1)                                        // [b, d]
+	mf := ConvertDType(mask, h.DType()) // [b, s]
+	// The masked sum as a batched matrix product: the pure-Go backend runs
+	// it (and its gradient) through its matmul kernels, several times
+	// faster than a broadcast Mul followed by ReduceSum.
+	sum := Einsum("bs,bsd->bd", mf, h)                                                     // [b, d]
 	cnt := Max(ReduceAndKeep(mf, ReduceSum, 1), OnesLike(ReduceAndKeep(mf, ReduceSum, 1))) // [b, 1]
 	mean := Div(sum, cnt)
 	norm := Sqrt(Add(ReduceAndKeep(Square(mean), ReduceSum, 1), Scalar(h.Graph(), h.DType(), 1e-12)))

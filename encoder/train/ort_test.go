@@ -89,6 +89,9 @@ func TestExportedModelMatchesORT(t *testing.T) {
 			cfg := testConfig()
 			cfg.LR = 1e-2
 			tr := newTestTrainer(t, dir, cfg)
+			if len(tr.model.Sparse) != 1 || tr.model.Sparse[0].Name != "embeddings.word_embeddings.weight" {
+				t.Fatalf("%s: sparse tables %+v, want the word embeddings", arch, tr.model.Sparse)
+			}
 			before := weights(tr)
 			if _, err := tr.Run(context.Background(), synthPlan(5, 4), nil); err != nil {
 				t.Fatal(err)

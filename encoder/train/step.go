@@ -48,30 +48,110 @@ type hyper struct {
 	lr, bc1, bc2 float32 // learning rate, 1-beta1^t, 1-beta2^t
 }
 
-// lossGraph encodes a batch and returns its InfoNCE loss. inputs: q ids,
-// q mask, p ids, p mask and optionally negative ids and mask.
+// lossGraph encodes a batch and returns its InfoNCE loss. inputs: per
+// text group (queries, positives, optionally hard negatives) ids and mask,
+// then when training sparsely either the group's local row ids (rows mode)
+// or its gathered embeddings, one per table (host-gather mode); then, in
+// rows mode, the rows of every table of Model.Sparse (see
+// Trainer.batchArgs).
 func (t *Trainer) lossGraph(scope *model.Scope, in []*Node) *Node {
-	q := t.model.Embed(scope, in[0], in[1])
-	c := t.model.Embed(scope, in[2], in[3])
-	if len(in) >= 6 {
-		c = Concatenate([]*Node{c, t.model.Embed(scope, in[4], in[5])}, 0)
+	nt := len(t.model.Sparse)
+	per, rows := 2, []*Node(nil)
+	switch {
+	case t.hostGather:
+		per = 2 + nt
+	case t.sparse:
+		per = 3
+		rows = in[len(in)-nt:]
+		in = in[:len(in)-nt]
+	}
+	embed := func(k int) *Node {
+		x := in[k*per : (k+1)*per]
+		switch {
+		case t.hostGather:
+			return t.model.EmbedTables(scope, x[0], x[1], x[2:])
+		case t.sparse:
+			idx := InsertAxes(x[2], -1) // [b, s, 1]
+			embs := make([]*Node, nt)
+			for i := range embs {
+				embs[i] = Gather(rows[i], idx) // [b, s, Dim]
+			}
+			return t.model.EmbedTables(scope, x[0], x[1], embs)
+		}
+		return t.model.Embed(scope, x[0], x[1])
+	}
+	q, c := embed(0), embed(1)
+	if len(in) >= 3*per {
+		c = Concatenate([]*Node{c, embed(2)}, 0)
 	}
 	return InfoNCE(q, c, t.cfg.Scale)
 }
 
+// adamScalars are the per-step scalars of AdamW, derived from the fed lr,
+// 1-beta1^t, 1-beta2^t and the clipping factor. The host-side sparse update
+// computes the same values in float32 (see sparseAdamW).
+type adamScalars struct {
+	stepSize, epsHat, gScale, g2Scale, decay *Node
+}
+
+func (t *Trainer) adamScalars(lr, bc1, bc2, factor *Node) adamScalars {
+	// AdamW with the bias corrections folded into the step size (Kingma &
+	// Ba, section 2): w -= lr*sqrt(bc2)/bc1 * m / (sqrt(v) + eps*sqrt(bc2)),
+	// and the clipping factor folded into the moment updates, so each
+	// weight costs few element-wise passes (they dominate for big
+	// matrices).
+	sqrtBC2 := Sqrt(bc2)
+	return adamScalars{
+		stepSize: Div(Mul(lr, sqrtBC2), bc1),
+		epsHat:   MulScalar(sqrtBC2, t.cfg.Eps),
+		gScale:   MulScalar(factor, 1-t.cfg.Beta1),
+		g2Scale:  MulScalar(Square(factor), 1-t.cfg.Beta2),
+		decay:    OneMinus(MulScalar(lr, t.cfg.WeightDecay)),
+	}
+}
+
 // stepGraph is one training step: loss, gradients, global-norm clipping,
 // AdamW update. The last three inputs are lr, 1-beta1^t, 1-beta2^t. It
-// returns the loss and the gradient norm before clipping.
+// returns the loss and the gradient norm before clipping, then, when
+// training sparsely, the gradient of every table's rows [rows, Dim] (rows
+// mode) or of every group's gathered embeddings [b, s, Dim] per table
+// (host-gather mode, where the norm is the host's to compute): those rows
+// are updated on the host (sparseAdamW); every other weight here.
 func (t *Trainer) stepGraph(scope *model.Scope, in []*Node) []*Node {
 	k := len(in) - 3
 	lr, bc1, bc2 := in[k], in[k+1], in[k+2]
 	loss := t.lossGraph(scope, in[:k])
 	g := loss.Graph()
-	ws := make([]*Node, len(t.model.Trainable))
-	for i, v := range t.model.Trainable {
-		ws[i] = v.NodeValue(g)
+	sparse := map[int]bool{}
+	var rows []*Node // what the sparse gradient is taken of
+	nt := len(t.model.Sparse)
+	if t.sparse {
+		for _, tb := range t.model.Sparse {
+			sparse[tb.Trainable] = true
+		}
+		if t.hostGather {
+			per := 2 + nt
+			for g := 0; g < k/per; g++ {
+				rows = append(rows, in[g*per+2:(g+1)*per]...)
+			}
+		} else {
+			rows = in[k-nt : k]
+		}
 	}
-	grads := Gradient(loss, ws...)
+	var dense []*model.Variable
+	var ws []*Node
+	for i, v := range t.model.Trainable {
+		if !sparse[i] {
+			dense = append(dense, v)
+			ws = append(ws, v.NodeValue(g))
+		}
+	}
+	grads := Gradient(loss, append(append([]*Node(nil), ws...), rows...)...)
+	if t.hostGather {
+		// No dense weight: the host sums the embeddings' gradients into
+		// rows, takes the norm and updates them (Trainer.Step).
+		return append([]*Node{loss, ZerosLike(loss)}, grads...)
+	}
 	var sq *Node
 	for _, gr := range grads {
 		s := ReduceAllSum(Square(gr))
@@ -87,30 +167,26 @@ func (t *Trainer) stepGraph(scope *model.Scope, in []*Node) []*Node {
 		clip := Scalar(g, dtypes.Float32, t.cfg.ClipNorm)
 		factor = Div(clip, Max(norm, clip))
 	}
-	// AdamW with the bias corrections folded into the step size (Kingma &
-	// Ba, section 2): w -= lr*sqrt(bc2)/bc1 * m / (sqrt(v) + eps*sqrt(bc2)),
-	// and the clipping factor folded into the moment updates, so each
-	// weight costs few element-wise passes (they dominate for big
-	// embedding matrices).
+	a := t.adamScalars(lr, bc1, bc2, factor)
 	b1, b2 := t.cfg.Beta1, t.cfg.Beta2
-	sqrtBC2 := Sqrt(bc2)
-	stepSize := Div(Mul(lr, sqrtBC2), bc1)
-	epsHat := MulScalar(sqrtBC2, t.cfg.Eps)
-	gScale := MulScalar(factor, 1-b1)
-	g2Scale := MulScalar(Square(factor), 1-b2)
-	decay := OneMinus(MulScalar(lr, t.cfg.WeightDecay))
+	idx := map[*model.Variable]int{}
 	for i, v := range t.model.Trainable {
-		m := Add(MulScalar(t.opt.m[i].NodeValue(g), b1), Mul(grads[i], gScale))
-		vv := Add(MulScalar(t.opt.v[i].NodeValue(g), b2), Mul(Square(grads[i]), g2Scale))
+		idx[v] = i
+	}
+	for j, v := range dense {
+		i := idx[v]
+		gr := grads[j]
+		m := Add(MulScalar(t.opt.m[i].NodeValue(g), b1), Mul(gr, a.gScale))
+		vv := Add(MulScalar(t.opt.v[i].NodeValue(g), b2), Mul(Square(gr), a.g2Scale))
 		t.opt.m[i].SetNodeValue(m)
 		t.opt.v[i].SetNodeValue(vv)
-		w := ws[i]
+		w := ws[j]
 		if t.cfg.WeightDecay > 0 && v.Shape().Rank() >= 2 {
-			w = Mul(w, decay) // decoupled weight decay: w -= lr*wd*w
+			w = Mul(w, a.decay) // decoupled weight decay: w -= lr*wd*w
 		}
-		v.SetNodeValue(Sub(w, Mul(Div(m, Add(Sqrt(vv), epsHat)), stepSize)))
+		v.SetNodeValue(Sub(w, Mul(Div(m, Add(Sqrt(vv), a.epsHat)), a.stepSize)))
 	}
-	return []*Node{loss, norm}
+	return append([]*Node{loss, norm}, grads[len(ws):]...)
 }
 
 // embedGraph returns the pooled, normalised embeddings of ids/mask.

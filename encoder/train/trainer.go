@@ -6,6 +6,7 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/gomlx/compute"
@@ -40,6 +41,12 @@ type Config struct {
 
 	CheckpointDir   string // "" = no checkpoints
 	CheckpointEvery int    // steps between checkpoints
+
+	// DenseEmbeddings turns sparse embedding updates off: the tables of
+	// Model.Sparse are then updated by dense AdamW like every other weight
+	// (every row every step, moments of unused rows decaying). Slower; kept
+	// to compare the two.
+	DenseEmbeddings bool
 
 	Log *slog.Logger
 	// OnStep, when set, is called after every finished step (1-based k of
@@ -93,6 +100,21 @@ type Trainer struct {
 	loss    map[int]*model.Exec
 	embed   *model.Exec
 	tokens  map[string][]int64
+	// sparse is on when the model has tables in Model.Sparse and
+	// DenseEmbeddings is off. local maps a token id to 1 + its row in the
+	// current batch's rows (0: unused); uniq lists the batch's ids in order.
+	sparse bool
+	local  []int32
+	uniq   []int64
+	// hostGather (sparse, and no weight besides the tables: the static
+	// model) gathers the embeddings of every token on the host and feeds
+	// them to the graph, whose gradient with respect to them the host sums
+	// into rows: the pure-Go backend's Gather and Scatter cost more than the
+	// rest of such a step. groupLocal holds the local row ids per text
+	// group of the current batch; rowGrad the summed gradient per table.
+	hostGather bool
+	groupLocal [][]int32
+	rowGrad    [][]float32
 }
 
 // NewTrainer prepares training of m under cfg.
@@ -105,6 +127,15 @@ func NewTrainer(m *Model, cfg Config, backend compute.Backend) (*Trainer, error)
 	}
 	t := &Trainer{cfg: cfg, model: m, backend: backend, step: map[int]*model.Exec{}, loss: map[int]*model.Exec{}, tokens: map[string][]int64{}}
 	t.opt = newOptimizer(m)
+	if len(m.Sparse) > 0 && !cfg.DenseEmbeddings {
+		t.sparse = true
+		rows := 0
+		for _, tb := range m.Sparse {
+			rows = max(rows, tb.Rows)
+		}
+		t.local = make([]int32, rows)
+		t.hostGather = len(m.Sparse) == len(m.Trainable)
+	}
 	var err error
 	t.embed, err = model.NewExec(backend, m.Store, t.embedGraph)
 	if err != nil {
@@ -131,6 +162,17 @@ func bucket(n, max int) int {
 // Tensorize tokenizes texts (with prefix) into ids and mask tensors
 // [len(texts), L], L bucketed.
 func (t *Trainer) Tensorize(prefix string, texts []string) (ids, mask *tensors.Tensor, err error) {
+	idf, mf, L, err := t.tokenize(prefix, texts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tensors.FromFlatDataAndDimensions(idf, len(texts), L), tensors.FromFlatDataAndDimensions(mf, len(texts), L), nil
+}
+
+// tokenize returns the flat ids and mask [len(texts) x L] of texts, L
+// bucketed. Token ids are cached per text: a text seen again (passages
+// recur across epochs and batches) is not tokenised again.
+func (t *Trainer) tokenize(prefix string, texts []string) (idf, mf []int64, L int, err error) {
 	seqs := make([][]int64, len(texts))
 	longest := 1
 	for i, s := range texts {
@@ -139,7 +181,7 @@ func (t *Trainer) Tensorize(prefix string, texts []string) (ids, mask *tensors.T
 		if !ok {
 			ids, err = t.model.Tokenizer.EncodeIDs(key)
 			if err != nil {
-				return nil, nil, fmt.Errorf("train: tokenize %q: %w", truncate(key, 60), err)
+				return nil, nil, 0, fmt.Errorf("train: tokenize %q: %w", truncate(key, 60), err)
 			}
 			if len(ids) > t.cfg.MaxLength {
 				last := ids[len(ids)-1]
@@ -153,19 +195,20 @@ func (t *Trainer) Tensorize(prefix string, texts []string) (ids, mask *tensors.T
 		seqs[i] = ids
 		longest = max(longest, len(ids))
 	}
-	L := bucket(longest, t.cfg.MaxLength)
-	idf := make([]int64, len(texts)*L)
-	mf := make([]int64, len(texts)*L)
+	L = bucket(longest, t.cfg.MaxLength)
+	idf = make([]int64, len(texts)*L)
+	mf = make([]int64, len(texts)*L)
 	for i, s := range seqs {
-		for j := 0; j < L; j++ {
-			if j < len(s) {
-				idf[i*L+j], mf[i*L+j] = s[j], 1
-			} else {
-				idf[i*L+j] = t.model.PadID
-			}
+		row, mrow := idf[i*L:(i+1)*L], mf[i*L:(i+1)*L]
+		copy(row, s)
+		for j := range s {
+			mrow[j] = 1
+		}
+		for j := len(s); j < L; j++ {
+			row[j] = t.model.PadID
 		}
 	}
-	return tensors.FromFlatDataAndDimensions(idf, len(texts), L), tensors.FromFlatDataAndDimensions(mf, len(texts), L), nil
+	return idf, mf, L, nil
 }
 
 func truncate(s string, n int) string {
@@ -176,19 +219,17 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "..."
 }
 
+// batchArgs returns the inputs of the loss graph for b: per text group
+// (queries, passages, and hard negatives when enabled and present) ids and
+// mask, plus, when training sparsely, the group's local row ids; then, when
+// sparse, the batch's rows of every table (see gatherRows). t.uniq then
+// holds the token ids of those rows.
 func (t *Trainer) batchArgs(b Batch) ([]any, error) {
 	if len(b.Queries) == 0 || len(b.Queries) != len(b.Passages) {
 		return nil, fmt.Errorf("train: batch with %d queries and %d passages", len(b.Queries), len(b.Passages))
 	}
-	qi, qm, err := t.Tensorize(t.cfg.QueryPrefix, b.Queries)
-	if err != nil {
-		return nil, err
-	}
-	pi, pm, err := t.Tensorize(t.cfg.PassagePrefix, b.Passages)
-	if err != nil {
-		return nil, err
-	}
-	args := []any{qi, qm, pi, pm}
+	groups := [][]string{b.Queries, b.Passages}
+	prefixes := []string{t.cfg.QueryPrefix, t.cfg.PassagePrefix}
 	if t.cfg.HardNegatives {
 		var negs []string
 		for _, n := range b.Negatives {
@@ -197,11 +238,68 @@ func (t *Trainer) batchArgs(b Batch) ([]any, error) {
 			}
 		}
 		if len(negs) > 0 {
-			ni, nm, err := t.Tensorize(t.cfg.PassagePrefix, negs)
-			if err != nil {
-				return nil, err
+			groups, prefixes = append(groups, negs), append(prefixes, t.cfg.PassagePrefix)
+		}
+	}
+	type tok struct {
+		idf, mf []int64
+		L       int
+	}
+	toks := make([]tok, len(groups))
+	for i, texts := range groups {
+		idf, mf, L, err := t.tokenize(prefixes[i], texts)
+		if err != nil {
+			return nil, err
+		}
+		toks[i] = tok{idf, mf, L}
+	}
+	var args []any
+	if !t.sparse {
+		for i, tk := range toks {
+			args = append(args, tensors.FromFlatDataAndDimensions(tk.idf, len(groups[i]), tk.L), tensors.FromFlatDataAndDimensions(tk.mf, len(groups[i]), tk.L))
+		}
+		return args, nil
+	}
+	// The batch's distinct token ids, sorted, are its rows.
+	t.uniq = t.uniq[:0]
+	for _, tk := range toks {
+		for _, id := range tk.idf {
+			if id < 0 || id >= int64(len(t.local)) {
+				return nil, fmt.Errorf("train: token id %d is outside the embedding table (%d rows): is tokenizer.json the model's own?", id, len(t.local))
 			}
-			args = append(args, ni, nm)
+			if t.local[id] == 0 {
+				t.local[id] = -1
+				t.uniq = append(t.uniq, id)
+			}
+		}
+	}
+	slices.Sort(t.uniq)
+	for j, id := range t.uniq {
+		t.local[id] = int32(j)
+	}
+	t.groupLocal = t.groupLocal[:0]
+	for i, tk := range toks {
+		loc := make([]int32, len(tk.idf))
+		for j, id := range tk.idf {
+			loc[j] = t.local[id]
+		}
+		t.groupLocal = append(t.groupLocal, loc)
+		n := len(groups[i])
+		args = append(args, tensors.FromFlatDataAndDimensions(tk.idf, n, tk.L), tensors.FromFlatDataAndDimensions(tk.mf, n, tk.L))
+		if t.hostGather {
+			for _, tb := range t.model.Sparse {
+				args = append(args, t.gatherTokens(tb, tk.idf, n, tk.L))
+			}
+		} else {
+			args = append(args, tensors.FromFlatDataAndDimensions(loc, n, tk.L))
+		}
+	}
+	for _, id := range t.uniq {
+		t.local[id] = 0
+	}
+	if !t.hostGather {
+		for _, tb := range t.model.Sparse {
+			args = append(args, t.gatherRows(tb))
 		}
 	}
 	return args, nil
@@ -215,6 +313,9 @@ func (t *Trainer) exec(cache map[int]*model.Exec, n int, fn func(*model.Scope, [
 	if err != nil {
 		return nil, err
 	}
+	// One executable per input shape: 16/32/64/... lengths per text group
+	// times the row buckets of sparse training.
+	e.SetMaxCache(256)
 	cache[n] = e
 	return e, nil
 }
@@ -238,9 +339,22 @@ func (t *Trainer) Step(b Batch, lr float64, k int) (loss, gradNorm float64, err 
 		return 0, 0, fmt.Errorf("train: step %d: %w", k, err)
 	}
 	loss = float64(tensors.ToScalar[float32](out[0]))
-	gradNorm = float64(tensors.ToScalar[float32](out[1]))
+	norm := tensors.ToScalar[float32](out[1])
+	gradNorm = float64(norm)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, gradNorm, fmt.Errorf("train: step %d: loss is %v (lower lr, or check the data)", k, loss)
+	}
+	if t.sparse {
+		grads, n, err := t.sparseGrads(out[2:])
+		if err != nil {
+			return loss, gradNorm, fmt.Errorf("train: step %d: %w", k, err)
+		}
+		if t.hostGather {
+			norm, gradNorm = n, float64(n)
+		}
+		for i, tb := range t.model.Sparse {
+			t.sparseAdamW(tb, grads[i], norm, h)
+		}
 	}
 	return loss, gradNorm, nil
 }
