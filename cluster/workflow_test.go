@@ -12,12 +12,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/lair-ir/lair/cluster"
 	"github.com/lair-ir/lair/cluster/argo"
 	"github.com/lair-ir/lair/cluster/argo/localrun"
 	"github.com/lair-ir/lair/cluster/clustertest"
+	"github.com/lair-ir/lair/internal/cli"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/storage"
+	"github.com/lair-ir/lair/storage/dirstore"
 	"github.com/lair-ir/lair/storage/s3store"
 	"github.com/lair-ir/lair/storage/s3store/s3fake"
 )
@@ -33,12 +34,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "helper: want `stage run ...`, got %q\n", args)
 			os.Exit(2)
 		}
-		err := cluster.StageRunCommand(context.Background(), args[2:], clustertest.Registry(), pipeline.Env{Threads: 1}, os.Stdout, os.Stderr)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "lair:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(cli.Run(context.Background(), os.Stdout, os.Stderr, args, clustertest.Registry()))
 	}
 	os.Exit(m.Run())
 }
@@ -145,6 +141,15 @@ func s3Store(t *testing.T, srv *s3fake.Server, url string) *s3store.Store {
 	return st
 }
 
+// fetch downloads the published artifact key into dst.
+func fetch(ctx context.Context, st *s3store.Store, key, dst string) error {
+	m, err := st.Manifest(ctx, key)
+	if err != nil {
+		return err
+	}
+	return st.Fetch(ctx, m, dst)
+}
+
 // TestArgoWorkflowOnS3 runs the exported manifest of the sweep DAG step by
 // step as separate `lair stage run` processes against an S3 server, and
 // compares every artifact with a local run.
@@ -163,7 +168,7 @@ func TestArgoWorkflowOnS3(t *testing.T) {
 	}
 
 	// The local executor on a local store makes the same artifacts.
-	local, err := pipeline.OpenLocalStore(ctx, t.TempDir(), pipeline.OpenOptions{})
+	local, err := dirstore.Open(ctx, t.TempDir(), dirstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,12 +178,12 @@ func TestArgoWorkflowOnS3(t *testing.T) {
 	}
 	st := s3Store(t, srv, storeURL)
 	for _, in := range plan.Instances {
-		want, err := local.Dir(ctx, in.Key)
+		want, err := local.Path(ctx, in.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := filepath.Join(t.TempDir(), "a")
-		if _, err := st.Fetch(ctx, in.Key, got); err != nil {
+		if err := fetch(ctx, st, in.Key, got); err != nil {
 			t.Fatalf("%s: %v", in.Name, err)
 		}
 		g, w := readTree(t, got), readTree(t, want)
@@ -187,7 +192,7 @@ func TestArgoWorkflowOnS3(t *testing.T) {
 		}
 	}
 	sum, _ := plan.Instance("sum")
-	dir, _ := local.Dir(ctx, sum.Key)
+	dir, _ := local.Path(ctx, sum.Key)
 	if b, _ := os.ReadFile(filepath.Join(dir, "sum.txt")); strings.Count(string(b), "model of square[seed=") != 3 {
 		t.Errorf("sum.txt does not list three models:\n%s", b)
 	}
@@ -223,7 +228,7 @@ func TestKillMidUpload(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	srv.BeforePut = func(object string) {
-		if strings.HasSuffix(object, in.Key+"/files/blob.bin") {
+		if strings.Contains(object, in.Key+"/files-") && strings.HasSuffix(object, "/blob.bin") {
 			once.Do(func() { close(held) })
 			<-release
 		}
@@ -252,7 +257,7 @@ func TestKillMidUpload(t *testing.T) {
 	if ok, err := storage.Has(ctx, st, in.Key); err != nil || ok {
 		t.Fatalf("after the kill, Has = %v, %v; want false", ok, err)
 	}
-	if _, err := st.Fetch(ctx, in.Key, filepath.Join(t.TempDir(), "x")); !errors.Is(err, storage.ErrNotFound) {
+	if err := fetch(ctx, st, in.Key, filepath.Join(t.TempDir(), "x")); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("after the kill, Fetch: %v; want ErrNotFound", err)
 	}
 	objs, _ := srv.Objects("lair")
@@ -279,7 +284,7 @@ func TestKillMidUpload(t *testing.T) {
 		t.Fatalf("retried step: %v\n%s", err, out)
 	}
 	dst := filepath.Join(t.TempDir(), "a")
-	if _, err := st.Fetch(ctx, in.Key, dst); err != nil {
+	if err := fetch(ctx, st, in.Key, dst); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "blob.bin")); !bytes.Equal(b, clustertest.Blob(1, 3000000)) {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"github.com/lair-ir/lair/storage/dirstore"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,7 @@ func BenchmarkCachedRun1000(b *testing.B) {
 	dir := benchDir(b)
 	data := syntheticDAG(1000, false)
 	reg := benchRegistry()
-	st, err := OpenLocalStore(context.Background(), filepath.Join(dir, "store"), OpenOptions{})
+	st, err := dirstore.Open(context.Background(), filepath.Join(dir, "store"), dirstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func BenchmarkNoopStage(b *testing.B) {
 	dir := benchDir(b)
 	data := syntheticDAG(n, true)
 	reg := benchRegistry()
-	st, err := OpenLocalStore(context.Background(), filepath.Join(dir, "store"), OpenOptions{})
+	st, err := dirstore.Open(context.Background(), filepath.Join(dir, "store"), dirstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"github.com/lair-ir/lair/storage/dirstore"
 	"os"
 	"path/filepath"
 
@@ -41,7 +42,7 @@ stages:
 	}
 	dir, _ := os.MkdirTemp("", "lair-example-")
 	defer os.RemoveAll(dir)
-	st, err := pipeline.OpenLocalStore(context.Background(), filepath.Join(dir, "store"), pipeline.OpenOptions{})
+	st, err := dirstore.Open(context.Background(), filepath.Join(dir, "store"), dirstore.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

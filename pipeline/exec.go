@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/sourcegraph/conc/pool"
+
+	"github.com/lair-ir/lair/storage"
 )
 
 // RunOptions configure Execute.
 type RunOptions struct {
-	Store Store // required
+	Store storage.Store // required
 	// Jobs bounds how many instances run at once; <= 0 means runtime.NumCPU().
 	Jobs int
 	// Force re-runs these stages (all their instances; an instance name
@@ -44,6 +46,12 @@ type RunOptions struct {
 	// OnDone, when set, is called (from the scheduler, one at a time) as
 	// each instance ends, in the order they end.
 	OnDone func(InstanceResult)
+	// Only, when set, restricts the run to this one instance (a name as
+	// Plan.Instance takes it): its inputs are taken from the store, never
+	// built (an input missing there fails the run, naming it), and the
+	// instance is reused when its key is published. This is `lair stage
+	// run`, one step of a workflow on a cluster.
+	Only string
 }
 
 // InstanceResult is how one instance of a run ended.
@@ -85,13 +93,16 @@ func NewRunID(t time.Time) string {
 }
 
 type executor struct {
-	ctx     context.Context
-	plan    *Plan
-	opts    RunOptions
-	log     *slog.Logger
-	forced  map[string]bool
-	results []InstanceResult
-	idx     map[*Instance]int
+	ctx    context.Context
+	plan   *Plan
+	opts   RunOptions
+	log    *slog.Logger
+	forced map[string]bool
+	// external instances (with RunOptions.Only: the step's inputs) are
+	// taken from the store, never built.
+	external map[*Instance]bool
+	results  []InstanceResult
+	idx      map[*Instance]int
 
 	mu       sync.Mutex // guards results[i], the manifest and dirty
 	manifest *Manifest
@@ -121,11 +132,34 @@ func Execute(ctx context.Context, plan *Plan, opts RunOptions) (*Result, error) 
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.NumCPU()
 	}
+	if opts.Only != "" && len(opts.Force) > 0 {
+		return nil, errors.New("pipeline: Only and Force exclude each other")
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	e := &executor{ctx: ctx, plan: plan, opts: opts, log: log, idx: map[*Instance]int{}}
+	if opts.Only != "" {
+		target, err := plan.Find(opts.Only)
+		if err != nil {
+			return nil, err
+		}
+		// The plan of a step: its direct inputs (taken from the store) and
+		// the instance itself.
+		sub := *plan
+		sub.Instances = nil
+		seen := map[*Instance]bool{}
+		for _, up := range target.Inputs {
+			if !seen[up] {
+				seen[up] = true
+				sub.Instances = append(sub.Instances, up)
+			}
+		}
+		e.external = seen
+		sub.Instances = append(sub.Instances, target)
+		e.plan, plan = &sub, &sub
+	}
 	e.results = make([]InstanceResult, len(plan.Instances))
 	for i, in := range plan.Instances {
 		e.idx[in] = i
@@ -222,10 +256,7 @@ func (e *executor) startRun(runID string) error {
 			lv = bi.Main.Version
 		}
 	}
-	storeDesc := fmt.Sprintf("%T", e.opts.Store)
-	if ls, ok := e.opts.Store.(*LocalStore); ok {
-		storeDesc = ls.Root()
-	}
+	storeDesc := e.opts.Store.String()
 	absDAG, _ := filepath.Abs(e.plan.DAG.Path)
 	m := &Manifest{
 		RunID: runID, Status: "running",
@@ -364,7 +395,10 @@ func (e *executor) schedule() {
 	for i, in := range e.plan.Instances {
 		seen := map[int]bool{}
 		for _, up := range in.Inputs {
-			j := e.idx[up]
+			j, ok := e.idx[up]
+			if !ok {
+				continue // outside a step's plan: not needed
+			}
 			if !seen[j] {
 				seen[j] = true
 				deps[i]++
@@ -455,29 +489,58 @@ func (e *executor) runOne(i int) InstanceResult {
 		r.End = time.Now()
 		return r
 	}
+	if e.external[in] {
+		dir, err := st.Path(e.ctx, in.Key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fail(fmt.Errorf("input %s (key %s) is not in store %s: run that step first (in the workflow it is a dependency)", in.Name, in.Key, st))
+		}
+		if err != nil {
+			return fail(fmt.Errorf("input %s: %w", in.Name, err))
+		}
+		r.Status, r.Dir = StatusCached, dir
+		return r
+	}
 	forced := e.forced[in.Name]
 	if !forced {
-		// Dir is Has plus the path: one stat for a cached instance.
-		dir, err := st.Dir(e.ctx, in.Key)
-		if err == nil {
-			r.Status, r.Dir = StatusCached, dir
-			return r
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return fail(err)
+		if e.opts.Only != "" {
+			// A step: a published key is enough, no need to fetch it.
+			if ok, err := storage.Has(e.ctx, st, in.Key); err != nil {
+				return fail(err)
+			} else if ok {
+				r.Status = StatusCached
+				return r
+			}
+		} else {
+			// Path is Has plus the path: one stat for a cached instance
+			// in a local store.
+			dir, err := st.Path(e.ctx, in.Key)
+			if err == nil {
+				r.Status, r.Dir = StatusCached, dir
+				return r
+			}
+			if !errors.Is(err, storage.ErrNotFound) {
+				return fail(err)
+			}
 		}
 	}
-	unlock, err := st.Lock(e.ctx, in.Key)
+	log := e.log.With("stage", in.Name)
+	unlock, err := st.Lock(e.ctx, in.Key, storage.LockOptions{
+		Owner: fmt.Sprintf("stage %s of %s", in.Name, e.plan.DAG.Path),
+		OnWait: func(h storage.Holder) {
+			log.Info("waiting for another run building the same artifact", "key", in.Key, "holder", h.String())
+		},
+	})
 	if err != nil {
 		return fail(err)
 	}
 	defer unlock()
 	if !forced {
 		// Another run may have built it while we waited for the lock.
-		if ok, err := st.Has(e.ctx, in.Key); err != nil {
+		if dir, err := st.Path(e.ctx, in.Key); err == nil {
+			r.Status, r.Dir = StatusCached, dir
+			return r
+		} else if !errors.Is(err, storage.ErrNotFound) {
 			return fail(err)
-		} else if ok {
-			return e.cached(r)
 		}
 	}
 	if err := e.ctx.Err(); err != nil {
@@ -485,7 +548,7 @@ func (e *executor) runOne(i int) InstanceResult {
 	}
 	inputs := make([]Artifact, len(in.Inputs))
 	for k, up := range in.Inputs {
-		dir, err := st.Dir(e.ctx, up.Key)
+		dir, err := st.Path(e.ctx, up.Key)
 		if err != nil {
 			return fail(fmt.Errorf("input %s: %w", up.Name, err))
 		}
@@ -497,7 +560,6 @@ func (e *executor) runOne(i int) InstanceResult {
 	}
 	r.Start = time.Now()
 	e.markRunning(i, r.Start)
-	log := e.log.With("stage", in.Name)
 	var prog Progress = NopProgress{}
 	if e.opts.Progress != nil {
 		p, end := e.opts.Progress(in.Name)
@@ -508,7 +570,7 @@ func (e *executor) runOne(i int) InstanceResult {
 			defer end()
 		}
 	}
-	sc := &StageContext{Name: in.Name, Type: in.Type, Params: in.Params, Inputs: inputs,
+	sc := &StageContext{Name: in.Name, Key: in.Key, Type: in.Type, Params: in.Params, Inputs: inputs,
 		OutDir: tmp, Env: e.opts.Env, Log: log, Progress: prog}
 	log.Debug("stage start", "key", in.Key)
 	err = runStage(e.ctx, in.Type, sc)
@@ -519,24 +581,21 @@ func (e *executor) runOne(i int) InstanceResult {
 		st.Discard(tmp)
 		return fail(err)
 	}
-	r.Bytes = dirSize(tmp)
-	if err := st.Publish(e.ctx, in.Key, tmp); err != nil {
+	publish := st.Publish
+	if forced {
+		publish = st.Replace
+	}
+	m, err := publish(e.ctx, in.Key, tmp)
+	if err != nil {
 		st.Discard(tmp)
 		return fail(err)
 	}
+	r.Bytes = m.Size()
 	r.End = time.Now()
 	r.Status = StatusRan
-	r.Dir, _ = st.Dir(e.ctx, in.Key)
-	return r
-}
-
-func (e *executor) cached(r InstanceResult) InstanceResult {
-	dir, err := e.opts.Store.Dir(e.ctx, r.Instance.Key)
-	if err != nil {
-		r.Status, r.Err = StatusFailed, err
-		return r
+	if e.opts.Only == "" {
+		r.Dir, _ = st.Path(e.ctx, in.Key)
 	}
-	r.Status, r.Dir = StatusCached, dir
 	return r
 }
 

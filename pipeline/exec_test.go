@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"github.com/lair-ir/lair/storage/dirstore"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -212,106 +213,26 @@ func TestExecuteCancel(t *testing.T) {
 	assertNoTemp(t, st)
 }
 
-// assertNoTemp checks that the store holds no temp dirs besides its own
-// (empty) session dir.
-func assertNoTemp(t *testing.T, st *LocalStore) {
+// assertNoTemp checks that the store's session temp dirs are empty.
+func assertNoTemp(t *testing.T, st *dirstore.Store) {
 	t.Helper()
-	ents, err := os.ReadDir(st.sessDir)
+	tmp := filepath.Join(st.Root(), ".tmp")
+	sessions, err := os.ReadDir(tmp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ents) != 0 {
-		t.Fatalf("temp dirs left behind: %v", ents)
-	}
-}
-
-func TestStoreRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	st := openStore(t, dir)
-	key := strings.Repeat("ab", 32)
-	if ok, _ := st.Has(ctx, key); ok {
-		t.Fatal("empty store has a key")
-	}
-	if _, err := st.Dir(ctx, key); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("Dir of missing key: %v", err)
-	}
-	for i, content := range []string{"one", "two"} {
-		tmp, err := st.NewTemp(ctx, key)
+	for _, e := range sessions {
+		if !e.IsDir() {
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(tmp, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.MkdirAll(filepath.Join(tmp, "sub"), 0o755)
-		os.WriteFile(filepath.Join(tmp, "sub", "f.txt"), []byte(content), 0o644)
-		if err := st.Publish(ctx, key, tmp); err != nil {
-			t.Fatalf("publish %d: %v", i, err)
-		}
-		d, err := st.Dir(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b, _ := os.ReadFile(filepath.Join(d, "sub", "f.txt")); string(b) != content {
-			t.Fatalf("after publish %d read %q", i, b)
+		if len(ents) != 0 {
+			t.Fatalf("temp dirs left behind in %s: %v", e.Name(), ents)
 		}
 	}
-	keys, _ := st.List(ctx)
-	if !reflect.DeepEqual(keys, []string{key}) {
-		t.Fatalf("List = %v", keys)
-	}
-	if err := st.Delete(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := st.Has(ctx, key); ok {
-		t.Fatal("deleted key still there")
-	}
-	if _, err := st.NewTemp(ctx, "../evil"); err == nil {
-		t.Fatal("a key with a path in it was accepted")
-	}
-	assertNoTemp(t, st)
-}
-
-func TestStoreCleansStaleTemp(t *testing.T) {
-	dir := t.TempDir()
-	// A killed run leaves its session dir and an unlocked lock file.
-	stale := filepath.Join(dir, "tmp", "999-dead")
-	os.MkdirAll(filepath.Join(stale, "half-written"), 0o755)
-	os.WriteFile(filepath.Join(dir, "tmp", "999-dead.lock"), nil, 0o644)
-	orphan := filepath.Join(dir, "tmp", "no-lock")
-	os.MkdirAll(orphan, 0o755)
-	// A live session in this process keeps its temp dirs.
-	live := openStore(t, dir)
-	tmp, _ := live.NewTemp(context.Background(), "k")
-	st := openStore(t, dir)
-	for _, p := range []string{stale, orphan, stale + ".lock"} {
-		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("stale %s not removed", p)
-		}
-	}
-	if _, err := os.Stat(tmp); err != nil {
-		t.Errorf("a live session's temp dir was removed: %v", err)
-	}
-	_ = st
-}
-
-func TestStoreLockWaits(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	a, b := openStore(t, dir), openStore(t, dir)
-	unlock, err := a.Lock(ctx, "k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if _, err := b.Lock(short, "k1"); err == nil {
-		t.Fatal("second lock of a held key succeeded")
-	}
-	unlock()
-	unlock2, err := b.Lock(ctx, "k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock2()
 }
 
 // TestConcurrentRunsShareStore: two runs of one DAG on one store at once
@@ -323,7 +244,7 @@ func TestConcurrentRunsShareStore(t *testing.T) {
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
-			st, err := OpenLocalStore(context.Background(), dir, OpenOptions{})
+			st, err := dirstore.Open(context.Background(), dir, dirstore.Options{})
 			if err != nil {
 				errs <- err
 				return

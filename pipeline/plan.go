@@ -41,6 +41,20 @@ func (p *Plan) Instance(name string) (*Instance, bool) {
 	return in, ok
 }
 
+// Find returns the instance with that name, or an error naming the DAG and
+// listing its instance names.
+func (p *Plan) Find(name string) (*Instance, error) {
+	if in, ok := p.byName[name]; ok {
+		return in, nil
+	}
+	names := make([]string, 0, len(p.Instances))
+	for _, in := range p.Instances {
+		names = append(names, in.Name)
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("DAG %s has no stage instance %q%s; its instances are: %s", p.DAG.Path, name, suggest(name, names), strings.Join(names, ", "))
+}
+
 // StageInstances returns the instances of a DAG stage, sorted by name.
 func (p *Plan) StageInstances(stage string) []*Instance { return p.byStage[stage] }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/lair-ir/lair/storage/dirstore"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,9 +126,9 @@ func writeDAG(t *testing.T, dir, text string) string {
 	return p
 }
 
-func openStore(t *testing.T, dir string) *LocalStore {
+func openStore(t *testing.T, dir string) *dirstore.Store {
 	t.Helper()
-	s, err := OpenLocalStore(context.Background(), dir, OpenOptions{})
+	s, err := dirstore.Open(context.Background(), dir, dirstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

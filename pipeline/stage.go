@@ -138,11 +138,19 @@ type Env struct {
 	Mirror   string // dataset mirror: a directory or base URL ("" = official URLs)
 	CacheDir string // download and embedding caches
 	Threads  int    // CPU threads a stage may use
+	// Backend is the GoMLX backend that training stages use (the
+	// GOMLX_BACKEND syntax, e.g. "go:parallelism=16"); "" lets the stage
+	// choose. It changes speed, not results, so it is not in any key.
+	Backend string
 }
 
 // StageContext is everything a running stage sees.
 type StageContext struct {
-	Name     string // instance name, e.g. "train[strategy=hybrid]"
+	Name string // instance name, e.g. "train[strategy=hybrid]"
+	// Key is the instance's content address: what the stage makes is
+	// determined by it, so it can name anything derived (checkpoints,
+	// caches) without hashing its inputs again.
+	Key      string
 	Type     *StageType
 	Params   Params
 	Inputs   []Artifact

@@ -14,6 +14,7 @@ import (
 	"github.com/lair-ir/lair/datasets/leakage"
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/storage/dirstore"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -26,7 +27,7 @@ func runDAG(t *testing.T, dag string, mirror string) map[string]pipeline.Instanc
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := pipeline.OpenLocalStore(ctx, t.TempDir(), pipeline.OpenOptions{})
+	store, err := dirstore.Open(ctx, t.TempDir(), dirstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ stages:
 	ctx := context.Background()
 	for b.Loop() {
 		dir := b.TempDir()
-		store, err := pipeline.OpenLocalStore(ctx, filepath.Join(dir, "store"), pipeline.OpenOptions{})
+		store, err := dirstore.Open(ctx, filepath.Join(dir, "store"), dirstore.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

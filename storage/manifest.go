@@ -26,7 +26,33 @@ const ManifestVersion = 1
 type Manifest struct {
 	Version int    `json:"version"`
 	Key     string `json:"key"`
-	Files   []File `json:"files"` // sorted by Path
+	// Dir is the directory, inside the key's directory, that holds the
+	// files: "" means "files". S3 names a fresh one per upload
+	// (files-<generation>) so that two uploads never mix.
+	Dir   string `json:"dir,omitempty"`
+	Files []File `json:"files"` // sorted by Path
+}
+
+// FilesDir returns the directory holding the files: Dir, or "files".
+func (m *Manifest) FilesDir() string {
+	if m.Dir == "" {
+		return "files"
+	}
+	return m.Dir
+}
+
+// SameFiles reports whether a and b list the same files with the same
+// sizes and checksums (wherever they are stored).
+func SameFiles(a, b *Manifest) bool {
+	if a == nil || b == nil || a.Key != b.Key || len(a.Files) != len(b.Files) {
+		return false
+	}
+	for i := range a.Files {
+		if a.Files[i] != b.Files[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // File is one file of an artifact.
@@ -72,6 +98,9 @@ func ParseManifest(data []byte, wantKey string) (*Manifest, error) {
 	}
 	if m.Key != wantKey {
 		return nil, fmt.Errorf("manifest of %s: names key %q", wantKey, m.Key)
+	}
+	if m.Dir != "" && (m.Dir == "files" || !strings.HasPrefix(m.Dir, "files-") || CheckKey(m.Dir) != nil) {
+		return nil, fmt.Errorf("manifest of %s: dir %q: want \"files-<generation>\" or nothing", wantKey, m.Dir)
 	}
 	seen := make(map[string]bool, len(m.Files))
 	for i, f := range m.Files {
@@ -168,6 +197,45 @@ func HashFile(p string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// VerifyDir checks that dir holds exactly the files of m with their sizes
+// and sha256. A mismatch gives an error wrapping ErrCorrupt naming the file.
+func VerifyDir(ctx context.Context, m *Manifest, dir string) error {
+	want := make(map[string]bool, len(m.Files))
+	for _, f := range m.Files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want[f.Path] = true
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		sum, size, err := HashFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("artifact %s: %s is missing: %w", m.Key, p, ErrCorrupt)
+		}
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w", m.Key, err)
+		}
+		if size != f.Size {
+			return fmt.Errorf("artifact %s: %s has %d bytes, the manifest says %d: %w", m.Key, p, size, f.Size, ErrCorrupt)
+		}
+		if sum != f.SHA256 {
+			return fmt.Errorf("artifact %s: %s has sha256 %s, the manifest says %s: %w", m.Key, p, sum, f.SHA256, ErrCorrupt)
+		}
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("artifact %s: %w", m.Key, err)
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !want[filepath.ToSlash(rel)] {
+			return fmt.Errorf("artifact %s: %s is not in the manifest: %w", m.Key, p, ErrCorrupt)
+		}
+		return nil
+	})
+}
+
 // FetchInto materialises an artifact described by m into the directory dst
 // (which must not exist): open returns the content of one file, every file
 // is checked against its size and sha256 while it is written into a
@@ -261,10 +329,10 @@ func fetchFile(ctx context.Context, key string, f File, dst string, open func(co
 		return fmt.Errorf("fetch %s file %s: %w", key, f.Path, err)
 	}
 	if n != f.Size {
-		return fmt.Errorf("fetch %s file %s: size %d, manifest says %d: the store copy is damaged; delete the key's marker to have it rebuilt", key, f.Path, n, f.Size)
+		return fmt.Errorf("fetch %s file %s: size %d, manifest says %d: the store copy is damaged (%w); run lair verify to quarantine it", key, f.Path, n, f.Size, ErrCorrupt)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-		return fmt.Errorf("fetch %s file %s: sha256 %s, manifest says %s: the store copy is damaged; delete the key's marker to have it rebuilt", key, f.Path, got, f.SHA256)
+		return fmt.Errorf("fetch %s file %s: sha256 %s, manifest says %s: the store copy is damaged (%w); run lair verify to quarantine it", key, f.Path, got, f.SHA256, ErrCorrupt)
 	}
 	return nil
 }

@@ -169,18 +169,3 @@ func CheckKey(key string) error {
 	}
 	return nil
 }
-
-// Backend is the interface of the backends before Store and Remote: it is
-// kept only while the old code paths (storage/remote, cluster's step
-// runner) move to Store, and then removed.
-//
-// Deprecated: use Store (or Remote for a shared backend).
-type Backend interface {
-	Manifest(ctx context.Context, key string) (*Manifest, error)
-	Fetch(ctx context.Context, key, dst string) (*Manifest, error)
-	Publish(ctx context.Context, key, src string) (*Manifest, error)
-	List(ctx context.Context) ([]string, error)
-	Delete(ctx context.Context, key string) error
-	Check(ctx context.Context) error
-	String() string
-}

@@ -368,24 +368,3 @@ func Parse(data []byte) (*Workflow, error) {
 	}
 	return &wf, nil
 }
-
-// ExportUsage is the help text of `lair export argo`.
-const ExportUsage = `usage: lair export argo DAG --store URL [--image IMG] [--set NAME=VALUE]... [--gpu-stage STAGE]...
-                        [--secret NAME] [--retries N] [--parallelism N] [--namespace NS] [-o FILE]
-
-Writes an Argo Workflows manifest (YAML) running every stage instance of DAG
-as one task: 'lair stage run DAG INSTANCE --store URL' in the lair image.
-
-  --store URL        artifact store shared by the steps, s3://bucket/prefix (default $LAIR_STORE)
-  --image IMG        image built from the repository's Dockerfile (default lair:latest)
-  --gpu-image IMG    image for GPU steps, e.g. with a CUDA build of ONNX Runtime (default: --image)
-  --set N=V          DAG parameter override, passed to every step too; repeatable
-  --gpu-stage STAGE  run this DAG stage on a GPU node (besides gpu-optional stage types); repeatable
-  --secret NAME      Secret holding AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY [, AWS_REGION,
-                     AWS_ENDPOINT_URL, AWS_SESSION_TOKEN] (default lair-s3)
-  --retries N        retries per step, with exponential backoff from 30s (default 3; -1: none)
-  --parallelism N    at most N steps at once (default: unlimited)
-  --namespace NS     metadata.namespace of the workflow
-  --dag-path PATH    the DAG's path inside the image, relative to /opt/lair (default: DAG as given)
-  -o FILE            write to FILE instead of standard output
-`

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/lair-ir/lair/internal/cachedir"
 	"github.com/lair-ir/lair/pipeline"
@@ -37,22 +38,6 @@ const (
 	exitUsage  = 2
 )
 
-const usage = `usage: lair COMMAND [ARGS]
-
-Commands:
-  run DAG        run a DAG, reusing cached stages
-  validate DAG   check a DAG file without running it
-  stages [TYPE]  list stage types, or describe one
-  graph DAG      print the planned graph (mermaid or dot)
-  runs [ID]      list recorded runs, or show one
-  show FILE      show a Parquet or Arrow IPC file
-  gc             delete store entries no recorded run references
-  version        print lair's version
-
-Run 'lair COMMAND -h' for a command's flags.
-Exit codes: 0 ok, 1 run failed, 2 bad input (usage, validation).
-`
-
 // usageError marks errors that exit with code 2.
 type usageError struct{ err error }
 
@@ -61,68 +46,112 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// Usagef makes an error that exits with code 2 (bad input).
-func Usagef(format string, args ...any) error { return usagef(format, args...) }
+// exitCode is returned by commands that have printed their own failure.
+type exitCode int
 
-// Extra is a command whose implementation lives outside this package
-// (cmd/lair wires `lair stage run` and `lair export argo` from package
-// cluster), so that the CLI and its tests do not depend on it.
-type Extra struct {
-	Name     string // the first word, e.g. "stage"
-	Synopsis string // one line for `lair help`
-	Run      func(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, env pipeline.Env) error
+func (e exitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
+
+// sys is what every command gets: its output streams and the stage types.
+type sys struct {
+	stdout, stderr io.Writer
+	reg            *pipeline.Registry
+}
+
+// command is one entry of the command table.
+type command struct {
+	name     string // one word, or two for a group ("stage run")
+	args     string // the arguments after the name, for the usage line
+	synopsis string // one line for `lair help`
+	run      func(ctx context.Context, s *sys, args []string) error
+}
+
+// commands is lair's command table: `lair help` lists it, Run dispatches
+// on it.
+var commands = []command{
+	{"run", "DAG", "run a DAG, reusing cached stages", cmdRun},
+	{"validate", "DAG", "check a DAG file without running it", cmdValidate},
+	{"stages", "[TYPE]", "list stage types, or describe one", cmdStages},
+	{"graph", "DAG", "print the planned graph (mermaid or dot)", cmdGraph},
+	{"runs", "[ID]", "list recorded runs, or show one", cmdRuns},
+	{"show", "FILE", "show a Parquet or Arrow IPC file", cmdShow},
+	{"gc", "", "delete store entries no recorded run references", cmdGC},
+	{"verify", "", "recompute every store checksum; quarantine damaged entries", cmdVerify},
+	{"stage run", "DAG INSTANCE", "run one stage instance against a shared store (a cluster step)", cmdStageRun},
+	{"export argo", "DAG", "write an Argo Workflows manifest for a DAG", cmdExportArgo},
+	{"doctor", "[DAG]", "what this machine offers (ONNX Runtime, GoMLX backends, PJRT plugins, GPUs); check a DAG's devices", cmdDoctor},
+	{"model new", "DIR", "write a random-weight encoder (bert, xlmr, static) in Hugging Face layout", cmdModelNew},
+	{"version", "", "print lair's version", cmdVersion},
+}
+
+func usageText() string {
+	var b strings.Builder
+	b.WriteString("usage: lair COMMAND [ARGS]\n\nCommands:\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.synopsis)
+	}
+	tw.Flush()
+	b.WriteString("\nRun 'lair COMMAND -h' for a command's flags.\nExit codes: 0 ok, 1 run failed, 2 bad input (usage, validation).\n")
+	return b.String()
+}
+
+// lookup finds the command named by the first one or two words of args and
+// returns it with the remaining arguments.
+func lookup(args []string) (*command, []string, error) {
+	var sub []string
+	for i := range commands {
+		c := &commands[i]
+		group, name, two := strings.Cut(c.name, " ")
+		if !two {
+			if c.name == args[0] {
+				return c, args[1:], nil
+			}
+			continue
+		}
+		if group != args[0] {
+			continue
+		}
+		sub = append(sub, name)
+		if len(args) > 1 && args[1] == name {
+			return c, args[2:], nil
+		}
+	}
+	if len(sub) > 0 {
+		got := ""
+		if len(args) > 1 {
+			got = fmt.Sprintf(" %q", args[1])
+		}
+		return nil, nil, usagef("lair %s: unknown or missing subcommand%s; want: %s", args[0], got, strings.Join(sub, ", "))
+	}
+	return nil, nil, usagef("unknown command %q\n\n%s", args[0], usageText())
 }
 
 // Run is lair's main: it runs one command with the stage types of reg and
 // returns the exit code (0 ok, 1 failed, 2 bad input).
-func Run(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry, extra ...Extra) int {
+func Run(ctx context.Context, stdout, stderr io.Writer, args []string, reg *pipeline.Registry) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText(extra))
+		fmt.Fprint(stderr, usageText())
 		return exitUsage
 	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	switch cmd {
-	case "run":
-		return cmdRun(ctx, stdout, stderr, rest, reg)
-	case "validate":
-		err = cmdValidate(stdout, rest, reg)
-	case "stages":
-		err = cmdStages(stdout, rest, reg)
-	case "graph":
-		err = cmdGraph(stdout, rest, reg)
-	case "runs":
-		err = cmdRuns(stdout, rest)
-	case "show":
-		err = cmdShow(ctx, stdout, rest)
-	case "gc":
-		err = cmdGC(ctx, stdout, rest)
-	case "version":
-		fmt.Fprintf(stdout, "lair %s %s %s/%s\n", lairVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	switch args[0] {
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usageText(extra))
-	default:
-		for _, x := range extra {
-			if x.Name == cmd {
-				env, eerr := envFromFlags("", "", 0)
-				if eerr != nil {
-					return report(stderr, eerr)
-				}
-				return report(stderr, x.Run(ctx, stdout, stderr, rest, reg, env))
-			}
-		}
-		fmt.Fprintf(stderr, "lair: unknown command %q\n\n%s", cmd, usageText(extra))
-		return exitUsage
+		fmt.Fprint(stdout, usageText())
+		return exitOK
 	}
-	return report(stderr, err)
+	c, rest, err := lookup(args)
+	if err != nil {
+		return report(stderr, err)
+	}
+	return report(stderr, c.run(ctx, &sys{stdout: stdout, stderr: stderr, reg: reg}, rest))
 }
 
-func usageText(extra []Extra) string {
-	var b strings.Builder
-	for _, x := range extra {
-		fmt.Fprintf(&b, "  %s\n", x.Synopsis)
+func cmdVersion(ctx context.Context, s *sys, args []string) error {
+	fs := newFlags("lair version", "lair version", s.stdout)
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
 	}
-	return strings.Replace(usage, "  version        print lair's version\n", b.String()+"  version        print lair's version\n", 1)
+	fmt.Fprintf(s.stdout, "lair %s %s %s/%s\n", lairVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
 }
 
 // report prints err and maps it to an exit code.
@@ -132,6 +161,10 @@ func report(stderr io.Writer, err error) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
 	}
 	var el pipeline.ErrorList
 	if errors.As(err, &el) {
@@ -214,8 +247,11 @@ func lairDir(dagPath string) string {
 }
 
 // envFromFlags builds the run environment: flags first, then $LAIR_MIRROR,
-// $LAIR_CACHE and the user cache directory.
+// $LAIR_CACHE and the user cache directory, $GOMLX_BACKEND.
 func envFromFlags(mirror, cache string, threads int) (pipeline.Env, error) {
+	if threads < 0 {
+		return pipeline.Env{}, usagef("--threads %d: want 0 (one per CPU) or more", threads)
+	}
 	if mirror == "" {
 		mirror = os.Getenv("LAIR_MIRROR")
 	}
@@ -226,7 +262,7 @@ func envFromFlags(mirror, cache string, threads int) (pipeline.Env, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	return pipeline.Env{Mirror: mirror, CacheDir: cache, Threads: threads}, nil
+	return pipeline.Env{Mirror: mirror, CacheDir: cache, Threads: threads, Backend: os.Getenv("GOMLX_BACKEND")}, nil
 }
 
 // relPath shows p relative to the working directory when that is shorter.

@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/storage"
+	"github.com/lair-ir/lair/storage/stores"
 )
 
 func loadPlan(path string, sets []string, reg *pipeline.Registry) (*pipeline.Plan, error) {
@@ -31,7 +33,8 @@ func loadPlan(path string, sets []string, reg *pipeline.Registry) (*pipeline.Pla
 	return plan, nil
 }
 
-func cmdValidate(stdout io.Writer, args []string, reg *pipeline.Registry) error {
+func cmdValidate(_ context.Context, s *sys, args []string) error {
+	stdout, reg := s.stdout, s.reg
 	fs := newFlags("lair validate", "lair validate DAG [--set NAME=VALUE]... [--plan]", stdout)
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a DAG param: NAME=VALUE; repeatable")
@@ -51,7 +54,8 @@ func cmdValidate(stdout io.Writer, args []string, reg *pipeline.Registry) error 
 	return nil
 }
 
-func cmdStages(stdout io.Writer, args []string, reg *pipeline.Registry) error {
+func cmdStages(_ context.Context, s *sys, args []string) error {
+	stdout, reg := s.stdout, s.reg
 	fs := newFlags("lair stages", "lair stages [TYPE] [--markdown]", stdout)
 	md := fs.Bool("markdown", false, "print the reference of every stage type (or TYPE) as Markdown")
 	pos, err := parseArgs(fs, args, 0, 1)
@@ -205,7 +209,8 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func cmdGraph(stdout io.Writer, args []string, reg *pipeline.Registry) error {
+func cmdGraph(_ context.Context, s *sys, args []string) error {
+	stdout, reg := s.stdout, s.reg
 	fs := newFlags("lair graph", "lair graph DAG [--format mermaid|dot] [--set NAME=VALUE]...", stdout)
 	format := fs.String("format", "mermaid", "mermaid or dot")
 	var sets multiFlag
@@ -229,7 +234,8 @@ func cmdGraph(stdout io.Writer, args []string, reg *pipeline.Registry) error {
 	return nil
 }
 
-func cmdRuns(stdout io.Writer, args []string) error {
+func cmdRuns(_ context.Context, s *sys, args []string) error {
+	stdout := s.stdout
 	fs := newFlags("lair runs", "lair runs [ID] [--dir DIR | --dag DAG]", stdout)
 	dir := fs.String("dir", ".lair", "the .lair directory (beside the DAG file)")
 	dag := fs.String("dag", "", "use the .lair directory beside this DAG file")
@@ -296,25 +302,48 @@ func cmdRuns(stdout io.Writer, args []string) error {
 	return tw.Flush()
 }
 
-func cmdGC(ctx context.Context, stdout io.Writer, args []string) error {
-	fs := newFlags("lair gc", "lair gc [--dir DIR | --dag DAG] [--store DIR] [--dry-run]", stdout)
-	dir := fs.String("dir", ".lair", "the .lair directory whose runs/ name the artifacts to keep")
-	dag := fs.String("dag", "", "use the .lair directory beside this DAG file")
-	storeDir := fs.String("store", "", "the store (default DIR/store)")
+// storeFlags are the flags of the store maintenance commands.
+type storeFlags struct {
+	dir, dag, store string
+}
+
+func (f *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "dir", ".lair", "the .lair directory whose runs/ name the artifacts in use")
+	fs.StringVar(&f.dag, "dag", "", "use the .lair directory beside this DAG file")
+	fs.StringVar(&f.store, "store", "", "the store: a directory, file:///dir or s3://bucket/prefix (default DIR/store)")
+}
+
+func (f *storeFlags) lairDir() string {
+	if f.dag != "" {
+		return lairDir(f.dag)
+	}
+	return f.dir
+}
+
+// open opens the store; a local one must exist already.
+func (f *storeFlags) open(ctx context.Context, exclusive bool) (storage.Store, error) {
+	url := f.store
+	if url == "" {
+		url = filepath.Join(f.lairDir(), "store")
+	}
+	if p, ok := stores.LocalPath(url); ok {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("no store at %s: %w", p, err)
+		}
+	}
+	return openStore(ctx, url, f.lairDir(), "", exclusive)
+}
+
+func cmdGC(ctx context.Context, s *sys, args []string) error {
+	stdout := s.stdout
+	fs := newFlags("lair gc", "lair gc [--dir DIR | --dag DAG] [--store DIR|URL] [--dry-run]", stdout)
+	var f storeFlags
+	f.register(fs)
 	dry := fs.Bool("dry-run", false, "only list what would be deleted")
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
-	if *dag != "" {
-		*dir = lairDir(*dag)
-	}
-	if *storeDir == "" {
-		*storeDir = filepath.Join(*dir, "store")
-	}
-	if _, err := os.Stat(*storeDir); err != nil {
-		return fmt.Errorf("gc: no store at %s: %w", *storeDir, err)
-	}
-	runsDir := filepath.Join(*dir, "runs")
+	runsDir := filepath.Join(f.lairDir(), "runs")
 	ids, err := pipeline.ListRuns(runsDir)
 	if err != nil {
 		return err
@@ -329,10 +358,11 @@ func cmdGC(ctx context.Context, stdout io.Writer, args []string) error {
 			keep[mi.Key] = true
 		}
 	}
-	// Exclusive: waits for running runs to finish and keeps new ones out.
-	st, err := pipeline.OpenLocalStore(ctx, *storeDir, pipeline.OpenOptions{Exclusive: true})
+	// Exclusive: waits for running runs on this machine to finish and
+	// keeps new ones out.
+	st, err := f.open(ctx, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("gc: %w", err)
 	}
 	defer st.Close()
 	keys, err := st.List(ctx)
@@ -360,6 +390,86 @@ func cmdGC(ctx context.Context, stdout io.Writer, args []string) error {
 		verb = "would delete"
 	}
 	fmt.Fprintf(stdout, "gc: %s %d of %d store entries (%d runs reference the rest)\n", verb, len(del), len(keys), len(ids))
+	return nil
+}
+
+func cmdVerify(ctx context.Context, s *sys, args []string) error {
+	stdout := s.stdout
+	fs := newFlags("lair verify", "lair verify [--dir DIR | --dag DAG] [--store DIR|URL] [--rerun N [--set NAME=VALUE]...]", stdout)
+	var f storeFlags
+	f.register(fs)
+	rerun := fs.Int("rerun", 0, "also re-execute N stage instances of --dag whose artifacts are in the store, and compare their outputs with the stored ones")
+	var sets multiFlag
+	fs.Var(&sets, "set", "DAG param override for --rerun: NAME=VALUE; repeatable")
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *rerun < 0 {
+		return usagef("--rerun %d: want 0 or more", *rerun)
+	}
+	var plan *pipeline.Plan
+	if *rerun > 0 {
+		if f.dag == "" {
+			return usagef("--rerun needs --dag: the DAG whose stages to re-execute")
+		}
+		var err error
+		if plan, err = loadPlan(f.dag, sets, s.reg); err != nil {
+			return err
+		}
+	}
+	st, err := f.open(ctx, false)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer st.Close()
+	keys, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	bad := 0
+	for _, k := range keys {
+		err := st.Verify(ctx, k)
+		switch {
+		case err == nil, errors.Is(err, storage.ErrNotFound): // deleted meanwhile
+			continue
+		case !errors.Is(err, storage.ErrCorrupt):
+			return fmt.Errorf("verify %s: %w", k, err)
+		}
+		bad++
+		fmt.Fprintf(stdout, "corrupt %s: %v\n", k, err)
+		where, qerr := st.Quarantine(ctx, k)
+		if qerr != nil {
+			return fmt.Errorf("verify: %w", qerr)
+		}
+		fmt.Fprintf(stdout, "quarantined %s to %s: the next run rebuilds it\n", k, where)
+	}
+	fmt.Fprintf(stdout, "verify: %d store entries checked, %d corrupt\n", len(keys), bad)
+	mismatched := 0
+	if plan != nil {
+		env, err := envFromFlags("", "", 0)
+		if err != nil {
+			return err
+		}
+		results, err := pipeline.Rerun(ctx, plan, st, env, *rerun)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if r.Err != nil {
+				return fmt.Errorf("verify --rerun: %w", r.Err)
+			}
+			if len(r.Diff) == 0 {
+				fmt.Fprintf(stdout, "same     %s\n", r.Instance.Name)
+				continue
+			}
+			mismatched++
+			fmt.Fprintf(stdout, "DIFFERS  %s: %s\n", r.Instance.Name, strings.Join(r.Diff, ", "))
+		}
+		fmt.Fprintf(stdout, "verify --rerun: %d stage instances re-executed, %d made other outputs than the store holds\n", len(results), mismatched)
+	}
+	if bad > 0 || mismatched > 0 {
+		return exitCode(exitFailed)
+	}
 	return nil
 }
 

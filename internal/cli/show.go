@@ -174,7 +174,8 @@ func (t *table) eachRow(limit int64, fn func(arrow.RecordBatch) error) (int64, e
 	return seen, nil
 }
 
-func cmdShow(ctx context.Context, stdout io.Writer, args []string) error {
+func cmdShow(ctx context.Context, s *sys, args []string) error {
+	stdout := s.stdout
 	fs := newFlags("lair show", "lair show FILE [--format table|jsonl|csv] [--limit N]", stdout)
 	format := fs.String("format", "table", "table (schema, metadata, first rows), jsonl or csv (all rows)")
 	limit := fs.Int64("limit", -1, "rows to print (default: 10 for table, all for jsonl and csv)")

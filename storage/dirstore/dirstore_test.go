@@ -2,92 +2,107 @@ package dirstore_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lair-ir/lair/storage"
 	"github.com/lair-ir/lair/storage/dirstore"
+	"github.com/lair-ir/lair/storage/storetest"
 )
 
-func TestDirStore(t *testing.T) {
+func open(t *testing.T, dir string) *dirstore.Store {
+	t.Helper()
+	s, err := dirstore.Open(context.Background(), dir, dirstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		Open: func(t *testing.T, dir string) storage.Store {
+			s, err := dirstore.Open(context.Background(), dir, dirstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Damage: func(t *testing.T, s storage.Store, key, rel string) {
+			p, err := s.Path(context.Background(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(p, rel)
+			b, _ := os.ReadFile(f)
+			b[0] ^= 1
+			if err := os.WriteFile(f, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+	})
+}
+
+func TestLayout(t *testing.T) {
 	ctx := context.Background()
-	s := dirstore.New(filepath.Join(t.TempDir(), "store"))
-	if err := s.Check(ctx); err != nil {
+	root := t.TempDir()
+	s := open(t, root)
+	d, _ := s.NewTemp(ctx, "abc")
+	os.WriteFile(filepath.Join(d, "x"), []byte("xyz"), 0o644)
+	if _, err := s.Publish(ctx, "abc", d); err != nil {
 		t.Fatal(err)
 	}
-	src := t.TempDir()
-	os.MkdirAll(filepath.Join(src, "d"), 0o755)
-	os.WriteFile(filepath.Join(src, "d", "x"), []byte("xyz"), 0o644)
-	if ok, _ := storage.Has(ctx, s, "k"); ok {
-		t.Fatal("Has before Publish")
-	}
-	if _, err := s.Fetch(ctx, "k", filepath.Join(t.TempDir(), "a")); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("Fetch of a missing key: %v", err)
-	}
-	m, err := s.Publish(ctx, "k", src)
-	if err != nil || len(m.Files) != 1 {
-		t.Fatalf("Publish = %v, %v", m, err)
-	}
-	dst := filepath.Join(t.TempDir(), "a")
-	if _, err := s.Fetch(ctx, "k", dst); err != nil {
+	b, err := os.ReadFile(filepath.Join(root, "abc", dirstore.MarkerName))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dst, "d", "x")); string(b) != "xyz" {
-		t.Errorf("fetched %q", b)
+	m, err := storage.ParseManifest(b, "abc")
+	if err != nil || len(m.Files) != 1 || m.Files[0].SHA256 != "3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282" {
+		t.Fatalf("marker = %s, %v", b, err)
 	}
-	// A key directory without its marker (a crash between copy and
-	// rename cannot make one, but a hand-made one can) is not trusted.
-	os.MkdirAll(filepath.Join(s.String(), "half", "files"), 0o755)
+	if got, _ := os.ReadFile(filepath.Join(root, "abc", "files", "x")); string(got) != "xyz" {
+		t.Errorf("files/x = %q", got)
+	}
+	// A key directory without its marker (a hand-made one) is not trusted.
+	os.MkdirAll(filepath.Join(root, "half", "files"), 0o755)
 	if ok, _ := storage.Has(ctx, s, "half"); ok {
 		t.Error("key without marker is visible")
 	}
-	// Damage is detected.
-	os.WriteFile(filepath.Join(s.Dir("k"), "d", "x"), []byte("xyZ"), 0o644)
-	if _, err := s.Fetch(ctx, "k", filepath.Join(t.TempDir(), "b")); err == nil {
-		t.Error("Fetch of a damaged artifact: no error")
+	if keys, _ := s.List(ctx); len(keys) != 1 {
+		t.Errorf("List = %v", keys)
+	}
+}
+
+// TestStaleTempRemoved: a killed session's temp dirs go when the next
+// session opens the store; a live session's stay.
+func TestStaleTempRemoved(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, ".tmp", "999-dead", "abc-1"), 0o755)
+	os.WriteFile(filepath.Join(root, ".tmp", "999-dead.lock"), nil, 0o644)
+	live := open(t, root)
+	d, _ := live.NewTemp(ctx, "k")
+	open(t, root)
+	if _, err := os.Stat(filepath.Join(root, ".tmp", "999-dead")); !os.IsNotExist(err) {
+		t.Errorf("stale temp dir survived: %v", err)
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Errorf("live session's temp dir removed: %v", err)
+	}
+	live.Close()
+	if _, err := os.Stat(d); !os.IsNotExist(err) {
+		t.Errorf("Close left the temp dir: %v", err)
 	}
 }
 
 func TestCheckUnwritable(t *testing.T) {
-	if os.Geteuid() == 0 {
-		// root writes anywhere; use a path under a regular file instead.
-		f := filepath.Join(t.TempDir(), "file")
-		os.WriteFile(f, nil, 0o644)
-		if err := dirstore.New(filepath.Join(f, "store")).Check(context.Background()); err == nil {
-			t.Error("Check under a file: no error")
-		}
-		return
-	}
-	dir := t.TempDir()
-	os.Chmod(dir, 0o500)
-	defer os.Chmod(dir, 0o700)
-	if err := dirstore.New(filepath.Join(dir, "store")).Check(context.Background()); err == nil {
-		t.Error("Check of an unwritable directory: no error")
-	}
-}
-
-func TestListDelete(t *testing.T) {
-	ctx := context.Background()
-	s := dirstore.New(filepath.Join(t.TempDir(), "store"))
-	if keys, err := s.List(ctx); err != nil || len(keys) != 0 {
-		t.Fatalf("List of a new store = %v, %v", keys, err)
-	}
-	src := t.TempDir()
-	os.WriteFile(filepath.Join(src, "x"), []byte("1"), 0o644)
-	for _, k := range []string{"b", "a"} {
-		if _, err := s.Publish(ctx, k, src); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if keys, _ := s.List(ctx); len(keys) != 2 || keys[0] != "a" {
-		t.Fatalf("List = %v", keys)
-	}
-	if err := s.Delete(ctx, "a"); err != nil {
-		t.Fatal(err)
-	}
-	if keys, _ := s.List(ctx); len(keys) != 1 || keys[0] != "b" {
-		t.Fatalf("List after Delete = %v", keys)
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o644)
+	_, err := dirstore.Open(context.Background(), filepath.Join(f, "store"), dirstore.Options{})
+	if err == nil || !strings.Contains(err.Error(), f) {
+		t.Errorf("Open under a file: %v; want an error naming the path", err)
 	}
 }

@@ -23,10 +23,10 @@ func TestMultipartUpload(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "model.onnx"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Publish(ctx, "k", src); err != nil {
+	if _, err := publish(ctx, s, "k", src); err != nil {
 		t.Fatal(err)
 	}
-	obj, err := srv.Backend.HeadObject("lair", s.FileObject("k", "model.onnx"))
+	obj, err := srv.Backend.HeadObject("lair", fileObject(t, s, "k", "model.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestMultipartUpload(t *testing.T) {
 		t.Errorf("stored object has %d bytes, want %d", obj.Size, len(data))
 	}
 	dst := filepath.Join(t.TempDir(), "d")
-	if _, err := s.Fetch(ctx, "k", dst); err != nil {
+	if _, err := fetch(ctx, s, "k", dst); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dst, "model.onnx")); !bytes.Equal(got, data) {

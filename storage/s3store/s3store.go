@@ -3,6 +3,8 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -88,14 +90,15 @@ func first(vals ...string) string {
 	return ""
 }
 
-// Store is an S3-backed storage.Backend.
+// Store is an S3 bucket as a storage.Remote; storage.NewCached makes a
+// storage.Store of it.
 type Store struct {
 	cfg      Config
 	client   *minio.Client
 	endpoint string // for messages
 }
 
-var _ storage.Backend = (*Store)(nil)
+var _ storage.Remote = (*Store)(nil)
 
 // Open returns a store for the URL s3://bucket/prefix configured from the
 // process environment. It does not contact the server; call Check.
@@ -166,8 +169,10 @@ func (s *Store) keyDir(key string) string { return s.base() + key + "/" }
 // MarkerObject returns the object name of key's marker.
 func (s *Store) MarkerObject(key string) string { return s.keyDir(key) + MarkerName }
 
-// FileObject returns the object name of one file of key.
-func (s *Store) FileObject(key, rel string) string { return s.keyDir(key) + "files/" + rel }
+// FileObject returns the object name of one file of the artifact m.
+func (s *Store) FileObject(m *storage.Manifest, rel string) string {
+	return s.keyDir(m.Key) + m.FilesDir() + "/" + rel
+}
 
 // Check probes the bucket: the endpoint answers, the credentials are
 // accepted, the bucket exists and objects under the prefix can be listed.
@@ -240,40 +245,59 @@ func (s *Store) Manifest(ctx context.Context, key string) (*storage.Manifest, er
 	return m, nil
 }
 
-// Fetch downloads a published artifact into dst, verifying every file.
-func (s *Store) Fetch(ctx context.Context, key, dst string) (*storage.Manifest, error) {
-	m, err := s.Manifest(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	err = storage.FetchInto(ctx, m, dst, s.cfg.Workers, func(ctx context.Context, f storage.File) (io.ReadCloser, error) {
-		obj, err := s.client.GetObject(ctx, s.cfg.Bucket, s.FileObject(key, f.Path), minio.GetObjectOptions{})
+// Fetch downloads the files of m into dst, verifying every file.
+func (s *Store) Fetch(ctx context.Context, m *storage.Manifest, dst string) error {
+	dir := s.keyDir(m.Key) + m.FilesDir() + "/"
+	err := storage.FetchInto(ctx, m, dst, s.cfg.Workers, func(ctx context.Context, f storage.File) (io.ReadCloser, error) {
+		obj, err := s.client.GetObject(ctx, s.cfg.Bucket, dir+f.Path, minio.GetObjectOptions{})
 		if err != nil {
 			return nil, s.explain("get "+f.Path, err)
 		}
-		return obj, nil
+		return missingIsCorrupt{obj, dir + f.Path}, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", s, err)
+		return fmt.Errorf("store %s: %w", s, err)
 	}
-	return m, nil
+	return nil
 }
 
-// Publish uploads the files of src under key, then the marker. A key that
-// is already published is left as it is.
-func (s *Store) Publish(ctx context.Context, key, src string) (*storage.Manifest, error) {
+// missingIsCorrupt turns "no such object" while reading a file the
+// manifest lists into storage.ErrCorrupt.
+type missingIsCorrupt struct {
+	*minio.Object
+	name string
+}
+
+func (r missingIsCorrupt) Read(p []byte) (int, error) {
+	n, err := r.Object.Read(p)
+	if err != nil && minio.ToErrorResponse(err).Code == "NoSuchKey" {
+		return n, fmt.Errorf("object %s is missing: %w", r.name, storage.ErrCorrupt)
+	}
+	return n, err
+}
+
+// Upload publishes the files of src under key: every file under
+// <key>/files-<generation>/, then the marker naming that generation, then
+// the files of older generations go. Unless replace, a key already
+// published is left as it is.
+func (s *Store) Upload(ctx context.Context, key, src string, replace bool) (*storage.Manifest, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	if m, err := s.Manifest(ctx, key); err == nil {
-		return m, nil
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, err
+	if !replace {
+		if m, err := s.Manifest(ctx, key); err == nil {
+			return m, nil
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
 	}
 	m, err := storage.ScanDir(ctx, key, src)
 	if err != nil {
 		return nil, err
 	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	m.Dir = "files-" + hex.EncodeToString(rnd[:])
 	if err := s.uploadFiles(ctx, key, src, m); err != nil {
 		return nil, err
 	}
@@ -283,7 +307,51 @@ func (s *Store) Publish(ctx context.Context, key, src string) (*storage.Manifest
 	if err != nil {
 		return nil, s.explain("publish marker of "+key, err)
 	}
+	s.dropOtherGenerations(ctx, key, m.Dir)
 	return m, nil
+}
+
+// dropOtherGenerations removes the files of key that the marker no longer
+// names (an older generation, or a writer that lost a race). A reader
+// still fetching them reads the marker again and retries. Failures only
+// leave garbage behind, so they are ignored.
+func (s *Store) dropOtherGenerations(ctx context.Context, key, keep string) {
+	kd := s.keyDir(key)
+	objs := make(chan minio.ObjectInfo)
+	go func() {
+		defer close(objs)
+		for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: kd, Recursive: true}) {
+			if obj.Err != nil {
+				return
+			}
+			rest := strings.TrimPrefix(obj.Key, kd)
+			if rest == MarkerName || strings.HasPrefix(rest, keep+"/") {
+				continue
+			}
+			objs <- obj
+		}
+	}()
+	for range s.client.RemoveObjects(ctx, s.cfg.Bucket, objs, minio.RemoveObjectsOptions{}) {
+	}
+}
+
+// Quarantine copies key's marker to <prefix>/.quarantine/<key>-<time>/
+// and removes it, so the key is unpublished and its files stay.
+func (s *Store) Quarantine(ctx context.Context, key string) (string, error) {
+	if err := storage.CheckKey(key); err != nil {
+		return "", err
+	}
+	q := s.base() + ".quarantine/" + key + "-" + time.Now().UTC().Format("20060102T150405.000000000Z") + "/" + MarkerName
+	_, err := s.client.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: s.cfg.Bucket, Object: q},
+		minio.CopySrcOptions{Bucket: s.cfg.Bucket, Object: s.MarkerObject(key)})
+	if err != nil {
+		return "", s.explain("quarantine "+key, err)
+	}
+	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, s.MarkerObject(key), minio.RemoveObjectOptions{}); err != nil {
+		return "", s.explain("quarantine "+key, err)
+	}
+	return "s3://" + s.cfg.Bucket + "/" + q, nil
 }
 
 func (s *Store) uploadFiles(ctx context.Context, key, src string, m *storage.Manifest) error {
@@ -303,7 +371,7 @@ func (s *Store) uploadFiles(ctx context.Context, key, src string, m *storage.Man
 		wg.Add(1)
 		go func(f storage.File) {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.uploadFile(ctx, key, filepath.Join(src, filepath.FromSlash(f.Path)), f); err != nil {
+			if err := s.uploadFile(ctx, key, m.Dir, filepath.Join(src, filepath.FromSlash(f.Path)), f); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -320,7 +388,7 @@ func (s *Store) uploadFiles(ctx context.Context, key, src string, m *storage.Man
 	return ctx.Err()
 }
 
-func (s *Store) uploadFile(ctx context.Context, key, p string, f storage.File) error {
+func (s *Store) uploadFile(ctx context.Context, key, dir, p string, f storage.File) error {
 	fh, err := os.Open(p)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", key, err)
@@ -333,7 +401,7 @@ func (s *Store) uploadFile(ctx context.Context, key, p string, f storage.File) e
 	if st.Size() != f.Size {
 		return fmt.Errorf("publish %s: %s changed while publishing (size %d, was %d)", key, p, st.Size(), f.Size)
 	}
-	_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.FileObject(key, f.Path), fh, f.Size, minio.PutObjectOptions{
+	_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.keyDir(key)+dir+"/"+f.Path, fh, f.Size, minio.PutObjectOptions{
 		ContentType:  "application/octet-stream",
 		UserMetadata: map[string]string{"Lair-Sha256": f.SHA256},
 		// The body is not signed (UNSIGNED-PAYLOAD, as over HTTPS): over

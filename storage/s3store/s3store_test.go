@@ -102,7 +102,7 @@ func TestPublishFetchRoundTrip(t *testing.T) {
 		t.Fatalf("Has before publish = %v, %v; want false, nil", ok, err)
 	}
 	src := writeArtifact(t, sample)
-	m, err := s.Publish(ctx, key, src)
+	m, err := publish(ctx, s, key, src)
 	if err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
@@ -113,8 +113,12 @@ func TestPublishFetchRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"runs/exp1/abc123/_COMPLETE", "runs/exp1/abc123/files/empty.txt", "runs/exp1/abc123/files/meta.json",
-		"runs/exp1/abc123/files/queries.parquet", "runs/exp1/abc123/files/sub/dir/trec.run", "runs/exp1/abc123/files/unicode-é/名前.json"}
+	if !strings.HasPrefix(m.Dir, "files-") || len(m.Dir) != len("files-")+16 {
+		t.Fatalf("manifest dir %q: want files-<16 hex digits>", m.Dir)
+	}
+	g := "runs/exp1/abc123/" + m.Dir
+	want := []string{"runs/exp1/abc123/_COMPLETE", g + "/empty.txt", g + "/meta.json",
+		g + "/queries.parquet", g + "/sub/dir/trec.run", g + "/unicode-é/名前.json"}
 	if fmt.Sprint(objs) != fmt.Sprint(want) {
 		t.Errorf("objects:\n got %q\nwant %q", objs, want)
 	}
@@ -124,7 +128,7 @@ func TestPublishFetchRoundTrip(t *testing.T) {
 	// A second client (another machine) sees the same key.
 	s2 := openStore(t, srv, "s3://lair/runs/exp1/", nil)
 	dst := filepath.Join(t.TempDir(), "got")
-	m2, err := s2.Fetch(ctx, key, dst)
+	m2, err := fetch(ctx, s2, key, dst)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -135,14 +139,42 @@ func TestPublishFetchRoundTrip(t *testing.T) {
 		t.Errorf("fetched files %v, want %v", got, sample)
 	}
 	// Fetching into an existing directory is refused.
-	if _, err := s2.Fetch(ctx, key, dst); err == nil {
+	if _, err := fetch(ctx, s2, key, dst); err == nil {
 		t.Error("Fetch into an existing directory: no error")
 	}
 	// Publishing again is a no-op returning the first manifest, even with other content.
 	other := writeArtifact(t, map[string]string{"x": "y"})
-	m3, err := s.Publish(ctx, key, other)
+	m3, err := publish(ctx, s, key, other)
 	if err != nil || fmt.Sprint(m3) != fmt.Sprint(m) {
 		t.Errorf("re-Publish = %v, %v; want the first manifest", m3, err)
+	}
+	// Replace uploads a new generation, switches the marker and drops the
+	// old generation's files.
+	m4, err := s.Upload(ctx, key, other, true)
+	if err != nil || m4.Dir == m.Dir || len(m4.Files) != 1 {
+		t.Fatalf("Replace = %+v, %v", m4, err)
+	}
+	objs, _ = srv.Objects("lair")
+	if want := []string{"runs/exp1/abc123/_COMPLETE", "runs/exp1/abc123/" + m4.Dir + "/x"}; fmt.Sprint(objs) != fmt.Sprint(want) {
+		t.Errorf("objects after Replace:\n got %q\nwant %q", objs, want)
+	}
+	dst2 := filepath.Join(t.TempDir(), "got2")
+	if _, err := fetch(ctx, s2, key, dst2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTree(t, dst2); fmt.Sprint(got) != "map[x:y]" {
+		t.Errorf("fetched after Replace: %v", got)
+	}
+	// Quarantine unpublishes the key and keeps its files.
+	where, err := s.Quarantine(ctx, key)
+	if err != nil || !strings.HasPrefix(where, "s3://lair/runs/exp1/.quarantine/abc123-") {
+		t.Fatalf("Quarantine = %q, %v", where, err)
+	}
+	if ok, _ := storage.Has(ctx, s, key); ok {
+		t.Error("quarantined key still published")
+	}
+	if keys, err := s.List(ctx); err != nil || len(keys) != 0 {
+		t.Errorf("List after Quarantine = %v, %v", keys, err)
 	}
 }
 
@@ -151,23 +183,23 @@ func TestNoMarkerMeansInvisible(t *testing.T) {
 	srv := startServer(t, "lair")
 	s := openStore(t, srv, "s3://lair", nil)
 	// Files without a marker: what a writer killed during upload leaves.
-	if err := srv.Overwrite("lair", s.FileObject("k1", "meta.json"), []byte("{}")); err != nil {
+	if err := srv.Overwrite("lair", fileObject(t, s, "k1", "meta.json"), []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := storage.Has(ctx, s, "k1"); err != nil || ok {
 		t.Fatalf("Has(k1) with files but no marker = %v, %v; want false", ok, err)
 	}
-	_, err := s.Fetch(ctx, "k1", filepath.Join(t.TempDir(), "d"))
+	_, err := fetch(ctx, s, "k1", filepath.Join(t.TempDir(), "d"))
 	if !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Fetch without marker: %v; want ErrNotFound", err)
 	}
 	// Publishing the key afterwards overwrites the leftovers and publishes.
 	src := writeArtifact(t, map[string]string{"meta.json": `{"ok":true}`})
-	if _, err := s.Publish(ctx, "k1", src); err != nil {
+	if _, err := publish(ctx, s, "k1", src); err != nil {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(t.TempDir(), "d")
-	if _, err := s.Fetch(ctx, "k1", dst); err != nil {
+	if _, err := fetch(ctx, s, "k1", dst); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dst, "meta.json")); string(b) != `{"ok":true}` {
@@ -180,7 +212,7 @@ func TestFetchDetectsDamage(t *testing.T) {
 	srv := startServer(t, "lair")
 	s := openStore(t, srv, "s3://lair/p", nil)
 	src := writeArtifact(t, map[string]string{"a.bin": "0123456789", "b.bin": "abcdef"})
-	if _, err := s.Publish(ctx, "k", src); err != nil {
+	if _, err := publish(ctx, s, "k", src); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, content, want string }{
@@ -189,12 +221,12 @@ func TestFetchDetectsDamage(t *testing.T) {
 		{"longer", "0123456789X", "size 11"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := srv.Overwrite("lair", s.FileObject("k", "a.bin"), []byte(tc.content)); err != nil {
+			if err := srv.Overwrite("lair", fileObject(t, s, "k", "a.bin"), []byte(tc.content)); err != nil {
 				t.Fatal(err)
 			}
 			parent := t.TempDir()
 			dst := filepath.Join(parent, "d")
-			_, err := s.Fetch(ctx, "k", dst)
+			_, err := fetch(ctx, s, "k", dst)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "a.bin") {
 				t.Fatalf("Fetch of damaged artifact: %v; want an error naming a.bin and %q", err, tc.want)
 			}
@@ -286,14 +318,14 @@ func TestPublishRefusesBadKeysAndSymlinks(t *testing.T) {
 	s := openStore(t, srv, "s3://lair", nil)
 	src := writeArtifact(t, map[string]string{"a": "1"})
 	for _, key := range []string{"", "../x", "a/b", ".hidden"} {
-		if _, err := s.Publish(ctx, key, src); err == nil {
+		if _, err := publish(ctx, s, key, src); err == nil {
 			t.Errorf("Publish(%q): no error", key)
 		}
 	}
 	if err := os.Symlink("/etc/passwd", filepath.Join(src, "link")); err != nil {
 		t.Skip(err)
 	}
-	if _, err := s.Publish(ctx, "k", src); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := publish(ctx, s, "k", src); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("Publish with symlink: %v", err)
 	}
 	if ok, _ := storage.Has(ctx, s, "k"); ok {
@@ -308,15 +340,15 @@ func TestListDelete(t *testing.T) {
 	other := openStore(t, srv, "s3://lair/p2", nil)
 	src := writeArtifact(t, map[string]string{"a": "1", "d/b": "2"})
 	for _, k := range []string{"k2", "k1"} {
-		if _, err := s.Publish(ctx, k, src); err != nil {
+		if _, err := publish(ctx, s, k, src); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := other.Publish(ctx, "k3", src); err != nil {
+	if _, err := publish(ctx, other, "k3", src); err != nil {
 		t.Fatal(err)
 	}
 	// Files without a marker are not listed.
-	if err := srv.Overwrite("lair", s.FileObject("half", "a"), []byte("x")); err != nil {
+	if err := srv.Overwrite("lair", fileObject(t, s, "half", "a"), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := s.List(ctx)
