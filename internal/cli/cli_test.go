@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/storage/s3store/s3fake"
 )
 
 // testRegistry holds debug stage types, so the CLI tests do not depend on
@@ -90,6 +92,20 @@ func testRegistry() *pipeline.Registry {
 			return fmt.Errorf("%s", sc.Params.String("message"))
 		},
 	})
+	reg.Register(&pipeline.StageType{
+		Name: "debug/panic", Doc: "Panics.", Output: pipeline.KindDataset,
+		Run: func(ctx context.Context, sc *pipeline.StageContext) error {
+			var m map[string]int
+			m["boom"]++ // a nil map write: a runtime panic
+			return nil
+		},
+	})
+	reg.Register(&pipeline.StageType{
+		Name: "debug/now", Doc: "Writes the time: not deterministic, for lair verify --rerun.", Output: pipeline.KindDataset,
+		Run: func(ctx context.Context, sc *pipeline.StageContext) error {
+			return os.WriteFile(filepath.Join(sc.OutDir, "now.txt"), []byte(time.Now().Format(time.RFC3339Nano)), 0o644)
+		},
+	})
 	return reg
 }
 
@@ -104,6 +120,9 @@ func TestMain(m *testing.M) {
 		"mkdata": func() { os.Exit(mkdata(os.Args[1:])) },
 	})
 }
+
+// servers are the S3 servers started by s3fake, per script.
+var servers sync.Map // *testscript.TestScript -> *s3fake.Server
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -145,6 +164,36 @@ func TestScripts(t *testing.T) {
 					}
 					time.Sleep(10 * time.Millisecond)
 				}
+			},
+			// s3fake: start an in-process S3 server with bucket "lair"
+			// for this script and point the AWS_* variables at it.
+			"s3fake": func(ts *testscript.TestScript, neg bool, args []string) {
+				srv, err := s3fake.Start("lair")
+				ts.Check(err)
+				ts.Defer(srv.Close)
+				for _, kv := range srv.Env() {
+					k, v, _ := strings.Cut(kv, "=")
+					ts.Setenv(k, v)
+				}
+				servers.Store(ts, srv)
+			},
+			// s3corrupt SUFFIX: overwrite the first object of bucket
+			// "lair" whose name ends with SUFFIX.
+			"s3corrupt": func(ts *testscript.TestScript, neg bool, args []string) {
+				v, ok := servers.Load(ts)
+				if !ok {
+					ts.Fatalf("s3corrupt: run s3fake first")
+				}
+				srv := v.(*s3fake.Server)
+				objs, err := srv.Objects("lair")
+				ts.Check(err)
+				for _, o := range objs {
+					if strings.HasSuffix(o, args[0]) {
+						ts.Check(srv.Overwrite("lair", o, []byte("damaged")))
+						return
+					}
+				}
+				ts.Fatalf("no object ends with %s in %v", args[0], objs)
 			},
 			// emptydir DIR: DIR exists and holds nothing (or, negated, something).
 			"emptydir": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -321,7 +321,7 @@ func (f *storeFlags) lairDir() string {
 }
 
 // open opens the store; a local one must exist already.
-func (f *storeFlags) open(ctx context.Context, exclusive bool) (storage.Store, error) {
+func (f *storeFlags) open(ctx context.Context, exclusive bool, onWait func()) (storage.Store, error) {
 	url := f.store
 	if url == "" {
 		url = filepath.Join(f.lairDir(), "store")
@@ -331,7 +331,7 @@ func (f *storeFlags) open(ctx context.Context, exclusive bool) (storage.Store, e
 			return nil, fmt.Errorf("no store at %s: %w", p, err)
 		}
 	}
-	return openStore(ctx, url, f.lairDir(), "", exclusive)
+	return openStore(ctx, url, f.lairDir(), "", exclusive, onWait)
 }
 
 func cmdGC(ctx context.Context, s *sys, args []string) error {
@@ -343,6 +343,16 @@ func cmdGC(ctx context.Context, s *sys, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		return err
 	}
+	// Exclusive first: wait for running runs on this machine to finish
+	// (their records name what they use) and keep new ones out; only then
+	// read the records.
+	st, err := f.open(ctx, true, func() {
+		fmt.Fprintln(s.stderr, "lair gc: waiting for the runs using the store to finish")
+	})
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	defer st.Close()
 	runsDir := filepath.Join(f.lairDir(), "runs")
 	ids, err := pipeline.ListRuns(runsDir)
 	if err != nil {
@@ -358,13 +368,6 @@ func cmdGC(ctx context.Context, s *sys, args []string) error {
 			keep[mi.Key] = true
 		}
 	}
-	// Exclusive: waits for running runs on this machine to finish and
-	// keeps new ones out.
-	st, err := f.open(ctx, true)
-	if err != nil {
-		return fmt.Errorf("gc: %w", err)
-	}
-	defer st.Close()
 	keys, err := st.List(ctx)
 	if err != nil {
 		return err
@@ -417,7 +420,7 @@ func cmdVerify(ctx context.Context, s *sys, args []string) error {
 			return err
 		}
 	}
-	st, err := f.open(ctx, false)
+	st, err := f.open(ctx, false, nil)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}

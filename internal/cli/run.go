@@ -49,14 +49,14 @@ func (f *runFlags) register(fs *flag.FlagSet, storeDefault, storeDoc string) {
 // openStore opens and checks the store named by storeURL (default: the
 // store beside the DAG); an S3 store caches artifacts in cacheDir
 // (default: .lair/s3cache beside the DAG).
-func openStore(ctx context.Context, storeURL, lair, cacheDir string, exclusive bool) (storage.Store, error) {
+func openStore(ctx context.Context, storeURL, lair, cacheDir string, exclusive bool, onWait func()) (storage.Store, error) {
 	if storeURL == "" {
 		storeURL = filepath.Join(lair, "store")
 	}
 	if cacheDir == "" {
 		cacheDir = filepath.Join(lair, "s3cache")
 	}
-	st, err := stores.Open(ctx, storeURL, stores.Options{CacheDir: cacheDir, Exclusive: exclusive})
+	st, err := stores.Open(ctx, storeURL, stores.Options{CacheDir: cacheDir, Exclusive: exclusive, OnWait: onWait})
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func cmdRun(ctx context.Context, s *sys, args []string) error {
 	}
 	// A directory opens the local store; s3://bucket/prefix opens the S3
 	// store (checked before any stage runs) with a verified local cache.
-	st, err := openStore(ctx, f.store, lairDir(dagPath), "", false)
+	st, err := openStore(ctx, f.store, lairDir(dagPath), "", false, nil)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func cmdStageRun(ctx context.Context, s *sys, args []string) error {
 		}
 		defer os.RemoveAll(work)
 	}
-	st, err := openStore(ctx, f.store, work, filepath.Join(work, "cache"), false)
+	st, err := openStore(ctx, f.store, work, filepath.Join(work, "cache"), false, nil)
 	if err != nil {
 		return err
 	}

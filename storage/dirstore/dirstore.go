@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,6 +41,9 @@ type Options struct {
 	// keeps new ones out until Close (lair gc uses it). Otherwise the
 	// store is opened shared.
 	Exclusive bool
+	// OnWait, when set, is called once if the store lock is held by
+	// another session and Open has to wait for it.
+	OnWait func()
 }
 
 // Open opens (creating it if needed) the store at root, starts a session
@@ -59,7 +63,14 @@ func Open(ctx context.Context, root string, opts Options) (*Store, error) {
 	if opts.Exclusive {
 		how = syscall.LOCK_EX
 	}
-	s.storeF, err = lockFile(ctx, filepath.Join(abs, ".store.lock"), how, nil)
+	var onBusy func(*os.File) waiter
+	if opts.OnWait != nil {
+		onBusy = func(*os.File) waiter {
+			var once sync.Once
+			return func() { once.Do(opts.OnWait) }
+		}
+	}
+	s.storeF, err = lockFile(ctx, filepath.Join(abs, ".store.lock"), how, onBusy)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", abs, err)
 	}

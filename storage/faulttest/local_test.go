@@ -231,7 +231,7 @@ loop:
 			t.Errorf("lair gc during a run: %s", r)
 		}
 		gcWait = max(gcWait, r.took)
-		gcOut = append(gcOut, lastLines(r.stdout+r.stderr, 1))
+		gcOut = append(gcOut, lastLines(r.stdout+r.stderr, 2)) // the result, and the wait notice on stderr
 	}
 	t.Logf("%d gc runs during the run (longest %s): %v", gcs, gcWait.Round(time.Millisecond), gcOut)
 	if gcWait > 2*time.Second && !strings.Contains(strings.Join(gcOut, " "), "wait") {

@@ -20,6 +20,9 @@ type Options struct {
 	// exclusively: it waits for every other session to end and keeps new
 	// ones out until Close (lair gc).
 	Exclusive bool
+	// OnWait, when set, is called once if Open waits for other sessions
+	// (with Exclusive: any running run on this machine).
+	OnWait func()
 }
 
 // Kind is "dir" or "s3": which backend a store URL names.
@@ -65,7 +68,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (storage.Store, erro
 		return nil, err
 	}
 	if kind == "dir" {
-		return dirstore.Open(ctx, p, dirstore.Options{Exclusive: opts.Exclusive})
+		return dirstore.Open(ctx, p, dirstore.Options{Exclusive: opts.Exclusive, OnWait: opts.OnWait})
 	}
 	if opts.CacheDir == "" {
 		return nil, fmt.Errorf("store %s: no local cache directory given", rawURL)
@@ -74,7 +77,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (storage.Store, erro
 	if err != nil {
 		return nil, err
 	}
-	cache, err := dirstore.Open(ctx, opts.CacheDir, dirstore.Options{Exclusive: opts.Exclusive})
+	cache, err := dirstore.Open(ctx, opts.CacheDir, dirstore.Options{Exclusive: opts.Exclusive, OnWait: opts.OnWait})
 	if err != nil {
 		return nil, fmt.Errorf("local cache of %s: %w", rawURL, err)
 	}
