@@ -79,6 +79,11 @@ type compiledAxis struct {
 	key    string
 	vals   []any
 	labels []string
+	// selectOnly: the key is not a parameter of the stage type but a
+	// matrix key of its inputs; it only selects which upstream instances
+	// the stage runs on (plan checks that some input carries it).
+	selectOnly bool
+	line, col  int
 }
 
 type compiledNeed struct {
@@ -416,16 +421,23 @@ func (l *loader) stage(c *compiled) {
 	for _, ax := range s.Matrix {
 		field := "matrix." + ax.Key
 		p, ok := t.Param(ax.Key)
+		ca := compiledAxis{key: ax.Key, line: ax.Line, col: ax.Col}
 		if !ok {
-			l.add(ax.Line, ax.Col, s.Name, field, "matrix key is not a parameter of %s%s; it takes: %s", t.Name, suggest(ax.Key, pnames), listOrNone(pnames))
-			continue
+			if !l.anyMatrixKey(ax.Key, s.Name) {
+				l.add(ax.Line, ax.Col, s.Name, field, "matrix key is not a parameter of %s%s; it takes: %s", t.Name, suggest(ax.Key, pnames), listOrNone(pnames))
+				continue
+			}
+			// not a parameter but another stage's matrix key: a selector of
+			// upstream instances by their matrix value (plan checks that an
+			// input carries it)
+			p = Param{Name: ax.Key, Type: TypeString}
+			ca.selectOnly = true
 		}
 		inMatrix[ax.Key] = true
 		if given[ax.Key] {
 			l.add(ax.Line, ax.Col, s.Name, field, "parameter is set both in with and in matrix; keep one")
 			continue
 		}
-		ca := compiledAxis{key: ax.Key}
 		seen := map[string]bool{}
 		for _, n := range ax.vals {
 			v, ok := l.resolve(n, s.Name, field)
@@ -469,6 +481,21 @@ func (l *loader) stage(c *compiled) {
 		}
 		l.add(s.Line, s.Col, s.Name, "with."+p.Name, "missing required parameter of %s (%s): %s", t.Name, p.Type, p.Doc)
 	}
+}
+
+// anyMatrixKey reports whether a stage other than self has key in its matrix.
+func (l *loader) anyMatrixKey(key, self string) bool {
+	for _, st := range l.dag.Stages {
+		if st.Name == self {
+			continue
+		}
+		for _, ax := range st.Matrix {
+			if ax.Key == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (l *loader) needs(c *compiled, names []string) {

@@ -236,7 +236,9 @@ func (l *loader) plan() *Plan {
 					for k, pv := range t.params {
 						nt.params[k] = pv
 					}
-					nt.params[ax.key] = v
+					if !ax.selectOnly {
+						nt.params[ax.key] = v
+					}
 					next = append(next, nt)
 				}
 			}
@@ -289,6 +291,30 @@ func (l *loader) plan() *Plan {
 					l.add(n.need.Line, n.need.Col, c.st.Name, "needs", "no instance of %q matches %s", n.stage, InstanceName(c.st.Name, t.labels))
 					return p
 				}
+			}
+		}
+		// A selector axis must name a matrix key that some input carries:
+		// otherwise it is a typo that would run the same work twice.
+		for _, ax := range c.axes {
+			if !ax.selectOnly || len(tuples) == 0 {
+				continue
+			}
+			carried := false
+			for _, in := range tuples[0].inputs {
+				for _, up := range in {
+					if _, ok := up.Matrix[ax.key]; ok {
+						carried = true
+					}
+				}
+			}
+			if !carried {
+				var pnames []string
+				for _, pd := range c.typ.Params {
+					pnames = append(pnames, pd.Name)
+				}
+				l.add(ax.line, ax.col, c.st.Name, "matrix."+ax.key, "matrix key is not a parameter of %s%s nor a matrix key of its inputs; it takes: %s",
+					c.typ.Name, suggest(ax.key, pnames), listOrNone(pnames))
+				return p
 			}
 		}
 		var insts []*Instance
