@@ -78,6 +78,7 @@ var commands = []command{
 	{"verify", "", "recompute every store checksum; quarantine damaged entries", cmdVerify},
 	{"stage run", "DAG INSTANCE", "run one stage instance against a shared store (a cluster step)", cmdStageRun},
 	{"export argo", "DAG", "write an Argo Workflows manifest for a DAG", cmdExportArgo},
+	{"export beir", "TABLES DIR", "write a dataset artifact as a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)", cmdExportBEIR},
 	{"doctor", "[DAG]", "what this machine offers (ONNX Runtime, GoMLX backends, PJRT plugins, GPUs); check a DAG's devices", cmdDoctor},
 	{"model new", "DIR", "write a random-weight encoder (bert, xlmr, static) in Hugging Face layout", cmdModelNew},
 	{"version", "", "print lair's version", cmdVersion},
