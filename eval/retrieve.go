@@ -50,11 +50,26 @@ type RetrieveStats struct {
 	Queries int
 }
 
+// Dense is the scorer DenseScorer builds: dot products of the embeddings,
+// with the degenerate ones (see BadVector) scored Lowest.
+type Dense struct {
+	search.Scorer
+	// Bad lists the embeddings that could not be used as vectors, queries
+	// first, each in dataset order.
+	Bad []BadVector
+}
+
 // DenseScorer builds a dot-product scorer over the embeddings of the
 // prepared dataset's queries (role "query") and candidates (role
 // "passage"), matched by id. With normalize, vectors are scaled to unit
 // length (cosine similarity). embPath names the embeddings file in errors.
-func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bool) (*search.Dense, error) {
+//
+// A degenerate embedding (all zeros, or any NaN or infinite value) does
+// not stop the run: it is listed in Bad with its id, and every pair it is
+// part of scores Lowest, so a degenerate candidate ranks below every other
+// candidate and a degenerate query ranks its pool by the tie rule alone
+// (candidate id ascending). Both are deterministic.
+func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bool) (*Dense, error) {
 	qrow := map[string]int{}
 	crow := map[string]int{}
 	for i, id := range e.IDs {
@@ -68,6 +83,8 @@ func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bo
 		m[id] = i
 	}
 	dim := e.Dim
+	var bad []BadVector
+	var badQ, badC []int
 	Q := search.Matrix{Data: make([]float32, len(p.DS.Queries)*dim), Dim: dim}
 	qf := filepath.Join(p.DS.Dir, QueriesFile)
 	for i, q := range p.DS.Queries {
@@ -78,8 +95,9 @@ func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bo
 		if e.Langs[r] != q.Lang {
 			return nil, fmt.Errorf("%s row %d: qid %q has lang %q but %s row %d says %q", embPath, r, q.QID, e.Langs[r], qf, i, q.Lang)
 		}
-		if err := putVector(Q.Row(i), e.Vector(r), normalize); err != nil {
-			return nil, fmt.Errorf("%s row %d (qid %q): %w", embPath, r, q.QID, err)
+		if why := putVector(Q.Row(i), e.Vector(r), normalize); why != "" {
+			bad = append(bad, BadVector{Role: tables.RoleQuery, ID: q.QID, Row: r, Reason: why})
+			badQ = append(badQ, i)
 		}
 	}
 	C := search.Matrix{Data: make([]float32, len(p.CID)*dim), Dim: dim}
@@ -92,33 +110,43 @@ func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bo
 		if e.Langs[r] != p.CLang[i] {
 			return nil, fmt.Errorf("%s row %d: cid %q has lang %q but %s row %d says %q", embPath, r, cid, e.Langs[r], cf, p.CandRow[i], p.CLang[i])
 		}
-		if err := putVector(C.Row(i), e.Vector(r), normalize); err != nil {
-			return nil, fmt.Errorf("%s row %d (cid %q): %w", embPath, r, cid, err)
+		if why := putVector(C.Row(i), e.Vector(r), normalize); why != "" {
+			bad = append(bad, BadVector{Role: tables.RolePassage, ID: cid, Row: r, Reason: why})
+			badC = append(badC, i)
 		}
 	}
-	return search.NewDense(Q, C)
+	d, err := search.NewDense(Q, C)
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) == 0 {
+		return &Dense{Scorer: d}, nil
+	}
+	return &Dense{Scorer: newGuarded(d, badQ, badC), Bad: bad}, nil
 }
 
-func putVector(dst, src []float32, normalize bool) error {
+// putVector copies src into dst (unit length with normalize) and returns
+// why it cannot be used ("" when it can): then dst is left zero.
+func putVector(dst, src []float32, normalize bool) string {
 	var ss float64
 	for _, x := range src {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("vector has a non-finite value")
+			return ReasonNonFinite
 		}
 		ss += float64(x) * float64(x)
 	}
+	if ss == 0 {
+		return ReasonZero
+	}
 	if !normalize {
 		copy(dst, src)
-		return nil
-	}
-	if ss == 0 {
-		return fmt.Errorf("zero vector cannot be normalized")
+		return ""
 	}
 	inv := float32(1 / math.Sqrt(ss))
 	for i, x := range src {
 		dst[i] = x * inv
 	}
-	return nil
+	return ""
 }
 
 func (p *Prepared) segments() []search.Segment {

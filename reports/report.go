@@ -84,6 +84,9 @@ func Build(ctx context.Context, in Input, outDir string) error {
 		if md, err := tables.Metadata(f); err == nil && md["license"] != "" && !strings.Contains(meta["license"], md["license"]) {
 			meta["license"] = strings.TrimPrefix(meta["license"]+"; "+md["license"], "; ")
 		}
+		if md, err := tables.Metadata(f); err == nil && md["degenerate_embeddings"] != "" && !strings.Contains(meta["degenerate"], md["degenerate_embeddings"]) {
+			meta["degenerate"] = strings.TrimPrefix(meta["degenerate"]+"; "+md["degenerate_embeddings"], "; ")
+		}
 	}
 	if len(ms) == 0 {
 		return fmt.Errorf("report: no metric rows in %v", in.MetricsFiles)
@@ -148,6 +151,7 @@ func Build(ctx context.Context, in Input, outDir string) error {
 		title = "lair report"
 	}
 	page := buildPage(title, ms, comps, base, alpha, logs, meta["license"])
+	page.Degenerate = meta["degenerate"]
 	page.Groups = groupRows(ms, page.idx, in.LanguageGroups, page.Cols)
 	f, err := os.Create(filepath.Join(outDir, "report.html"))
 	if err != nil {
@@ -303,6 +307,9 @@ type pageData struct {
 	Runs                     []string
 	Groups                   []groupRow
 	idx                      map[mkey]tables.Metric
+
+	// Degenerate counts zero or non-finite embeddings per run (ranked last by retrieval).
+	Degenerate string
 }
 
 type mkey struct{ run, dataset, setting, metric, q, c string }

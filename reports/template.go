@@ -31,7 +31,8 @@ svg .bar{fill:#0072B2}svg .empty{text-anchor:middle;fill:#888}
 <p class="note">Runs: {{range $i, $r := .Runs}}{{if $i}}, {{end}}<code>{{$r}}</code>{{end}}.
 mAP is over the full ranking; mono: queries of X against the candidates of X; cross: X against one other language Y (averaged over Y);
 multi: X against the pooled candidates of all languages. Macro-averaged over query languages. RD: rank distance (lower is better).
-{{if .License}}Data licenses: {{.License}}.{{end}}</p>
+{{if .License}}Data licenses: {{.License}}.{{end}}
+{{if .Degenerate}}<span id="degenerate">Zero or non-finite embeddings (scored lowest, ranked last): {{.Degenerate}}.</span>{{end}}</p>
 
 <h2 id="summary">Summary</h2>
 <table id="summary-table">

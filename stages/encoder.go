@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lair-ir/lair/encoder/encode"
 	"github.com/lair-ir/lair/encoder/model"
@@ -131,6 +133,12 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	for _, c := range cands {
 		e.IDs, e.Roles, e.Langs = append(e.IDs, c.CID), append(e.Roles, tables.RolePassage), append(e.Langs, c.Lang)
 	}
+	degenerate := zeroDegenerate(e)
+	if len(degenerate) > 0 {
+		// Retrieval scores these lowest (eval.DenseScorer); the run goes on.
+		sc.Log.Warn("degenerate embeddings (zero, or non-finite and written as zero)", "count", len(degenerate),
+			"first", strings.Join(degenerate[:min(20, len(degenerate))], "; "))
+	}
 	if err := tables.WriteEmbeddings(sc.OutDir, e); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -141,7 +149,8 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 		sc.Log.Info("encoded", "role", s.role, "texts", s.st.Texts, "unique", s.st.Unique, "cached", s.st.Cached,
 			"encoded", s.st.Encoded, "tokens", s.st.Tokens, "padded", s.st.Padded, "model_s", s.st.Model.Seconds(), "wall_s", s.st.Wall.Seconds())
 	}
-	meta, _ := json.MarshalIndent(map[string]any{"model_key": m.Hash, "dim": dim, "queries": qst, "passages": cst}, "", "  ")
+	meta, _ := json.MarshalIndent(map[string]any{"model_key": m.Hash, "dim": dim, "queries": qst, "passages": cst,
+		"degenerate": degenerate}, "", "  ")
 	return os.WriteFile(filepath.Join(sc.OutDir, "encode_stats.json"), append(meta, '\n'), 0o644)
 }
 
@@ -273,4 +282,28 @@ func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	src, _ := json.MarshalIndent(map[string]any{"source": source, "model_hash": m.Hash}, "", "  ")
 	return os.WriteFile(filepath.Join(sc.OutDir, "source.json"), append(src, '\n'), 0o644)
+}
+
+// zeroDegenerate finds the vectors of e that are all zero or hold a NaN or
+// infinite value, sets the latter to zero (so the embeddings file stays
+// finite and retrieval ranks them last), and returns "role id: reason" for
+// each.
+func zeroDegenerate(e *tables.Embeddings) []string {
+	var out []string
+	for i := range e.IDs {
+		v := e.Vector(i)
+		zero, finite := true, true
+		for _, x := range v {
+			zero = zero && x == 0
+			finite = finite && !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0)
+		}
+		switch {
+		case !finite:
+			clear(v)
+			out = append(out, e.Roles[i]+" "+e.IDs[i]+": non-finite")
+		case zero:
+			out = append(out, e.Roles[i]+" "+e.IDs[i]+": zero")
+		}
+	}
+	return out
 }

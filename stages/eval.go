@@ -132,6 +132,17 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	modelKey := emb.ModelKey
 	emb = nil // the scorer holds its own (normalized) copy
+	badQ, badC := eval.CountBad(scorer.Bad)
+	var badIDs []string
+	for _, b := range scorer.Bad {
+		if len(badIDs) == 1000 {
+			break
+		}
+		badIDs = append(badIDs, b.Role+":"+b.ID+":"+b.Reason)
+	}
+	if len(scorer.Bad) > 0 {
+		sc.Log.Warn("degenerate embeddings", "queries", badQ, "passages", badC, "detail", eval.SummarizeBad(scorer.Bad, 20))
+	}
 
 	runID := evalRunID(sc, embIn.Stage)
 	sc.Progress.Start("retrieve "+ds.Name, int64(len(ds.Queries)))
@@ -139,9 +150,11 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name, "rows", st.Rows, "skipped_no_relevant", st.NoRel)
+	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name, "rows", st.Rows, "skipped_no_relevant", st.NoRel,
+		"degenerate_queries", badQ, "degenerate_passages", badC)
 	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": []string{ds.Name},
-		"model_key": modelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasetLicense(dsIn.Dir)})
+		"model_key": modelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasetLicense(dsIn.Dir),
+		"degenerate_embeddings": map[string]any{"queries": badQ, "passages": badC, "ids": badIDs}})
 }
 
 func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
@@ -239,9 +252,17 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 	if len(licenses) > 0 {
 		meta["license"] = strings.Join(licenses, "; ")
 	}
-	var paths []string
+	var paths, degenerate []string
 	for _, in := range sc.InputsOf(pipeline.KindRankings) {
 		paths = append(paths, in.Path(eval.RankingsFile))
+		if d := degenerateNote(in.Dir); d != "" {
+			degenerate = append(degenerate, d)
+		}
+	}
+	if len(degenerate) > 0 {
+		// zero or non-finite embeddings the retrieval ranked last; the report shows this line
+		meta["degenerate_embeddings"] = strings.Join(degenerate, "; ")
+		sc.Log.Warn("rankings with degenerate embeddings", "runs", meta["degenerate_embeddings"])
 	}
 	p := sc.Params
 	sc.Progress.Start("evaluate", int64(len(paths)))
@@ -375,6 +396,26 @@ func runSweep(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	return nil
+}
+
+// degenerateNote summarises the degenerate_embeddings of a retrieve
+// stage's meta.json ("" if none): "RUN: Q queries, P passages".
+func degenerateNote(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return ""
+	}
+	var m struct {
+		RunID      string `json:"run_id"`
+		Degenerate struct {
+			Queries  int `json:"queries"`
+			Passages int `json:"passages"`
+		} `json:"degenerate_embeddings"`
+	}
+	if json.Unmarshal(b, &m) != nil || m.Degenerate.Queries+m.Degenerate.Passages == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: %d queries, %d passages", m.RunID, m.Degenerate.Queries, m.Degenerate.Passages)
 }
 
 // datasetLicense returns the license in a dataset artifact's meta.json ("" if none).
