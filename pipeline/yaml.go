@@ -111,6 +111,9 @@ func parseYAML(file string, data []byte) (root *ynode, err error) {
 			root, err = nil, ErrorList{{File: file, Msg: fmt.Sprintf("YAML parser failed: %v", r)}}
 		}
 	}()
+	if line, col, derr := checkDepth(data, maxYAMLDepth); derr != nil {
+		return nil, ErrorList{{File: file, Line: line, Col: col, Msg: derr.Error() + ": flatten the file"}}
+	}
 	f, perr := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if perr != nil {
 		var ye yaml.Error
@@ -150,7 +153,7 @@ func (c *yamlConverter) convert(n ast.Node, path string) *ynode {
 	c.depth++
 	defer func() { c.depth-- }()
 	line, col := pos(n.GetToken())
-	if c.depth > 200 {
+	if c.depth > maxYAMLDepth {
 		c.errorf(line, col, "YAML nested too deeply")
 		return &ynode{kind: nodeNull, line: line, col: col}
 	}

@@ -161,7 +161,7 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: precision %s is not supported yet: onnx-gomlx runs the graph in the dtype of the "+
 			"model's initializers (float32); use precision: fp32", sc.Name, p)
 	}
-	choice, err := backend.Resolve(backend.Options{Device: sc.Params.String("device")})
+	choice, err := backend.Resolve(backend.Options{Device: sc.Params.String("device"), Config: sc.Env.Backend})
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}

@@ -19,6 +19,10 @@ type Options struct {
 	// Plugin is a PJRT plugin file given explicitly (a --pjrt-plugin
 	// flag); it comes before $LAIR_PJRT_PLUGIN and every search place.
 	Plugin string
+	// Config, for device cpu, is the GoMLX backend configuration (what a
+	// stage gets as pipeline.Env.Backend); "" means $GOMLX_BACKEND, else
+	// DefaultGo.
+	Config string
 }
 
 // Choice is a resolved backend: what Open loads.
@@ -79,7 +83,10 @@ const fixPlugin = "to supply one: set " + EnvPlugin + "=/path/to/plugin.so (or p
 func (s System) Resolve(opt Options) (Choice, error) {
 	switch opt.Device {
 	case "", CPU:
-		cfg := s.getenv(EnvGoMLX)
+		cfg := opt.Config
+		if cfg == "" {
+			cfg = s.getenv(EnvGoMLX)
+		}
 		if cfg == "" {
 			cfg = DefaultGo
 		}
@@ -151,7 +158,7 @@ func Open(c Choice) (compute.Backend, error) {
 	os.Setenv(xla.NoAutoInstallEnv, "1")
 	switch c.Device {
 	case CPU:
-		b, err := compute.NewWithConfig(c.Config)
+		b, err := newQuiet(c.Config)
 		if err != nil {
 			return nil, fmt.Errorf("GoMLX backend %q: %w", c.Config, err)
 		}
