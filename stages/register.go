@@ -9,4 +9,5 @@ func Register(r *pipeline.Registry) {
 	registerEncoder(r)
 	registerTraining(r)
 	registerBeyond(r)
+	registerShards(r)
 }

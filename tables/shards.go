@@ -3,6 +3,7 @@ package tables
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -252,4 +254,39 @@ func (m *MappedEmbeddings) Close() error {
 		return fmt.Errorf("unmap %s: %w", filepath.Base(m.Path), err)
 	}
 	return nil
+}
+
+// Dim returns the vector dimension of the file being written.
+func (w *EmbeddingsWriter) Dim() int { return w.buf.Dim }
+
+// ReadBatches reads a Parquet table of rows T in batches of up to n rows,
+// so that a table of any size is read in bounded memory.
+func ReadBatches[T any](path string, n int, fn func([]T) error) (err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	defer func() {
+		if r := recover(); r != nil { // parquet-go can panic on corrupt input
+			err = fmt.Errorf("read %s: corrupt file: %v", path, r)
+		}
+	}()
+	r := parquet.NewGenericReader[T](f)
+	defer r.Close()
+	buf := make([]T, max(n, 1))
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			if err := fn(buf[:k]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("read %s: %w", path, rerr)
+		}
+	}
 }

@@ -361,3 +361,26 @@ func FuzzParseCorpusLine(f *testing.F) {
 		}
 	})
 }
+
+// TestBaselines: one row per language and system, and the means the
+// MIRACL paper and Pyserini quote (BM25 nDCG@10 0.385 over 18 languages).
+func TestBaselines(t *testing.T) {
+	seen := map[string]bool{}
+	for _, b := range Baselines {
+		key := b.RunID + "/" + b.Lang
+		if seen[key] || !slices.Contains(Languages, b.Lang) || b.NDCG10 <= 0 || b.NDCG10 >= 1 || b.Recall100 < b.NDCG10 || b.Recall100 >= 1 {
+			t.Errorf("bad or duplicate row %+v", b)
+		}
+		seen[key] = true
+	}
+	if len(seen) != 2*len(Languages) {
+		t.Errorf("%d rows, want %d", len(seen), 2*len(Languages))
+	}
+	m := BaselineMeans()
+	if got := m["bm25 (pyserini 2CR)"][0]; fmt.Sprintf("%.3f", got) != "0.385" {
+		t.Errorf("BM25 mean nDCG@10 %.4f, want 0.385", got)
+	}
+	if got := m["mdpr (pyserini 2CR)"][0]; fmt.Sprintf("%.3f", got) != "0.421" {
+		t.Errorf("mDPR mean nDCG@10 %.4f, want 0.421", got)
+	}
+}

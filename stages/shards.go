@@ -1,0 +1,1208 @@
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/lair-ir/lair/datasets"
+	"github.com/lair-ir/lair/datasets/miracl"
+	"github.com/lair-ir/lair/encoder/encode"
+	"github.com/lair-ir/lair/encoder/model"
+	"github.com/lair-ir/lair/eval"
+	"github.com/lair-ir/lair/eval/bm25"
+	"github.com/lair-ir/lair/eval/search"
+	"github.com/lair-ir/lair/pipeline"
+	"github.com/lair-ir/lair/reports"
+	"github.com/lair-ir/lair/tables"
+)
+
+// Sharded retrieval for corpora too large for one search (MIRACL: up to
+// ~33M passages per language). One language's corpus is cut into shards
+// by a hash of the docid; every shard is encoded, searched and indexed on
+// its own, as one matrix instance each (so `lair export argo` runs the
+// shards as parallel steps and a failed shard re-runs alone), and
+// retrieve/merge combines the per-shard results into the rankings one
+// search over the whole corpus would give, ties and exact ranks included:
+//
+//	corpus/shard[lang,shard]     the shard's passages (+ the language's queries and qrels)
+//	encode/shard[lang,shard]     streamed encoding -> embeddings.arrow (memory-mapped below)
+//	retrieve/gather              the queries' vectors and every relevant passage's vector, bit for bit from its shard
+//	retrieve/dense-shard[..]     top-k of the shard per query + per relevant passage, how many shard passages rank ahead
+//	retrieve/bm25-stats          BM25 statistics summed over the shards (+ the relevant passages' texts)
+//	retrieve/bm25-shard[..]      as dense-shard, BM25 with the global statistics
+//	retrieve/merge               rankings.parquet: merged top-k, rank = 1 + sum of the shards' counts
+
+const (
+	shardInfoFile    = "shard.json"
+	shardRankingFile = "shard_rankings.parquet"
+	gatherMarker     = "gather.json"
+	bm25StatsFile    = "bm25_stats.parquet"
+	bm25StatsMeta    = "bm25_stats.json"
+)
+
+// registerShards registers the sharded-retrieval stages.
+func registerShards(r *pipeline.Registry) {
+	r.Register(corpusShardStage())
+	r.Register(encodeShardStage())
+	r.Register(gatherStage())
+	r.Register(denseShardStage())
+	r.Register(bm25StatsStage())
+	r.Register(bm25ShardStage())
+	r.Register(mergeStage())
+	r.Register(miraclReferenceStage())
+	r.Register(miraclTableStage())
+}
+
+// shardInfo is shard.json: which shard of which language an artifact is.
+type shardInfo struct {
+	Dataset  string `json:"dataset"`
+	Lang     string `json:"lang"`
+	Shard    int    `json:"shard"`
+	Shards   int    `json:"shards"`
+	Passages int64  `json:"passages"`
+	Files    int    `json:"corpus_files"`
+}
+
+func readShardInfo(dir string) (shardInfo, bool, error) {
+	var si shardInfo
+	b, err := os.ReadFile(filepath.Join(dir, shardInfoFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return si, false, nil
+	}
+	if err != nil {
+		return si, false, err
+	}
+	if err := json.Unmarshal(b, &si); err != nil {
+		return si, false, fmt.Errorf("%s: %w", filepath.Join(dir, shardInfoFile), err)
+	}
+	return si, true, nil
+}
+
+// ShardOf is the shard of a docid among n: FNV-1a of the id, modulo n.
+// It depends on the id alone, so every shard instance reads the corpus
+// files on its own and keeps its passages, with no coordination.
+func ShardOf(docid string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(docid))
+	return int(h.Sum32() % uint32(n))
+}
+
+var shardParams = []pipeline.Param{
+	{Name: "lang", Type: pipeline.TypeString, Required: true, Doc: "the language (MIRACL code) whose corpus is sharded; usually a matrix axis"},
+	{Name: "shards", Type: pipeline.TypeInt, Default: 4, Doc: "number of shards of the language's corpus"},
+	{Name: "shard", Type: pipeline.TypeString, Default: "0", Doc: "this instance's shard, 0..shards-1 (a string, so that `--set shard_ids=0,1,2` works as a matrix axis)"},
+}
+
+func corpusShardStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "corpus/shard",
+		Version: "1",
+		Doc: "One shard of one language's MIRACL corpus, read from corpus_dir in the official layout (<lang>/docs-*.jsonl.gz or " +
+			"miracl-corpus-v1.0-<lang>/docs-*.jsonl.gz): the passages whose docid hashes (FNV-1a mod shards) to this shard, streamed " +
+			"into candidates.parquet in row groups (bounded memory), with the language's queries and qrels from the dataset input. " +
+			"Every instance reads the language's files on its own, so shards run in parallel and a failed one re-runs alone.",
+		Params: append([]pipeline.Param{
+			{Name: "corpus_dir", Type: pipeline.TypeString, Required: true, Doc: "directory holding the corpus (bring your own: https://huggingface.co/datasets/miracl/miracl-corpus)"},
+		}, shardParams...),
+		Inputs: []pipeline.Input{{Kind: pipeline.KindDataset, Doc: "MIRACL topics and qrels (dataset/miracl, topics_only: true is enough)"}},
+		Output: pipeline.KindDataset,
+		Run:    runCorpusShard,
+	}
+}
+
+func shardParamsOf(sc *pipeline.StageContext) (lang string, shard, shards int, err error) {
+	lang, shards = sc.Params.String("lang"), sc.Params.Int("shards")
+	shard, aerr := strconv.Atoi(strings.TrimSpace(sc.Params.String("shard")))
+	if aerr != nil || shards < 1 || shard < 0 || shard >= shards {
+		return "", 0, 0, fmt.Errorf("stage %s: shard %q of %d: want shards >= 1 and shard an integer in 0..shards-1", sc.Name, sc.Params.String("shard"), shards)
+	}
+	if !slices.Contains(miracl.Languages, lang) {
+		return "", 0, 0, fmt.Errorf("stage %s: lang %q: MIRACL has %v", sc.Name, lang, miracl.Languages)
+	}
+	return lang, shard, shards, nil
+}
+
+func runCorpusShard(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	lang, shard, shards, err := shardParamsOf(sc)
+	if err != nil {
+		return err
+	}
+	in, err := sc.Input(pipeline.KindDataset)
+	if err != nil {
+		return err
+	}
+	dir := sc.Params.String("corpus_dir")
+	files, err := miracl.CorpusFiles(dir, lang)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("stage %s: %w", sc.Name, &miracl.MissingCorpusError{Dir: dir, Langs: []string{lang}})
+	}
+	// The language's queries and qrels.
+	qs, err := tables.Read[tables.Query](in.Path(datasets.QueriesFile))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	qrels, err := tables.Read[tables.Qrel](in.Path(datasets.QrelsFile))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	qs = slices.DeleteFunc(qs, func(q tables.Query) bool { return q.Lang != lang })
+	if len(qs) == 0 {
+		return fmt.Errorf("stage %s: the dataset input has no queries in %s (run dataset/miracl with this language)", sc.Name, lang)
+	}
+	inLang := map[string]bool{}
+	for _, q := range qs {
+		inLang[q.QID] = true
+	}
+	qrels = slices.DeleteFunc(qrels, func(r tables.Qrel) bool { return !inLang[r.QID] })
+	meta := datasets.Meta{Dataset: miracl.Name, Languages: []string{lang}, License: miracl.License, Counts: map[string]int64{},
+		Notes: []string{fmt.Sprintf("shard %d of %d of the %s corpus (docids hashed with FNV-1a)", shard, shards, lang)}}
+	kv := meta.TableMeta()
+	if err := tables.Write(filepath.Join(sc.OutDir, datasets.QueriesFile), qs, kv); err != nil {
+		return err
+	}
+	if err := tables.Write(filepath.Join(sc.OutDir, datasets.QrelsFile), qrels, kv); err != nil {
+		return err
+	}
+	cw, err := miracl.NewCandidateWriter(filepath.Join(sc.OutDir, datasets.CandidatesFile), kv)
+	if err != nil {
+		return err
+	}
+	sc.Progress.Start("corpus passages", 0)
+	err = miracl.ReadCorpus(ctx, files, func(d miracl.Doc) error {
+		sc.Progress.Add(1)
+		if ShardOf(d.DocID, shards) != shard {
+			return nil
+		}
+		return cw.Write(miracl.Candidate(lang, d))
+	})
+	if cerr := cw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	meta.Counts["queries"], meta.Counts["qrels"], meta.Counts["candidates"] = int64(len(qs)), int64(len(qrels)), cw.Count
+	if err := datasets.WriteMeta(sc.OutDir, meta); err != nil {
+		return err
+	}
+	sc.Log.Info("shard written", "lang", lang, "shard", shard, "shards", shards, "passages", cw.Count, "files", len(files))
+	return evalWriteJSON(filepath.Join(sc.OutDir, shardInfoFile), shardInfo{Dataset: miracl.Name, Lang: lang, Shard: shard, Shards: shards, Passages: cw.Count, Files: len(files)})
+}
+
+// encodeChunk is the number of passages encoded (and held) at a time.
+const encodeChunk = 8192
+
+func encodeShardStage() *pipeline.StageType {
+	st := encodeStage()
+	return &pipeline.StageType{
+		Name:    "encode/shard",
+		Version: "1",
+		Doc: "encode for corpora of any size: the dataset's queries, then its candidates read from candidates.parquet in chunks of " +
+			fmt.Sprint(encodeChunk) + " and streamed to embeddings.arrow (uncompressed Arrow IPC, memory-mappable; no embeddings.parquet), " +
+			"so memory is bounded by a chunk whatever the corpus size. Parameters as for encode.",
+		Params: st.Params,
+		Inputs: st.Inputs,
+		Output: pipeline.KindEmbeddings,
+		Device: st.Device,
+		Run:    runEncodeShard,
+	}
+}
+
+func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	modelIn, err := sc.Input(pipeline.KindModel)
+	if err != nil {
+		return err
+	}
+	din, err := sc.Input(pipeline.KindDataset)
+	if err != nil {
+		return err
+	}
+	queries, err := tables.Read[tables.Query](din.Path(datasets.QueriesFile))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	m, err := model.Open(modelIn.Dir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	p := sc.Params
+	threads := p.Int("threads")
+	if threads <= 0 {
+		threads = sc.Env.Threads
+	}
+	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
+		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"), Log: sc.Log}
+	if sc.Env.CacheDir != "" {
+		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
+	}
+	enc, err := encode.New(m, opt)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	defer enc.Close()
+	ncand, err := parquetRows(din.Path(datasets.CandidatesFile))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	sc.Progress.Start("texts", int64(len(queries))+ncand)
+	add := func(n int) { sc.Progress.Add(int64(n)) }
+	var w *tables.EmbeddingsWriter
+	write := func(role, prefix string, ids, langs, texts []string) error {
+		if len(texts) == 0 {
+			return nil
+		}
+		vecs, dim, _, err := enc.Encode(ctx, role, prefix, texts, add)
+		if err != nil {
+			return err
+		}
+		if w == nil {
+			if w, err = tables.CreateEmbeddings(filepath.Join(sc.OutDir, tables.EmbeddingsArrow), dim, m.Hash); err != nil {
+				return err
+			}
+		}
+		roles := make([]string, len(ids))
+		for i := range roles {
+			roles[i] = role
+		}
+		return w.Write(ids, roles, langs, vecs)
+	}
+	var ids, langs, texts []string
+	for _, q := range queries {
+		ids, langs, texts = append(ids, q.QID), append(langs, q.Lang), append(texts, q.Text)
+	}
+	err = write(tables.RoleQuery, p.String("query_prefix"), ids, langs, texts)
+	if err == nil {
+		err = tables.ReadBatches(din.Path(datasets.CandidatesFile), encodeChunk, func(cs []tables.Candidate) error {
+			ids, langs, texts = ids[:0], langs[:0], texts[:0]
+			for _, c := range cs {
+				ids, langs, texts = append(ids, c.CID), append(langs, c.Lang), append(texts, c.Text)
+			}
+			return write(tables.RolePassage, p.String("passage_prefix"), ids, langs, texts)
+		})
+	}
+	if w == nil && err == nil {
+		return fmt.Errorf("stage %s: nothing to encode: the dataset has no queries and no candidates", sc.Name)
+	}
+	if w != nil {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if si, ok, err := readShardInfo(din.Dir); err != nil {
+		return err
+	} else if ok {
+		return evalWriteJSON(filepath.Join(sc.OutDir, shardInfoFile), si)
+	}
+	return nil
+}
+
+// parquetRows returns the number of rows of a Parquet file.
+func parquetRows(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return pf.NumRows(), nil
+}
+
+func gatherStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/gather",
+		Version: "1",
+		Doc: "The vectors every shard search needs besides its own: each query's (from the first shard artifact that has it) and each " +
+			"relevant passage's (qrels relevance > 0), copied bit for bit from the shard that encoded it, so that relevant scores " +
+			"and the exact ranks built from them equal those of one search over the whole corpus. Writes embeddings.arrow.",
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindEmbeddings, Many: true, Doc: "every shard's embeddings (encode/shard)"},
+			{Kind: pipeline.KindDataset, Doc: "qrels (dataset/miracl)"},
+		},
+		Output: pipeline.KindEmbeddings,
+		Run:    runGather,
+	}
+}
+
+func runGather(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	din, err := sc.Input(pipeline.KindDataset)
+	if err != nil {
+		return err
+	}
+	qrels, err := tables.Read[tables.Qrel](din.Path(datasets.QrelsFile))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	rel := map[string]bool{}
+	for _, r := range qrels {
+		if r.Relevance > 0 {
+			rel[r.CID] = true
+		}
+	}
+	var w *tables.EmbeddingsWriter
+	done := map[string]string{} // id -> the artifact it came from
+	ins := sc.InputsOf(pipeline.KindEmbeddings)
+	sc.Progress.Start("shards", int64(len(ins)))
+	for _, in := range ins {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := tables.MapEmbeddings(in.Path(tables.EmbeddingsArrow))
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		if w == nil {
+			if w, err = tables.CreateEmbeddings(filepath.Join(sc.OutDir, tables.EmbeddingsArrow), m.Dim, m.ModelKey); err != nil {
+				m.Close()
+				return err
+			}
+		}
+		for i, id := range m.IDs {
+			isQuery := m.Roles[i] == tables.RoleQuery
+			if !isQuery && !rel[id] {
+				continue
+			}
+			key := m.Roles[i] + "\x00" + id // MIRACL query ids can equal passage ids
+			if from, dup := done[key]; dup {
+				if isQuery {
+					continue // every shard encodes the queries; the first copy is used
+				}
+				m.Close()
+				w.Close()
+				return fmt.Errorf("stage %s: passage %s is in %s and in %s: shards must not overlap", sc.Name, id, from, in.Stage)
+			}
+			done[key] = in.Stage
+			if m.Dim != w.Dim() {
+				m.Close()
+				w.Close()
+				return fmt.Errorf("stage %s: %s has dimension %d, %s has %d", sc.Name, in.Stage, m.Dim, ins[0].Stage, w.Dim())
+			}
+			if err := w.Write([]string{id}, []string{m.Roles[i]}, []string{m.Langs[i]}, m.Vector(i)); err != nil {
+				m.Close()
+				w.Close()
+				return err
+			}
+		}
+		m.Close()
+		sc.Progress.Add(1)
+	}
+	if w == nil {
+		return fmt.Errorf("stage %s: no embeddings inputs", sc.Name)
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	found := 0
+	for id := range rel {
+		if _, ok := done[tables.RolePassage+"\x00"+id]; ok {
+			found++
+		}
+	}
+	sc.Log.Info("gathered", "rows", w.Rows(), "relevant_found", found, "relevant_judged", len(rel))
+	return evalWriteJSON(filepath.Join(sc.OutDir, gatherMarker), map[string]any{"rows": w.Rows(), "relevant_found": found, "relevant_judged": len(rel)})
+}
+
+// shardRow is one row of shard_rankings.parquet: one query's result in
+// one shard.
+type shardRow struct {
+	RunID     string    `parquet:"run_id,dict"`
+	Dataset   string    `parquet:"dataset,dict"`
+	Lang      string    `parquet:"lang,dict"`
+	Shard     int32     `parquet:"shard"`
+	Shards    int32     `parquet:"shards"`
+	Passages  int64     `parquet:"passages"` // passages in the shard
+	QID       string    `parquet:"qid"`
+	RelCIDs   []string  `parquet:"rel_cids,list"`   // the query's relevant passages found in the corpus
+	RelGrades []int32   `parquet:"rel_grades,list"` // their grades
+	RelScores []float32 `parquet:"rel_scores,list"` // their scores
+	RelAhead  []int32   `parquet:"rel_ahead,list"`  // passages of this shard ranked ahead of each
+	TopCIDs   []string  `parquet:"top_cids,list"`
+	TopScores []float32 `parquet:"top_scores,list"`
+}
+
+var shardSearchParams = []pipeline.Param{
+	{Name: "k", Type: pipeline.TypeInt, Default: 1000, Doc: "top-k list kept per query (the MIRACL run depth is 1000)"},
+	{Name: "run_id", Type: pipeline.TypeString, Required: true, Doc: "name of the system; retrieve/merge merges the shards of one run_id and language"},
+}
+
+func denseShardStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/dense-shard",
+		Version: "1",
+		Doc: "Exact dense search of one shard: the shard's memory-mapped embeddings against the language's queries (dot product, " +
+			"the blocked AVX2 kernel), keeping each query's top-k (score desc, then id asc) and counting, for each relevant passage, " +
+			"the shard's passages ranked ahead of it. retrieve/merge turns the shards' results into exact rankings.",
+		Params: slices.Clone(shardSearchParams),
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindEmbeddings, Doc: "the shard's embeddings (encode/shard); needs order: this first"},
+			{Kind: pipeline.KindEmbeddings, Doc: "the gathered query and relevant vectors (retrieve/gather)"},
+			{Kind: pipeline.KindDataset, Doc: "the shard (corpus/shard): queries and qrels of its language"},
+		},
+		Output: pipeline.KindRankings,
+		Run:    runDenseShard,
+	}
+}
+
+// shardQueries reads a shard dataset's queries and their relevant passages.
+func shardQueries(dir string) (si shardInfo, qs []tables.Query, rels map[string][]tables.Qrel, err error) {
+	si, ok, err := readShardInfo(dir)
+	if err != nil {
+		return si, nil, nil, err
+	}
+	if !ok {
+		return si, nil, nil, fmt.Errorf("%s has no %s: the dataset input must come from corpus/shard", dir, shardInfoFile)
+	}
+	if qs, err = tables.Read[tables.Query](filepath.Join(dir, datasets.QueriesFile)); err != nil {
+		return si, nil, nil, err
+	}
+	qrels, err := tables.Read[tables.Qrel](filepath.Join(dir, datasets.QrelsFile))
+	if err != nil {
+		return si, nil, nil, err
+	}
+	rels = map[string][]tables.Qrel{}
+	for _, r := range qrels {
+		if r.Relevance > 0 {
+			rels[r.QID] = append(rels[r.QID], r)
+		}
+	}
+	return si, qs, rels, nil
+}
+
+func runDenseShard(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	din, err := sc.Input(pipeline.KindDataset)
+	if err != nil {
+		return err
+	}
+	si, qs, rels, err := shardQueries(din.Dir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	var shardIn, gatherIn []pipeline.Artifact
+	for _, in := range sc.InputsOf(pipeline.KindEmbeddings) {
+		if _, err := os.Stat(in.Path(gatherMarker)); err == nil {
+			gatherIn = append(gatherIn, in)
+		} else {
+			shardIn = append(shardIn, in)
+		}
+	}
+	if len(shardIn) != 1 || len(gatherIn) != 1 {
+		return fmt.Errorf("stage %s: want one shard embeddings input (encode/shard) and one retrieve/gather input, have %d and %d", sc.Name, len(shardIn), len(gatherIn))
+	}
+	g, err := tables.MapEmbeddings(gatherIn[0].Path(tables.EmbeddingsArrow))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	defer g.Close()
+	sh, err := tables.MapEmbeddings(shardIn[0].Path(tables.EmbeddingsArrow))
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	defer sh.Close()
+	if g.Dim != sh.Dim {
+		return fmt.Errorf("stage %s: gathered vectors have dimension %d, the shard's %d (different encoders?)", sc.Name, g.Dim, sh.Dim)
+	}
+	// Rows by id, per role (MIRACL query ids can equal passage ids).
+	gq, gp := map[string]int{}, map[string]int{}
+	for i, id := range g.IDs {
+		if g.Roles[i] == tables.RoleQuery {
+			gq[id] = i
+		} else {
+			gp[id] = i
+		}
+	}
+	// Queries and relevant vectors from the gathered artifact.
+	Q := search.Matrix{Dim: g.Dim}
+	R := search.Matrix{Dim: g.Dim}
+	var relIdx [][]int // per query: rows of R
+	var relQrels [][]tables.Qrel
+	for _, q := range qs {
+		i, ok := gq[q.QID]
+		if !ok {
+			return fmt.Errorf("stage %s: query %s has no vector in %s", sc.Name, q.QID, gatherIn[0].Stage)
+		}
+		Q.Data = append(Q.Data, g.Vector(i)...)
+		var ri []int
+		var rq []tables.Qrel
+		for _, r := range rels[q.QID] {
+			if j, ok := gp[r.CID]; ok {
+				ri = append(ri, R.Rows())
+				R.Data = append(R.Data, g.Vector(j)...)
+				rq = append(rq, r)
+			}
+		}
+		relIdx, relQrels = append(relIdx, ri), append(relQrels, rq)
+	}
+	// The shard's passages: its rows of role passage (queries come first).
+	var chunks []search.Matrix
+	var ids []string
+	row := 0
+	for _, c := range sh.Chunks {
+		n := len(c) / sh.Dim
+		lo := row
+		for lo < row+n && sh.Roles[lo] == tables.RoleQuery {
+			lo++
+		}
+		if lo < row+n {
+			chunks = append(chunks, search.Matrix{Data: c[(lo-row)*sh.Dim:], Dim: sh.Dim})
+			ids = append(ids, sh.IDs[lo:row+n]...)
+		}
+		row += n
+	}
+	ch, err := search.NewChunked(chunks)
+	if err != nil {
+		return err
+	}
+	sc2, err := search.NewDenseChunked(Q, ch)
+	if err != nil {
+		return err
+	}
+	// Relevant scores: the same kernel on the same bits as in the tiles.
+	rs, err := search.NewDense(Q, R)
+	if err != nil && R.Rows() > 0 {
+		return err
+	}
+	ths := make([][]search.IDThreshold, len(qs))
+	if R.Rows() > 0 {
+		wk := rs.NewWorker()
+		for q := range qs {
+			for k, r := range relIdx[q] {
+				ths[q] = append(ths[q], search.IDThreshold{Score: wk.Pair(q, r), ID: relQrels[q][k].CID})
+			}
+		}
+	}
+	sc.Progress.Start("queries", int64(len(qs)))
+	res, err := search.SearchShard(ctx, sc2, ids, si.Shard, search.TopKOptions{K: sc.Params.Int("k"), Threads: max(1, sc.Env.Threads),
+		Progress: func(n int) { sc.Progress.Add(int64(n)) }}, ths)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	return writeShardRows(sc, si, int64(len(ids)), qs, relQrels, ths, res)
+}
+
+func writeShardRows(sc *pipeline.StageContext, si shardInfo, passages int64, qs []tables.Query, relQrels [][]tables.Qrel, ths [][]search.IDThreshold, res []search.ShardResult) error {
+	rows := make([]shardRow, len(qs))
+	for q := range qs {
+		r := shardRow{RunID: sc.Params.String("run_id"), Dataset: si.Dataset, Lang: si.Lang, Shard: int32(si.Shard), Shards: int32(si.Shards),
+			Passages: passages, QID: qs[q].QID, RelAhead: res[q].Ahead}
+		for k, th := range ths[q] {
+			r.RelCIDs = append(r.RelCIDs, th.ID)
+			r.RelGrades = append(r.RelGrades, relQrels[q][k].Relevance)
+			r.RelScores = append(r.RelScores, th.Score)
+		}
+		for _, h := range res[q].Top {
+			r.TopCIDs = append(r.TopCIDs, h.ID)
+			r.TopScores = append(r.TopScores, h.Score)
+		}
+		rows[q] = r
+	}
+	if err := tables.Write(filepath.Join(sc.OutDir, shardRankingFile), rows, nil); err != nil {
+		return err
+	}
+	si.Passages = passages
+	return evalWriteJSON(filepath.Join(sc.OutDir, shardInfoFile), si)
+}
+
+// bm25StatRow is one row of bm25_stats.parquet: a term's document
+// frequency in one language's whole corpus.
+type bm25StatRow struct {
+	Lang string `parquet:"lang,dict"`
+	Term string `parquet:"term"`
+	DF   int64  `parquet:"df"`
+}
+
+// bm25Totals is bm25_stats.json: per language, documents and tokens.
+type bm25Totals struct {
+	Docs   map[string]int64 `json:"docs"`
+	Tokens map[string]int64 `json:"tokens"`
+	Shards map[string]int   `json:"shards"`
+}
+
+func bm25StatsStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/bm25-stats",
+		Version: "1",
+		Doc: "BM25 collection statistics of every language, summed over its shards: documents, tokens (avgdl = tokens/documents) " +
+			"and each term's document frequency (integer sums, so equal to one index over the whole corpus), plus the judged " +
+			"passages (candidates.parquet; relevant ones give exact ranks) with the queries and the qrels of the passages found: a small " +
+			"dataset artifact that eval/miracl evaluates the merged rankings against. Adds bm25_stats.parquet and bm25_stats.json.",
+		Inputs: []pipeline.Input{{Kind: pipeline.KindDataset, Many: true, Doc: "every shard (corpus/shard)"}},
+		Output: pipeline.KindDataset,
+		Run:    runBM25Stats,
+	}
+}
+
+// readCandidateTerms analyzes a shard's candidates batch by batch.
+func readCandidateTerms(path string, threads int, fn func(cs []tables.Candidate, terms [][]string) error) error {
+	return tables.ReadBatches(path, 4096, func(cs []tables.Candidate) error {
+		texts, langs := make([]string, len(cs)), make([]string, len(cs))
+		for i, c := range cs {
+			texts[i], langs[i] = c.Text, c.Lang
+		}
+		return fn(cs, bm25.Tokenize(texts, langs, threads))
+	})
+}
+
+func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	stats := map[string]*bm25.Stats{}
+	tot := bm25Totals{Docs: map[string]int64{}, Tokens: map[string]int64{}, Shards: map[string]int{}}
+	var queries []tables.Query
+	var qrels []tables.Qrel
+	var relCands []tables.Candidate
+	seenLang := map[string]bool{}
+	ins := sc.InputsOf(pipeline.KindDataset)
+	sc.Progress.Start("shards", int64(len(ins)))
+	for _, in := range ins {
+		si, qs, _, err := shardQueries(in.Dir)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		q, err := tables.Read[tables.Qrel](in.Path(datasets.QrelsFile))
+		if err != nil {
+			return err
+		}
+		rel := map[string]bool{} // every judged passage (any grade)
+		for _, r := range q {
+			rel[r.CID] = true
+		}
+		if !seenLang[si.Lang] {
+			seenLang[si.Lang] = true
+			queries = append(queries, qs...)
+			qrels = append(qrels, q...)
+			stats[si.Lang] = &bm25.Stats{DF: map[string]int64{}}
+		}
+		tot.Shards[si.Lang]++
+		err = readCandidateTerms(in.Path(datasets.CandidatesFile), max(1, sc.Env.Threads), func(cs []tables.Candidate, terms [][]string) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			stats[si.Lang].Add(bm25.CollectStats(terms))
+			for _, c := range cs {
+				if rel[c.CID] {
+					relCands = append(relCands, tables.Candidate{Dataset: strings.Clone(c.Dataset), CID: strings.Clone(c.CID),
+						Lang: strings.Clone(c.Lang), Text: strings.Clone(c.Text)})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("stage %s: %s: %w", sc.Name, in.Stage, err)
+		}
+		sc.Progress.Add(1)
+	}
+	var rows []bm25StatRow
+	for _, l := range slices.Sorted(func(yield func(string) bool) {
+		for l := range stats {
+			if !yield(l) {
+				return
+			}
+		}
+	}) {
+		st := stats[l]
+		tot.Docs[l], tot.Tokens[l] = st.Docs, st.Tokens
+		for t, df := range st.DF {
+			rows = append(rows, bm25StatRow{Lang: l, Term: t, DF: df})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Lang != rows[j].Lang {
+			return rows[i].Lang < rows[j].Lang
+		}
+		return rows[i].Term < rows[j].Term
+	})
+	sort.Slice(relCands, func(i, j int) bool { return relCands[i].CID < relCands[j].CID })
+	// Judged passages missing from the corpus cannot be retrieved; their
+	// qrels rows are dropped so that the artifact is a consistent dataset
+	// (eval/miracl evaluates against it).
+	found := make(map[string]bool, len(relCands))
+	for _, c := range relCands {
+		found[c.CID] = true
+	}
+	nq := len(qrels)
+	qrels = slices.DeleteFunc(qrels, func(r tables.Qrel) bool { return !found[r.CID] })
+	sc.Log.Info("bm25 statistics", "languages", len(stats), "judged_passages", len(relCands), "qrels_not_in_corpus", nq-len(qrels))
+	for _, w := range []func() error{
+		func() error { return tables.Write(filepath.Join(sc.OutDir, bm25StatsFile), rows, nil) },
+		func() error { return tables.Write(filepath.Join(sc.OutDir, datasets.QueriesFile), queries, nil) },
+		func() error { return tables.Write(filepath.Join(sc.OutDir, datasets.QrelsFile), qrels, nil) },
+		func() error { return tables.Write(filepath.Join(sc.OutDir, datasets.CandidatesFile), relCands, nil) },
+		func() error { return evalWriteJSON(filepath.Join(sc.OutDir, bm25StatsMeta), tot) },
+	} {
+		if err := w(); err != nil {
+			return err
+		}
+	}
+	return datasets.WriteMeta(sc.OutDir, datasets.Meta{Dataset: miracl.Name, License: miracl.License, Counts: map[string]int64{"candidates": int64(len(relCands)), "terms": int64(len(rows))},
+		Notes: []string{"BM25 statistics summed over shards; candidates are the judged passages only", fmt.Sprintf("%d qrels rows name passages missing from the corpus and were dropped", nq-len(qrels))}})
+}
+
+func readBM25Stats(dir, lang string) (*bm25.Stats, []tables.Candidate, error) {
+	var tot bm25Totals
+	b, err := os.ReadFile(filepath.Join(dir, bm25StatsMeta))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := json.Unmarshal(b, &tot); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, bm25StatsMeta), err)
+	}
+	if _, ok := tot.Docs[lang]; !ok {
+		return nil, nil, fmt.Errorf("%s has no statistics for %s: retrieve/bm25-stats must read this language's shards", dir, lang)
+	}
+	st := &bm25.Stats{Docs: tot.Docs[lang], Tokens: tot.Tokens[lang], DF: map[string]int64{}}
+	rows, err := tables.Read[bm25StatRow](filepath.Join(dir, bm25StatsFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		if r.Lang == lang {
+			st.DF[r.Term] = r.DF
+		}
+	}
+	cands, err := tables.Read[tables.Candidate](filepath.Join(dir, datasets.CandidatesFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, slices.DeleteFunc(cands, func(c tables.Candidate) bool { return c.Lang != lang }), nil
+}
+
+func bm25ShardStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/bm25-shard",
+		Version: "1",
+		Doc: "BM25 search of one shard with the language's global statistics (retrieve/bm25-stats): every passage scores exactly as " +
+			"in one index over the whole corpus; keeps each query's top-k and counts the shard's passages ahead of each relevant passage.",
+		Params: append(slices.Clone(shardSearchParams),
+			pipeline.Param{Name: "k1", Type: pipeline.TypeFloat, Default: bm25.DefaultParams.K1, Doc: "BM25 term-frequency saturation"},
+			pipeline.Param{Name: "b", Type: pipeline.TypeFloat, Default: bm25.DefaultParams.B, Doc: "BM25 length normalization, in [0,1]"}),
+		Inputs: []pipeline.Input{
+			{Kind: pipeline.KindDataset, Doc: "the shard (corpus/shard); needs order: this first"},
+			{Kind: pipeline.KindDataset, Doc: "the statistics (retrieve/bm25-stats)"},
+		},
+		Output: pipeline.KindRankings,
+		Run:    runBM25Shard,
+	}
+}
+
+func runBM25Shard(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	var shardDir, statsDir string
+	for _, in := range sc.InputsOf(pipeline.KindDataset) {
+		if _, err := os.Stat(in.Path(bm25StatsMeta)); err == nil {
+			statsDir = in.Dir
+		} else {
+			shardDir = in.Dir
+		}
+	}
+	if shardDir == "" || statsDir == "" {
+		return fmt.Errorf("stage %s: want a corpus/shard input and a retrieve/bm25-stats input", sc.Name)
+	}
+	si, qs, rels, err := shardQueries(shardDir)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	g, relCands, err := readBM25Stats(statsDir, si.Lang)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	params := bm25.Params{K1: sc.Params.Float("k1"), B: sc.Params.Float("b")}
+	threads := max(1, sc.Env.Threads)
+	qText, qLang := make([]string, len(qs)), make([]string, len(qs))
+	for i, q := range qs {
+		qText[i], qLang[i] = q.Text, q.Lang
+	}
+	qTerms := bm25.Tokenize(qText, qLang, threads)
+	var ids []string
+	var terms [][]string
+	if err := readCandidateTerms(filepath.Join(shardDir, datasets.CandidatesFile), threads, func(cs []tables.Candidate, t [][]string) error {
+		for _, c := range cs {
+			ids = append(ids, strings.Clone(c.CID))
+		}
+		terms = append(terms, t...)
+		return ctx.Err()
+	}); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	scorer, err := bm25.NewShardScorer(qTerms, terms, params, g)
+	if err != nil {
+		return err
+	}
+	// Relevant scores: the relevant passages indexed with the same global statistics.
+	relRow := map[string]int{}
+	rText, rLang := make([]string, len(relCands)), make([]string, len(relCands))
+	for i, c := range relCands {
+		relRow[c.CID] = i
+		rText[i], rLang[i] = c.Text, c.Lang
+	}
+	relScorer, err := bm25.NewShardScorer(qTerms, bm25.Tokenize(rText, rLang, threads), params, g)
+	if err != nil {
+		return err
+	}
+	wk := relScorer.NewWorker()
+	ths := make([][]search.IDThreshold, len(qs))
+	relQrels := make([][]tables.Qrel, len(qs))
+	for q := range qs {
+		if err := wk.Prepare([]int{q}, []bool{true}); err != nil {
+			return err
+		}
+		for _, r := range rels[qs[q].QID] {
+			if j, ok := relRow[r.CID]; ok {
+				ths[q] = append(ths[q], search.IDThreshold{Score: wk.Pair(q, j), ID: r.CID})
+				relQrels[q] = append(relQrels[q], r)
+			}
+		}
+	}
+	sc.Progress.Start("queries", int64(len(qs)))
+	res, err := search.SearchShard(ctx, scorer, ids, si.Shard, search.TopKOptions{K: sc.Params.Int("k"), Threads: threads, QueryBlock: 16,
+		Progress: func(n int) { sc.Progress.Add(int64(n)) }}, ths)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	return writeShardRows(sc, si, int64(len(ids)), qs, relQrels, ths, res)
+}
+
+func mergeStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "retrieve/merge",
+		Version: "1",
+		Doc: "Merge the per-shard results of retrieve/dense-shard or retrieve/bm25-shard into rankings.parquet (setting mono): each " +
+			"query's top-k is the merge of its shards' top-k lists (score desc, then id asc: the same list, ties included, as one " +
+			"search over the whole corpus), each relevant passage's rank is 1 + the passages ranked ahead of it summed over the shards " +
+			"(exact). Checks that every shard 0..shards-1 of every (run, language) is present exactly once.",
+		Params: []pipeline.Param{{Name: "k", Type: pipeline.TypeInt, Default: 1000, Doc: "top-k list length of the merged rankings"}},
+		Inputs: []pipeline.Input{{Kind: pipeline.KindRankings, Many: true, Doc: "per-shard results"}},
+		Output: pipeline.KindRankings,
+		Run:    runMerge,
+	}
+}
+
+type runLang struct{ run, lang string }
+
+func runMerge(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	groups := map[runLang][]string{} // -> shard files
+	for _, in := range sc.InputsOf(pipeline.KindRankings) {
+		p := in.Path(shardRankingFile)
+		rows, err := readShardHead(p)
+		if err != nil {
+			return fmt.Errorf("stage %s: %s: %w", sc.Name, in.Stage, err)
+		}
+		groups[runLang{rows.RunID, rows.Lang}] = append(groups[runLang{rows.RunID, rows.Lang}], p)
+	}
+	if len(groups) == 0 {
+		return fmt.Errorf("stage %s: no per-shard inputs", sc.Name)
+	}
+	keys := make([]runLang, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].run != keys[j].run {
+			return keys[i].run < keys[j].run
+		}
+		return keys[i].lang < keys[j].lang
+	})
+	w, err := eval.CreateRankings(filepath.Join(sc.OutDir, eval.RankingsFile))
+	if err != nil {
+		return err
+	}
+	k := sc.Params.Int("k")
+	summary := map[string]any{}
+	sc.Progress.Start("languages", int64(len(keys)))
+	for _, key := range keys {
+		if err := ctx.Err(); err != nil {
+			w.Close()
+			return err
+		}
+		rows, n, err := mergeGroup(key, groups[key], k)
+		if err != nil {
+			w.Close()
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		if err := w.Write(rows); err != nil {
+			w.Close()
+			return err
+		}
+		summary[key.run+"/"+key.lang] = map[string]any{"shards": len(groups[key]), "passages": n, "rows": len(rows)}
+		sc.Progress.Add(1)
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), summary)
+}
+
+// readShardHead reads the first row of a per-shard file (its run and language).
+func readShardHead(path string) (shardRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return shardRow{}, err
+	}
+	defer f.Close()
+	r := parquet.NewGenericReader[shardRow](f)
+	defer r.Close()
+	buf := make([]shardRow, 1)
+	n, err := r.Read(buf)
+	if n == 0 {
+		if err == nil || err == io.EOF {
+			err = errors.New("no rows (a language without queries?)")
+		}
+		return shardRow{}, err
+	}
+	return buf[0], nil
+}
+
+// mergeGroup merges the shards of one run and language.
+func mergeGroup(key runLang, files []string, k int) ([]eval.Ranking, int64, error) {
+	var shards int32 = -1
+	byShard := map[int32][]shardRow{}
+	var passages int64
+	for _, p := range files {
+		rows, err := tables.Read[shardRow](p)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(rows) == 0 {
+			return nil, 0, fmt.Errorf("%s: no rows", p)
+		}
+		s := rows[0].Shard
+		if shards >= 0 && rows[0].Shards != shards {
+			return nil, 0, fmt.Errorf("run %s, %s: shard files disagree on the number of shards (%d and %d)", key.run, key.lang, shards, rows[0].Shards)
+		}
+		shards = rows[0].Shards
+		if _, dup := byShard[s]; dup {
+			return nil, 0, fmt.Errorf("run %s, %s: shard %d appears twice", key.run, key.lang, s)
+		}
+		byShard[s] = rows
+		passages += rows[0].Passages
+	}
+	var missing []string
+	for s := int32(0); s < shards; s++ {
+		if _, ok := byShard[s]; !ok {
+			missing = append(missing, fmt.Sprint(s))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, 0, fmt.Errorf("run %s, %s: shard(s) %s of %d missing: every shard must be searched (re-run the failed instances)", key.run, key.lang, strings.Join(missing, ", "), shards)
+	}
+	nq := len(byShard[0])
+	for s := int32(1); s < shards; s++ {
+		if len(byShard[s]) != nq {
+			return nil, 0, fmt.Errorf("run %s, %s: shard %d has %d queries, shard 0 has %d", key.run, key.lang, s, len(byShard[s]), nq)
+		}
+	}
+	out := make([]eval.Ranking, 0, nq)
+	lists := make([][]search.IDHit, shards)
+	for q := 0; q < nq; q++ {
+		base := byShard[0][q]
+		ahead := make([]int32, len(base.RelCIDs))
+		for s := int32(0); s < shards; s++ {
+			r := &byShard[s][q]
+			if r.QID != base.QID || !slices.Equal(r.RelCIDs, base.RelCIDs) || len(r.RelAhead) != len(base.RelCIDs) {
+				return nil, 0, fmt.Errorf("run %s, %s: shard %d row %d is query %s, shard 0's is %s (or their relevant passages differ)", key.run, key.lang, s, q, r.QID, base.QID)
+			}
+			for i, a := range r.RelAhead {
+				ahead[i] += a
+			}
+			l := make([]search.IDHit, len(r.TopCIDs))
+			for i := range l {
+				l[i] = search.IDHit{Score: r.TopScores[i], ID: r.TopCIDs[i], Shard: s}
+			}
+			lists[s] = l
+		}
+		top, err := search.MergeTop(k, lists...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("run %s, %s, query %s: %w", key.run, key.lang, base.QID, err)
+		}
+		if len(base.RelCIDs) == 0 {
+			continue // no relevant passage in the corpus: no row, as in unsharded retrieval
+		}
+		row := eval.Ranking{RunID: key.run, Dataset: base.Dataset, Setting: eval.Mono, QID: base.QID, QLang: key.lang, CLang: key.lang,
+			PoolSize: int32(min(passages, math.MaxInt32))}
+		idx := make([]int, len(base.RelCIDs))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return ahead[idx[a]] < ahead[idx[b]] })
+		for _, i := range idx {
+			row.RelCIDs = append(row.RelCIDs, base.RelCIDs[i])
+			row.RelLangs = append(row.RelLangs, key.lang)
+			row.RelGrades = append(row.RelGrades, base.RelGrades[i])
+			row.RelRanks = append(row.RelRanks, ahead[i]+1)
+			row.RelScores = append(row.RelScores, base.RelScores[i])
+		}
+		for _, h := range top {
+			row.TopCIDs = append(row.TopCIDs, h.ID)
+			row.TopScores = append(row.TopScores, h.Score)
+		}
+		out = append(out, row)
+	}
+	return out, passages, nil
+}
+
+func miraclReferenceStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "reference/miracl",
+		Version: "1",
+		Doc: "Published MIRACL dev baselines as reference rows (metrics.parquet, setting mono): BM25 and mDPR nDCG@10 and Recall@100 " +
+			"per language from Pyserini's two-click reproductions, and their mean over the selected languages (q_lang all). " +
+			"Source: " + miracl.BaselineSource,
+		Params: []pipeline.Param{languagesParam},
+		Output: pipeline.KindMetrics,
+		Run: func(ctx context.Context, sc *pipeline.StageContext) error {
+			langs, err := miracl.SelectLanguages(sc.Params.Strings("languages"))
+			if err != nil {
+				return err
+			}
+			var rows []tables.Metric
+			sum := map[string][2]float64{}
+			n := map[string]int64{}
+			for _, b := range miracl.Baselines {
+				if !slices.Contains(langs, b.Lang) {
+					continue
+				}
+				rows = append(rows,
+					tables.Metric{RunID: b.RunID, Dataset: miracl.Name, Setting: eval.Mono, QLang: b.Lang, CLang: b.Lang, Metric: "ndcg@10", Value: b.NDCG10},
+					tables.Metric{RunID: b.RunID, Dataset: miracl.Name, Setting: eval.Mono, QLang: b.Lang, CLang: b.Lang, Metric: "r@100", Value: b.Recall100})
+				v := sum[b.RunID]
+				sum[b.RunID] = [2]float64{v[0] + b.NDCG10, v[1] + b.Recall100}
+				n[b.RunID]++
+			}
+			for _, run := range slices.Sorted(func(yield func(string) bool) {
+				for r := range sum {
+					if !yield(r) {
+						return
+					}
+				}
+			}) {
+				v := sum[run]
+				rows = append(rows,
+					tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "ndcg@10", Value: v[0] / float64(n[run]), N: n[run]},
+					tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "r@100", Value: v[1] / float64(n[run]), N: n[run]})
+			}
+			if err := tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), rows, map[string]string{"source": miracl.BaselineSource}); err != nil {
+				return err
+			}
+			return tables.Write(filepath.Join(sc.OutDir, "per_query.parquet"), []tables.PerQuery{}, nil)
+		},
+	}
+}
+
+func miraclTableStage() *pipeline.StageType {
+	return &pipeline.StageType{
+		Name:    "report/miracl",
+		Version: "1",
+		Doc: "MIRACL results side by side: nDCG@10 and Recall@100 per language and their mean, one column per system (lair's runs, " +
+			"the published baselines of reference/miracl), plus the paper's mean nDCG@10 rows (Elmahdy et al. 2024). Writes " +
+			"report.md and metrics.parquet (every input row).",
+		Inputs: []pipeline.Input{{Kind: pipeline.KindMetrics, Many: true, Doc: "eval/miracl and reference/miracl metrics"}},
+		Output: pipeline.KindReport,
+		Run:    runMiraclTable,
+	}
+}
+
+func runMiraclTable(ctx context.Context, sc *pipeline.StageContext) error {
+	evalDefaults(sc)
+	var all []tables.Metric
+	for _, in := range sc.InputsOf(pipeline.KindMetrics) {
+		ms, err := tables.Read[tables.Metric](in.Path("metrics.parquet"))
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		all = append(all, ms...)
+	}
+	md, err := miraclTable(all)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	if err := os.WriteFile(filepath.Join(sc.OutDir, "report.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	return tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), all, nil)
+}
+
+// miraclTable renders the MIRACL metrics (setting mono) as Markdown tables.
+func miraclTable(ms []tables.Metric) (string, error) {
+	type key struct{ run, lang, metric string }
+	val := map[key]float64{}
+	runs, langs := map[string]bool{}, map[string]bool{}
+	for _, m := range ms {
+		if m.Dataset != miracl.Name || m.Setting != eval.Mono || m.CLang != m.QLang || (m.Metric != "ndcg@10" && m.Metric != "r@100") {
+			continue
+		}
+		val[key{m.RunID, m.QLang, m.Metric}] = m.Value
+		runs[m.RunID] = true
+		langs[m.QLang] = true
+	}
+	if len(runs) == 0 {
+		return "", errors.New("no MIRACL nDCG@10 or Recall@100 rows in the inputs (want eval/miracl and reference/miracl metrics)")
+	}
+	rs := slices.Sorted(func(y func(string) bool) {
+		for r := range runs {
+			if !y(r) {
+				return
+			}
+		}
+	})
+	var ls []string
+	for _, l := range miracl.Languages {
+		if langs[l] {
+			ls = append(ls, l)
+		}
+	}
+	if langs[eval.All] {
+		ls = append(ls, eval.All)
+	}
+	var b strings.Builder
+	b.WriteString("# MIRACL dev\n\nnDCG@10 and Recall@100 at retrieval depth 1000; `all` is the mean over the languages shown. " +
+		"Rows named `(pyserini 2CR)` are published baselines: " + miracl.BaselineSource + "\n")
+	for _, metric := range []string{"ndcg@10", "r@100"} {
+		fmt.Fprintf(&b, "\n## %s\n\n| lang | %s |\n|---|%s\n", metric, strings.Join(rs, " | "), strings.Repeat("---:|", len(rs)))
+		for _, l := range ls {
+			fmt.Fprintf(&b, "| %s |", l)
+			for _, r := range rs {
+				if v, ok := val[key{r, l, metric}]; ok {
+					fmt.Fprintf(&b, " %.4f |", v)
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("\n## The paper (mean nDCG@10 over the 18 languages)\n\n| model | batching | nDCG@10 |\n|---|---|---:|\n")
+	for _, p := range reports.PaperRows {
+		if p.Dataset == miracl.Name {
+			fmt.Fprintf(&b, "| %s | %s | %.3f |\n", p.Init, p.Sampling, p.NDCG10)
+		}
+	}
+	return b.String(), nil
+}
