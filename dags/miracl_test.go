@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,8 +98,10 @@ func TestMIRACLShardedReduced(t *testing.T) {
 	}
 	// The de and sw shards (3 corpus/shard + 3 encode/shard each) were
 	// done by the failed run and are not redone.
-	if !strings.Contains(out, "cached") {
-		t.Logf("second run output:\n%s", out)
+	if m := regexp.MustCompile(`(\d+) ran, (\d+) cached`).FindStringSubmatch(out); m == nil {
+		t.Errorf("no summary in:\n%s", out)
+	} else if cached, _ := strconv.Atoi(m[2]); cached < 2+12 { // topics, model, 6 corpus/shard, 6 encode/shard
+		t.Errorf("re-run after the failure cached %d instances, want >= 14 (the completed shards must not run again):\n%s", cached, out)
 	}
 	runDir := filepath.Join(work, ".lair", "runs", "latest")
 	sharded := map[string][]eval.Ranking{}
