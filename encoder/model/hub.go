@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/lair-ir/lair/encoder/onnxpb"
 	"github.com/lair-ir/lair/internal/fetch"
 	"github.com/lair-ir/lair/internal/fsutil"
 )
@@ -128,6 +129,13 @@ func (h *Hub) Fetch(ctx context.Context, ref Ref) (string, error) {
 		if f == ONNXFile && strings.HasSuffix(dst, ONNXSubFile) {
 			snap = filepath.Dir(snap)
 		}
+		if f == ONNXFile {
+			// Models over 2 GB keep their weights in external data files
+			// next to the ONNX file (model.onnx_data): fetch those too.
+			if err := h.fetchExternal(ctx, ref, repoDir, dst, strings.HasSuffix(dst, ONNXSubFile)); err != nil {
+				return "", err
+			}
+		}
 	}
 	if commit != "" && commit != ref.Revision {
 		if err := os.MkdirAll(filepath.Join(repoDir, "refs"), 0o755); err == nil {
@@ -135,6 +143,33 @@ func (h *Hub) Fetch(ctx context.Context, ref Ref) (string, error) {
 		}
 	}
 	return snap, nil
+}
+
+// fetchExternal downloads the external data files the ONNX file at
+// onnxPath refers to (relative to its folder in the repository).
+func (h *Hub) fetchExternal(ctx context.Context, ref Ref, repoDir, onnxPath string, sub bool) error {
+	b, err := os.ReadFile(onnxPath)
+	if err != nil {
+		return err
+	}
+	g, err := onnxpb.DecodeStructure(b)
+	if err != nil {
+		return fmt.Errorf("model %s: %s is not a valid ONNX file: %w", ref, onnxPath, err)
+	}
+	files, err := g.Graph.ExternalFiles()
+	if err != nil {
+		return fmt.Errorf("model %s: %w", ref, err)
+	}
+	for _, f := range files {
+		name := filepath.ToSlash(f)
+		if sub {
+			name = "onnx/" + name
+		}
+		if _, _, err := h.fetchFile(ctx, ref, repoDir, name); err != nil {
+			return fmt.Errorf("model %s: external data %s: %w", ref, name, err)
+		}
+	}
+	return nil
 }
 
 var errNotFound = errors.New("not found")
