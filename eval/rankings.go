@@ -12,9 +12,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/lair-ir/lair/tables"
 )
 
 // RankingsFile is the file of a rankings artifact.
@@ -79,7 +80,17 @@ func CreateRankings(path string) (*RankingsWriter, error) {
 	w := parquet.NewGenericWriter[Ranking](f,
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(4096))
+	for k, v := range tables.SchemaMeta(path, nil) {
+		w.SetKeyValueMetadata(k, v)
+	}
 	return &RankingsWriter{path: path, f: f, w: w}, nil
+}
+
+// SetLicense records the license of the ranked texts in the file metadata.
+func (rw *RankingsWriter) SetLicense(license string) {
+	if license != "" {
+		rw.w.SetKeyValueMetadata("license", license)
+	}
 }
 
 // Write appends rows.

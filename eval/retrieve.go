@@ -22,6 +22,7 @@ type RetrieveOptions struct {
 	// default; BM25 keeps a full score row per query, so use a small one).
 	QueryBlock int
 	Progress   func(queries int)
+	License    string // license of the ranked texts, recorded in the rankings file (RetrieveToFile)
 }
 
 func (o *RetrieveOptions) defaults() error {

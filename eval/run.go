@@ -17,6 +17,7 @@ func RetrieveToFile(ctx context.Context, p *Prepared, perLang, pooled search.Sco
 	if err != nil {
 		return nil, err
 	}
+	w.SetLicense(opt.License)
 	st, err := Retrieve(ctx, p, perLang, pooled, opt, w.Write)
 	if err != nil {
 		w.Close()

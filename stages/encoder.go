@@ -126,7 +126,7 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	n := len(queries) + len(cands)
 	e := &tables.Embeddings{IDs: make([]string, 0, n), Roles: make([]string, 0, n), Langs: make([]string, 0, n),
-		Dim: dim, Vectors: append(qv, cv...), ModelKey: m.Hash}
+		Dim: dim, Vectors: append(qv, cv...), ModelKey: m.Hash, License: datasetLicense(din.Dir)}
 	for _, q := range queries {
 		e.IDs, e.Roles, e.Langs = append(e.IDs, q.QID), append(e.Roles, tables.RoleQuery), append(e.Langs, q.Lang)
 	}

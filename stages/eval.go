@@ -146,7 +146,9 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 
 	runID := evalRunID(sc, embIn.Stage)
 	sc.Progress.Start("retrieve "+ds.Name, int64(len(ds.Queries)))
-	st, err := eval.RetrieveToFile(ctx, p, scorer, scorer, evalRetrieveOptions(sc, runID), filepath.Join(sc.OutDir, eval.RankingsFile))
+	ropt := evalRetrieveOptions(sc, runID)
+	ropt.License = datasetLicense(dsIn.Dir)
+	st, err := eval.RetrieveToFile(ctx, p, scorer, scorer, ropt, filepath.Join(sc.OutDir, eval.RankingsFile))
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -206,6 +208,7 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 		rows[ds.Name] = st.Rows
 	}
+	w.SetLicense(strings.Join(licenses, "; "))
 	if err := w.Close(); err != nil {
 		return err
 	}

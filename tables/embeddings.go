@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -47,6 +48,7 @@ type Embeddings struct {
 	Dim               int
 	Vectors           []float32 // row-major, len(IDs)*Dim
 	ModelKey          string
+	License           string // license of the encoded texts, carried in the file metadata ("" for none)
 }
 
 // Len returns the number of rows.
@@ -108,7 +110,22 @@ func WriteEmbeddings(dir string, e *Embeddings) error {
 	if err := e.Validate("embeddings to write"); err != nil {
 		return err
 	}
-	schema := EmbeddingsSchema(e.Dim)
+	kv := map[string]string{}
+	if e.License != "" {
+		kv["license"] = e.License
+	}
+	kv = SchemaMeta(EmbeddingsParquet, kv)
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		vals[i] = kv[k]
+	}
+	md := arrow.NewMetadata(keys, vals)
+	schema := arrow.NewSchema(EmbeddingsSchema(e.Dim).Fields(), &md)
 	if err := writeEmbeddingsArrow(filepath.Join(dir, EmbeddingsArrow), schema, e); err != nil {
 		return err
 	}
@@ -204,6 +221,14 @@ func writeEmbeddingsParquet(path string, schema *arrow.Schema, e *Embeddings) er
 	return nil
 }
 
+// schemaLicense returns the "license" of an Arrow schema's metadata ("" if none).
+func schemaLicense(s *arrow.Schema) string {
+	if i := s.Metadata().FindKey("license"); i >= 0 {
+		return s.Metadata().Values()[i]
+	}
+	return ""
+}
+
 // ReadEmbeddings reads an embeddings file: an Arrow IPC file (.arrow,
 // .arrows, .ipc, .feather) or Parquet (.parquet). path may also be an
 // artifact directory, in which case embeddings.arrow is read. The vector
@@ -252,6 +277,7 @@ func readEmbeddingsArrow(path string) (*Embeddings, error) {
 	if err != nil {
 		return nil, err
 	}
+	acc.e.License = schemaLicense(r.Schema())
 	for i := 0; i < r.NumRecords(); i++ {
 		rec, err := r.RecordBatch(i)
 		if err != nil {
@@ -282,6 +308,9 @@ func readEmbeddingsParquet(path string) (*Embeddings, error) {
 	acc, err := newEmbAccumulator(path, rr.Schema())
 	if err != nil {
 		return nil, err
+	}
+	if v := pf.MetaData().KeyValueMetadata().FindValue("license"); v != nil {
+		acc.e.License = *v
 	}
 	for rr.Next() {
 		if err := acc.add(rr.RecordBatch()); err != nil {

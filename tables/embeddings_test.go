@@ -200,3 +200,31 @@ func FuzzReadEmbeddings(f *testing.F) {
 		}
 	})
 }
+
+// Both embeddings files carry the schema version and the texts' license.
+func TestEmbeddingsMetadata(t *testing.T) {
+	e := randomEmbeddings(3, 4, 1)
+	e.License = "CC BY-SA 4.0"
+	dir := t.TempDir()
+	if err := WriteEmbeddings(dir, e); err != nil {
+		t.Fatal(err)
+	}
+	md, err := Metadata(filepath.Join(dir, EmbeddingsParquet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md[SchemaVersionKey] != SchemaVersion || md[TableKey] != "embeddings" || md["license"] != "CC BY-SA 4.0" {
+		t.Errorf("parquet metadata %v", md)
+	}
+	back, err := ReadEmbeddings(filepath.Join(dir, EmbeddingsArrow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Len() != 3 || back.License != "CC BY-SA 4.0" {
+		t.Errorf("read %d rows, license %q", back.Len(), back.License)
+	}
+	pq, err := ReadEmbeddings(filepath.Join(dir, EmbeddingsParquet))
+	if err != nil || pq.License != "CC BY-SA 4.0" {
+		t.Errorf("parquet: license %q, %v", pq.License, err)
+	}
+}

@@ -3,6 +3,9 @@ package tables
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -75,16 +78,52 @@ type PerQuery struct {
 	Value   float64 `parquet:"value"`
 }
 
+// SchemaVersion is the version of lair's table schemas. Every table lair
+// writes carries it in its file metadata under SchemaVersionKey, and its
+// table name (the file name without extension) under TableKey, so a
+// notebook can check what it reads. It changes when a column is renamed,
+// removed or changes meaning; adding a column keeps it.
+const SchemaVersion = "1"
+
+// File metadata keys of every table.
+const (
+	SchemaVersionKey = "lair.schema_version"
+	TableKey         = "lair.table"
+)
+
+// SchemaMeta returns kv (not modified) plus the schema version and the
+// table name derived from path ("metrics" for .../metrics.parquet).
+func SchemaMeta(path string, kv map[string]string) map[string]string {
+	out := make(map[string]string, len(kv)+2)
+	for k, v := range kv {
+		out[k] = v
+	}
+	base := filepath.Base(path)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		base = base[:i]
+	}
+	out[SchemaVersionKey] = SchemaVersion
+	out[TableKey] = base
+	return out
+}
+
 // Write writes rows to a zstd-compressed Parquet file at path, with the
-// given key/value metadata (for example "license").
+// given key/value metadata (for example "license") and the schema
+// version (SchemaMeta).
 func Write[T any](path string, rows []T, meta map[string]string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	opts := []parquet.WriterOption{parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault})}
-	for k, v := range meta {
-		opts = append(opts, parquet.KeyValueMetadata(k, v))
+	meta = SchemaMeta(path, meta)
+	keys := make([]string, 0, len(meta))
+	for k := range meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same bytes on every run
+	for _, k := range keys {
+		opts = append(opts, parquet.KeyValueMetadata(k, meta[k]))
 	}
 	w := parquet.NewGenericWriter[T](f, opts...)
 	if len(rows) > 0 {

@@ -38,3 +38,18 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("pairs round trip: %v %+v", err, gotp)
 	}
 }
+
+// Every table carries the schema version and its name in the file metadata.
+func TestWriteCarriesSchemaVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.parquet")
+	if err := Write(path, []Metric{{RunID: "r", Metric: "map", Value: 0.5}}, map[string]string{"license": "CC0"}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := Metadata(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md[SchemaVersionKey] != SchemaVersion || md[TableKey] != "metrics" || md["license"] != "CC0" {
+		t.Errorf("metadata %v", md)
+	}
+}

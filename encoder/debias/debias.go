@@ -257,7 +257,7 @@ func (m *Model) Apply(e *tables.Embeddings, name string) (*tables.Embeddings, St
 				name, i, e.Roles[i], id)
 		}
 	}
-	out := &tables.Embeddings{IDs: e.IDs, Roles: e.Roles, Langs: e.Langs, Dim: e.Dim, ModelKey: e.ModelKey,
+	out := &tables.Embeddings{IDs: e.IDs, Roles: e.Roles, Langs: e.Langs, Dim: e.Dim, ModelKey: e.ModelKey, License: e.License,
 		Vectors: make([]float32, len(e.Vectors))}
 	w := make([]float64, e.Dim)
 	for i := 0; i < e.Len(); i++ {

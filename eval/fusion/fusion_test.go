@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lair-ir/lair/eval"
+	"github.com/lair-ir/lair/tables"
 )
 
 // row is one multi-setting ranking of query q1 over the pool {a,b,c,d,e},
@@ -136,6 +137,9 @@ func TestFusedRowsAreOrdinaryRankings(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("read %d rows, want 1", n)
+	}
+	if md, err := tables.Metadata(path); err != nil || md[tables.SchemaVersionKey] != tables.SchemaVersion || md[tables.TableKey] != "rankings" {
+		t.Errorf("rankings metadata %v, %v", md, err)
 	}
 }
 
