@@ -211,7 +211,7 @@ func Execute(ctx context.Context, plan *Plan, opts RunOptions) (*Result, error) 
 		e.manifest.Ended = &now
 		e.manifest.Status = status
 		e.manifest.Summary = res.Summary
-		werr := e.writeManifest(true)
+		werr := e.writeManifest()
 		e.mu.Unlock()
 		if werr != nil && err == nil {
 			err = werr
@@ -274,7 +274,7 @@ func (e *executor) startRun(runID string) error {
 	}
 	e.manifest = m
 	e.manPath = filepath.Join(e.runDir, "manifest.json")
-	if err := e.writeManifest(false); err != nil {
+	if err := e.writeManifest(); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
 	// runs/latest -> <id>, replaced atomically.
@@ -306,7 +306,7 @@ func (e *executor) flusher() func() {
 			case <-t.C:
 				e.mu.Lock()
 				if e.dirty {
-					if err := e.writeManifest(false); err != nil {
+					if err := e.writeManifest(); err != nil {
 						e.log.Warn("cannot update run manifest", "err", err)
 					}
 				}
@@ -318,14 +318,14 @@ func (e *executor) flusher() func() {
 }
 
 // writeManifest writes the manifest; e.mu must be held.
-func (e *executor) writeManifest(sync bool) error {
+func (e *executor) writeManifest() error {
 	e.dirty = false
-	err := writeJSONAtomic(e.manPath, e.manifest, sync)
+	err := writeJSONAtomic(e.manPath, e.manifest)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Someone removed the run directory mid-run (e.g. rm -rf .lair):
 		// recreate it rather than lose the record of the run.
 		if os.MkdirAll(e.runDir, 0o755) == nil {
-			err = writeJSONAtomic(e.manPath, e.manifest, sync)
+			err = writeJSONAtomic(e.manPath, e.manifest)
 		}
 	}
 	if err != nil {

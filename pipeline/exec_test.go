@@ -305,7 +305,7 @@ func TestManifestRoundTrip(t *testing.T) {
 			Matrix: map[string]string{"x": "1"}, Inputs: []string{"b"}, Key: "k", Status: StatusRan, Start: &start, End: &end,
 			DurationMS: 1500, Bytes: 10, Error: ""}}}
 	os.MkdirAll(filepath.Join(dir, "r1"), 0o755)
-	if err := writeJSONAtomic(filepath.Join(dir, "r1", "manifest.json"), m, true); err != nil {
+	if err := writeJSONAtomic(filepath.Join(dir, "r1", "manifest.json"), m); err != nil {
 		t.Fatal(err)
 	}
 	os.Symlink("r1", filepath.Join(dir, "latest"))

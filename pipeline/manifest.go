@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/lair-ir/lair/internal/fsutil"
 )
 
 // Instance statuses, as recorded in a run manifest.
@@ -71,36 +73,14 @@ type ManifestInstance struct {
 	Error      string            `json:"error,omitempty"`
 }
 
-// writeJSONAtomic writes v as indented JSON to path via a temp file and a
-// rename, so readers never see a partial file.
-func writeJSONAtomic(path string, v any, sync bool) error {
+// writeJSONAtomic writes v as indented JSON to path atomically (package
+// fsutil: temp file, fsync, rename), so readers never see a partial file.
+func writeJSONAtomic(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	f, err := os.CreateTemp(filepath.Dir(path), ".manifest-*")
-	if err != nil {
-		return err
-	}
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(b)
-	}
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return fsutil.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // ReadManifest reads runs/<id>/manifest.json under runsDir. id "latest"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,11 +12,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/lair-ir/lair/internal/fsutil"
 	"github.com/lair-ir/lair/storage"
 )
 
@@ -26,11 +23,11 @@ const MarkerName = "_COMPLETE"
 
 // Store is a directory-backed storage.Store. Open one with Open.
 type Store struct {
-	root    string
-	session string
-	sessDir string
-	sessF   *os.File
-	storeF  *os.File
+	root      string
+	session   string
+	sessDir   string
+	sessLock  *fsutil.Lock
+	storeLock *fsutil.Lock
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -59,27 +56,25 @@ func Open(ctx context.Context, root string, opts Options) (*Store, error) {
 		}
 	}
 	s := &Store{root: abs}
-	how := syscall.LOCK_SH
-	if opts.Exclusive {
-		how = syscall.LOCK_EX
-	}
-	var onBusy func(*os.File) waiter
-	if opts.OnWait != nil {
-		onBusy = func(*os.File) waiter {
-			var once sync.Once
-			return func() { once.Do(opts.OnWait) }
-		}
-	}
-	s.storeF, err = lockFile(ctx, filepath.Join(abs, ".store.lock"), how, onBusy)
+	var once sync.Once
+	s.storeLock, err = fsutil.Acquire(ctx, filepath.Join(abs, ".store.lock"), fsutil.LockOptions{
+		Shared: !opts.Exclusive,
+		Note:   "lair gc",
+		OnWait: func(fsutil.Holder) {
+			if opts.OnWait != nil {
+				once.Do(opts.OnWait)
+			}
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", abs, err)
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	s.session = fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(rnd[:]))
-	s.sessF, err = lockFile(ctx, filepath.Join(abs, ".tmp", s.session+".lock"), syscall.LOCK_EX, nil)
+	s.sessLock, err = fsutil.Acquire(ctx, filepath.Join(abs, ".tmp", s.session+".lock"), fsutil.LockOptions{Note: "lair session"})
 	if err != nil {
-		s.storeF.Close()
+		s.storeLock.Unlock()
 		return nil, fmt.Errorf("store %s: %w", abs, err)
 	}
 	s.sessDir = filepath.Join(abs, ".tmp", s.session)
@@ -199,8 +194,8 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	fail := func(err error) (*storage.Manifest, error) {
 		return nil, fmt.Errorf("store %s: publish %s: %w", s.root, key, err)
 	}
-	// Group-readable and durable before anyone can see it.
-	if err := prepareTree(dir); err != nil {
+	// Group-readable before anyone can see it.
+	if err := chmodTree(dir); err != nil {
 		return fail(err)
 	}
 	m, err := storage.ScanDir(ctx, key, dir)
@@ -218,51 +213,33 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	if err := os.Rename(dir, filepath.Join(kd, "files")); err != nil {
 		return fail(err)
 	}
-	if err := writeSynced(filepath.Join(kd, MarkerName), m.Marshal()); err != nil {
+	if err := os.WriteFile(filepath.Join(kd, MarkerName), m.Marshal(), 0o644); err != nil {
 		return fail(err)
 	}
+	// Files and marker are fsynced, then the whole key directory is renamed
+	// into place: without replacing (another session's artifact wins), or
+	// swapped with the old one in one step.
 	dst := s.keyDir(key)
-	err = os.Rename(kd, dst)
-	if err == nil {
-		// The parent directory is not fsynced: after a crash a publish
-		// may be lost (the stage then runs again) but never seen half done.
+	if replace {
+		if err := fsutil.ReplaceDir(kd, dst); err != nil {
+			return fail(err)
+		}
 		return m, nil
 	}
-	if _, serr := os.Lstat(dst); serr != nil {
+	err = fsutil.PublishDir(kd, dst)
+	if errors.Is(err, fs.ErrExist) {
+		// Published meanwhile by another session: theirs is as good.
+		return s.Manifest(ctx, key)
+	}
+	if err != nil {
 		return fail(err)
 	}
-	if !replace {
-		// Published meanwhile by another session: theirs is as good.
-		if other, merr := s.Manifest(ctx, key); merr == nil {
-			return other, nil
-		}
-	}
-	// dst exists: swap in one step where the file system can.
-	if err := unix.Renameat2(unix.AT_FDCWD, kd, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE); err == nil {
-		return m, nil // kd now holds the old artifact, removed by the defer
-	}
-	for range 3 {
-		old, err := os.MkdirTemp(s.sessDir, "old-")
-		if err != nil {
-			return fail(err)
-		}
-		if err := os.Rename(dst, filepath.Join(old, "a")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			os.RemoveAll(old)
-			return fail(err)
-		}
-		err = os.Rename(kd, dst)
-		os.RemoveAll(old)
-		if err == nil {
-			return m, nil
-		}
-	}
-	return fail(fmt.Errorf("another session keeps publishing %s at the same time", key))
+	return m, nil
 }
 
-// prepareTree makes directories 0755 and files at least 0644 (a shared
-// store must be group-readable; stages' temp-file helpers make 0600 files)
-// and fsyncs every file.
-func prepareTree(dir string) error {
+// chmodTree makes directories 0755 and files at least 0644: a shared store
+// must be group-readable, and stages' temp-file helpers make 0600 files.
+func chmodTree(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -278,35 +255,10 @@ func prepareTree(dir string) error {
 			return err
 		}
 		if mode := fi.Mode().Perm(); mode&0o644 != 0o644 {
-			if err := os.Chmod(p, mode|0o644); err != nil {
-				return err
-			}
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", p, err)
+			return os.Chmod(p, mode|0o644)
 		}
 		return nil
 	})
-}
-
-func writeSynced(p string, data []byte) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // List returns every published key, sorted.
@@ -379,115 +331,26 @@ func (s *Store) Quarantine(ctx context.Context, key string) (string, error) {
 	return dst, nil
 }
 
-// Lock takes the build lock of key: a flock on .locks/<key>.lock, which
-// then records its holder.
+// Lock takes the build lock of key: a flock on .locks/<key>.lock (package
+// fsutil), which then records its holder for waiters to name.
 func (s *Store) Lock(ctx context.Context, key string, opts storage.LockOptions) (func(), error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
 	}
-	return LockPath(ctx, filepath.Join(s.root, ".locks", key+".lock"), key, opts)
-}
-
-// LockPath takes an exclusive build lock on the file p (created if
-// missing) for key, reporting waits through opts.OnWait, and records this
-// process as the holder in the file. Each call opens the file anew, so
-// goroutines of one process exclude each other too.
-func LockPath(ctx context.Context, p, key string, opts storage.LockOptions) (func(), error) {
-	f, err := lockFile(ctx, p, syscall.LOCK_EX, func(f *os.File) waiter {
-		return newWaiter(f, key, opts)
-	})
+	lo := fsutil.LockOptions{Note: opts.Owner, WaitEvery: opts.ReportEvery}
+	if lo.WaitEvery <= 0 {
+		lo.WaitEvery = 30 * time.Second
+	}
+	if opts.OnWait != nil {
+		lo.OnWait = func(h fsutil.Holder) {
+			opts.OnWait(storage.Holder{Key: key, Owner: h.Note, PID: h.PID, Host: h.Host, Since: h.Since})
+		}
+	}
+	l, err := fsutil.Acquire(ctx, filepath.Join(s.root, ".locks", key+".lock"), lo)
 	if err != nil {
 		return nil, fmt.Errorf("build lock of %s: %w", key, err)
 	}
-	host, _ := os.Hostname()
-	h := storage.Holder{Key: key, Owner: opts.Owner, PID: os.Getpid(), Host: host, Since: time.Now().UTC()}
-	b, _ := json.Marshal(h)
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(append(b, '\n'), 0)
-	}
-	return func() { f.Close() }, nil
-}
-
-// waiter is told each time a lock attempt finds the lock taken.
-type waiter func()
-
-// newWaiter reports the holder of the lock in f through opts.OnWait: as
-// soon as the holder has recorded itself (or after a second), then every
-// opts.ReportEvery.
-func newWaiter(f *os.File, key string, opts storage.LockOptions) waiter {
-	if opts.OnWait == nil {
-		return nil
-	}
-	every := opts.ReportEvery
-	if every <= 0 {
-		every = 30 * time.Second
-	}
-	start := time.Now()
-	var last time.Time
-	return func() {
-		now := time.Now()
-		if !last.IsZero() && now.Sub(last) < every {
-			return
-		}
-		h := readHolder(f)
-		if h.PID == 0 && last.IsZero() && now.Sub(start) < time.Second {
-			return // the holder is about to write itself down
-		}
-		h.Key = key
-		last = now
-		opts.OnWait(h)
-	}
-}
-
-func readHolder(f *os.File) storage.Holder {
-	var h storage.Holder
-	b := make([]byte, 4096)
-	n, _ := f.ReadAt(b, 0)
-	_ = json.Unmarshal(b[:n], &h)
-	return h
-}
-
-// lockFile opens p and flocks it, polling so that ctx can end the wait.
-// It makes sure the locked file is still the one at p (Delete may have
-// removed it in between).
-func lockFile(ctx context.Context, p string, how int, onBusy func(*os.File) waiter) (*os.File, error) {
-	for {
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
-		if err != nil {
-			return nil, err
-		}
-		var w waiter
-		if onBusy != nil {
-			w = onBusy(f)
-		}
-		wait := 5 * time.Millisecond
-		for {
-			err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-				f.Close()
-				return nil, fmt.Errorf("lock %s: %w", p, err)
-			}
-			if w != nil {
-				w()
-			}
-			select {
-			case <-ctx.Done():
-				f.Close()
-				return nil, fmt.Errorf("waiting for lock %s: %w", p, ctx.Err())
-			case <-time.After(wait):
-			}
-			wait = min(wait*2, 100*time.Millisecond)
-		}
-		fi, err1 := f.Stat()
-		pi, err2 := os.Stat(p)
-		if err1 == nil && err2 == nil && os.SameFile(fi, pi) {
-			return f, nil
-		}
-		f.Close() // removed under us: try again
-	}
+	return func() { l.Unlock() }, nil
 }
 
 // cleanStale removes temp dirs of sessions whose lock is free: their
@@ -505,15 +368,11 @@ func (s *Store) cleanStale() {
 			continue
 		}
 		if strings.HasSuffix(name, ".lock") {
-			f, err := os.OpenFile(filepath.Join(tmp, name), os.O_RDWR, 0)
-			if err != nil {
-				continue
-			}
-			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			if l, err := fsutil.TryAcquire(filepath.Join(tmp, name), fsutil.LockOptions{}); err == nil {
 				os.RemoveAll(filepath.Join(tmp, sess))
 				os.Remove(filepath.Join(tmp, name))
+				l.Unlock()
 			}
-			f.Close()
 			continue
 		}
 		// A directory (or a stray file) without a lock file: its session
@@ -530,12 +389,12 @@ func (s *Store) Close() error {
 	if s.sessDir != "" {
 		err = os.RemoveAll(s.sessDir)
 	}
-	if s.sessF != nil {
-		os.Remove(s.sessF.Name())
-		s.sessF.Close()
+	if s.sessLock != nil {
+		os.Remove(s.sessLock.Path())
+		s.sessLock.Unlock()
 	}
-	if s.storeF != nil {
-		s.storeF.Close()
+	if s.storeLock != nil {
+		s.storeLock.Unlock()
 	}
 	return err
 }
