@@ -13,6 +13,7 @@ import (
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/internal/cachedir"
+	"github.com/lair-ir/lair/internal/fetch"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/tables"
 )
@@ -260,7 +261,12 @@ func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	dir, err := model.NewHub(cache, sc.Log).Resolve(ctx, ref)
+	hub := model.NewHub(cache, sc.Log)
+	if sc.Progress != nil {
+		sc.Progress.Start("download", 0)
+		hub.Download = &fetch.Client{Progress: sc.Progress, Log: sc.Log}
+	}
+	dir, err := hub.Resolve(ctx, ref)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}

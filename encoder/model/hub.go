@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/lair-ir/lair/encoder/onnxpb"
 	"github.com/lair-ir/lair/internal/fetch"
@@ -65,6 +66,8 @@ type Hub struct {
 	// Download is the downloader (timeouts, retries, progress); nil: one
 	// with internal/fetch's defaults, Client and Log.
 	Download *fetch.Client
+
+	once sync.Once
 }
 
 // NewHub returns a Hub configured from the environment.
@@ -184,9 +187,11 @@ type meta struct {
 }
 
 func (h *Hub) fetcher() *fetch.Client {
-	if h.Download == nil {
-		h.Download = &fetch.Client{HTTP: h.Client, Log: h.Log}
-	}
+	h.once.Do(func() {
+		if h.Download == nil {
+			h.Download = &fetch.Client{HTTP: h.Client, Log: h.Log}
+		}
+	})
 	return h.Download
 }
 
