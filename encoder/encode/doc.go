@@ -10,8 +10,12 @@
 //  3. Within a chunk, sort by token count and cut batches of BatchSize, so
 //     each batch is padded only to its own longest text.
 //  4. Run each batch through one reused ONNX Runtime session (input_ids,
-//     attention_mask, and token_type_ids when the graph takes them), pool
-//     the token embeddings (mean under the attention mask, or CLS) and
+//     attention_mask, and token_type_ids when the graph takes them), or,
+//     with Backend "gomlx", through the same ONNX graph in onnx-gomlx on a
+//     GoMLX backend chosen by package encoder/backend (pure Go on cpu, XLA
+//     with a PJRT CUDA plugin on cuda; batches padded to BatchSize rows and
+//     a multiple of 16 tokens so that XLA compiles few shapes). Pool the
+//     token embeddings (mean under the attention mask, or CLS) and
 //     L2-normalise.
 //  5. Write the new vectors to the cache as one atomic segment and return
 //     all vectors in input order.
