@@ -61,8 +61,16 @@ $(ORT_LIB):
 
 ## node-tools: second readers and reference implementations used by tests.
 node-tools: $(NODE_TOOLS)/.installed
+# nodejs-polars' native package declares node >= 22, so npm skips it on Debian's node 20,
+# where it works (checked): unpack it from the registry by hand, pinned by sha256.
+POLARS_NATIVE := nodejs-polars-linux-x64-gnu-0.25.2.tgz
+POLARS_NATIVE_SHA256 := baa5c5534d0de39f01a88630e61b5894636803b2f82bdf90b7807bda65dca92a
 $(NODE_TOOLS)/.installed: tools/node/package.json tools/node/package-lock.json
 	cd tools/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cd "$$tmp" && npm pack --silent nodejs-polars-linux-x64-gnu@0.25.2 >/dev/null && \
+	echo "$(POLARS_NATIVE_SHA256)  $(POLARS_NATIVE)" | sha256sum -c --quiet && tar xzf $(POLARS_NATIVE) && \
+	rm -rf "$(NODE_TOOLS)/nodejs-polars-linux-x64-gnu" && cp -r package "$(NODE_TOOLS)/nodejs-polars-linux-x64-gnu"
 	touch $@
 
 ## versitygw: the real S3 server the store tests run (internal/s3server), built
