@@ -450,7 +450,17 @@ func sweepTests(ctx context.Context, q *queryAcc, rows []SweepRow, in SweepInput
 	}
 	type uk struct{ lang, qid string }
 	perX := map[ck]map[uk]*sweepAcc{}
-	for k, a := range q.perRun {
+	// replicates are summed in run order, so the means are the same bit for bit on every run
+	keys := make([]sweepQKey, 0, len(q.perRun))
+	for k := range q.perRun {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b sweepQKey) int {
+		return cmp.Or(cmp.Compare(a.dataset, b.dataset), cmp.Compare(a.setting, b.setting), cmp.Compare(a.spec.Setting, b.spec.Setting),
+			cmp.Compare(a.spec.Metric, b.spec.Metric), cmp.Compare(a.x, b.x), cmp.Compare(a.run, b.run), cmp.Compare(a.lang, b.lang), cmp.Compare(a.qid, b.qid))
+	})
+	for _, k := range keys {
+		a := q.perRun[k]
 		c := ck{k.dataset, k.setting, k.spec, k.x}
 		m := perX[c]
 		if m == nil {

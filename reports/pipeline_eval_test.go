@@ -1,0 +1,28 @@
+package reports_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/lair-ir/lair/eval"
+	"github.com/lair-ir/lair/tables"
+)
+
+// evaluatePipeline evaluates the rankings the way stage eval/lareqa
+// does and returns its metrics.parquet and per_query.parquet.
+func evaluatePipeline(t *testing.T, ctx context.Context, rankings []string, datasets []*eval.Dataset, dir string) (mp, pqp string) {
+	t.Helper()
+	m, pq, err := eval.EvaluateRankings(ctx, rankings, datasets, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, pqp = filepath.Join(dir, "metrics.parquet"), filepath.Join(dir, "per_query.parquet")
+	if err := tables.Write(mp, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tables.Write(pqp, pq, nil); err != nil {
+		t.Fatal(err)
+	}
+	return mp, pqp
+}
