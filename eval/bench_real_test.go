@@ -37,11 +37,13 @@ func BenchmarkBM25Real(b *testing.B) {
 				}
 				t1 := time.Now()
 				specs, _ := metrics.ParseAll(DefaultLAReQAMetrics)
-				ev := NewEvaluator(specs, true, nil, nil)
+				ev := NewEvaluator(specs, true, nil, nil, nil)
 				st, err := Retrieve(context.Background(), p, perLang, pooled, RetrieveOptions{Threads: runtime.GOMAXPROCS(0), QueryBlock: 16},
 					func(rows []Ranking) error {
 						for i := range rows {
-							ev.Add(&rows[i])
+							if err := ev.Add(&rows[i]); err != nil {
+								return err
+							}
 						}
 						return nil
 					})

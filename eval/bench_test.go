@@ -89,7 +89,8 @@ func BenchmarkXQuADRFull(b *testing.B) {
 			b.Fatal(err)
 		}
 		specs, _ := metrics.ParseAll(DefaultLAReQAMetrics)
-		ev := NewEvaluator(specs, true, nil, nil)
+		var nPerQuery int
+		ev := NewEvaluator(specs, true, nil, nil, func(r []tables.PerQuery) error { nPerQuery += len(r); return nil })
 		var w *RankingsWriter
 		if writeFile {
 			if w, err = CreateRankings(filepath.Join(dir, RankingsFile)); err != nil {
@@ -99,7 +100,9 @@ func BenchmarkXQuADRFull(b *testing.B) {
 		t1 := time.Now()
 		st, err := Retrieve(context.Background(), p, sc, sc, RetrieveOptions{Threads: threads}, func(rows []Ranking) error {
 			for i := range rows {
-				ev.Add(&rows[i])
+				if err := ev.Add(&rows[i]); err != nil {
+					return err
+				}
 			}
 			if w != nil {
 				return w.Write(rows)
@@ -114,12 +117,15 @@ func BenchmarkXQuADRFull(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		if err := ev.Flush(); err != nil {
+			b.Fatal(err)
+		}
 		ms := ev.Metrics()
 		t2 := time.Now()
 		if i == 0 {
 			flops := 2.0 * float64(len(ds.Queries)) * float64(len(ds.Candidates)) * 768
 			b.Logf("rows %v, metric rows %d, per-query rows %d; prepare %.2fs, retrieve+evaluate %.2fs; %.1f GFLOP/s effective over the run",
-				st.Rows, len(ms), len(ev.PerQuery), t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), flops/t2.Sub(t1).Seconds()/1e9)
+				st.Rows, len(ms), nPerQuery, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), flops/t2.Sub(t1).Seconds()/1e9)
 			var mapMulti float64
 			for _, m := range ms {
 				if m.Setting == Multi && m.Metric == "map" && m.QLang == All {

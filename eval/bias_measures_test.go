@@ -19,10 +19,13 @@ func TestNewBiasMeasuresHandComputed(t *testing.T) {
 		t.Fatal(err)
 	}
 	candLang := map[string]string{"c1": "en", "c2": "en", "c3": "de", "c4": "de"}
-	ev := NewEvaluator(specs, true, candLang, []string{"de", "en"})
-	ev.Add(&Ranking{RunID: "r", Dataset: "d", Setting: Multi, QID: "q", QLang: "en", CLang: All, PoolSize: 4,
+	ev := NewEvaluator(specs, true, candLang, []string{"de", "en"}, nil)
+	err = ev.Add(&Ranking{RunID: "r", Dataset: "d", Setting: Multi, QID: "q", QLang: "en", CLang: All, PoolSize: 4,
 		RelCIDs: []string{"c3", "c2"}, RelLangs: []string{"de", "en"}, RelGrades: []int32{1, 1}, RelRanks: []int32{1, 3},
 		RelScores: []float32{0.9, 0.5}, TopCIDs: []string{"c3", "c1", "c2", "c4"}, TopScores: []float32{0.9, 0.7, 0.5, 0.1}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]float64{}
 	for _, m := range ev.Metrics() {
 		got[m.Metric+"/"+m.QLang+"/"+m.CLang] = m.Value

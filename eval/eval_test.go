@@ -200,9 +200,11 @@ func TestEvaluateAggregation(t *testing.T) {
 		mk(Multi, "q3", "de", All, []int32{2, 12}, []string{"en", "de"}),
 	}
 	specs, _ := metrics.ParseAll([]string{"map", "r@1"})
-	ev := NewEvaluator(specs, true, map[string]string{"t1": "en", "t2": "en", "t3": "de", "t4": "zh"}, []string{"de", "en", "zh"})
+	ev := NewEvaluator(specs, true, map[string]string{"t1": "en", "t2": "en", "t3": "de", "t4": "zh"}, []string{"de", "en", "zh"}, nil)
 	for i := range rows {
-		ev.Add(&rows[i])
+		if err := ev.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got := ev.Metrics()
 	for _, c := range []struct {
@@ -320,12 +322,18 @@ func TestTRECMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	specs, _ := metrics.ParseAll([]string{"map"})
-	ev := NewEvaluator(specs, false, nil, nil)
+	var perQuery []tables.PerQuery
+	ev := NewEvaluator(specs, false, nil, nil, func(r []tables.PerQuery) error { perQuery = append(perQuery, r...); return nil })
 	for i := range rows {
 		if err := tw.Add(&rows[i]); err != nil {
 			t.Fatal(err)
 		}
-		ev.Add(&rows[i])
+		if err := ev.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ev.Flush(); err != nil {
+		t.Fatal(err)
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
@@ -333,7 +341,7 @@ func TestTRECMap(t *testing.T) {
 	for _, setting := range []string{Multi, Mono} {
 		// lair's map, micro-averaged over queries like trec_eval
 		sum, n := 0.0, 0
-		for _, pq := range ev.PerQuery {
+		for _, pq := range perQuery {
 			if pq.Setting == setting && pq.Metric == "map" {
 				sum += pq.Value
 				n++
@@ -440,9 +448,11 @@ func TestBM25Retrieval(t *testing.T) {
 		t.Fatal(err)
 	}
 	specs, _ := metrics.ParseAll(DefaultLAReQAMetrics)
-	ev := NewEvaluator(specs, true, nil, nil)
+	ev := NewEvaluator(specs, true, nil, nil, nil)
 	for i := range rows {
-		ev.Add(&rows[i])
+		if err := ev.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got := ev.Metrics()
 	mono, _ := find(got, Mono, All, All, "map")
@@ -486,13 +496,15 @@ func FuzzReadRankings(f *testing.F) {
 
 func TestMetricsDeterministic(t *testing.T) {
 	specs, _ := metrics.ParseAll([]string{"map"})
-	ev := NewEvaluator(specs, false, nil, nil)
+	ev := NewEvaluator(specs, false, nil, nil, nil)
 	langs := []string{"ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"}
 	for i, l := range langs {
 		for j := 0; j < 3; j++ {
 			r := Ranking{RunID: "r", Dataset: "d", Setting: Mono, QID: fmt.Sprint(l, j), QLang: l, CLang: l, PoolSize: 1000,
 				RelRanks: []int32{int32(1 + 7*i + 3*j)}, RelGrades: []int32{1}, RelCIDs: []string{"c"}, RelLangs: []string{l}, RelScores: []float32{0}}
-			ev.Add(&r)
+			if err := ev.Add(&r); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	first := fmt.Sprintf("%v", ev.Metrics())

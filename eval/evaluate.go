@@ -1,26 +1,11 @@
 package eval
 
 import (
-	"math"
 	"slices"
 	"strings"
 
-	"github.com/lair-ir/lair/eval/bias"
 	"github.com/lair-ir/lair/eval/metrics"
 	"github.com/lair-ir/lair/tables"
-)
-
-// Language-bias metric names (multi setting only).
-const (
-	MetricRD            = "rd"              // rank distance: max - min rank of a query's relevant candidates
-	MetricSameLangFirst = "same_lang_first" // 1 when the first relevant hit is in the query's language
-	MetricMeanRank      = "mean_rank"       // rank of the first relevant candidate of language c_lang
-	MetricTop10Share    = "top10_share"     // share of the top 10 in language c_lang
-	MetricRDNorm        = "rd_norm"         // rank distance divided by the pool size
-	MetricPEER100       = "peer@100"        // PEER@100 (eval/bias): 1 = languages ranked alike, ~0 = unequal
-	MetricPref10        = "pref@10"         // share of the top 10 in the query's language / its share of the pool
-	MetricPref100       = "pref@100"        // the same at 100
-	MetricFirstRelShare = "first_rel_share" // 1 when the first relevant hit is in language c_lang
 )
 
 // DefaultLAReQAMetrics are the ranking metrics eval/lareqa reports.
@@ -32,26 +17,26 @@ var DefaultMIRACLMetrics = []string{"ndcg@10", "r@100", "map", "mrr@10"}
 // perCLang reports whether a metric is broken down by candidate language
 // (its macro average keeps c_lang).
 func perCLang(metric string) bool {
-	return metric == MetricMeanRank || metric == MetricTop10Share || metric == MetricFirstRelShare
+	for _, m := range biasMeasures {
+		if slices.Contains(m.Metrics, metric) {
+			return m.PerCLang
+		}
+	}
+	return false
 }
 
-// Evaluator accumulates metrics over a stream of rankings.
+// Evaluator accumulates metrics over a stream of rankings and streams
+// the per-query rows to a sink as they are produced: its memory is the
+// aggregate cells and one buffer of rows, whatever the number of runs.
 type Evaluator struct {
-	specs    []metrics.Spec
-	bias     bool
-	candLang map[string]string
-	langs    []string
+	measures []Measure
+	ctx      *MeasureContext
 	cells    map[cellKey]*acc
 	bases    map[baseKey]map[string]*acc // the same accumulators, by cell then metric (fast path)
-	PerQuery []tables.PerQuery
-
-	poolCount map[string]map[string]int // candidates per dataset and language (language preference)
+	sink     func([]tables.PerQuery) error
+	buf      []tables.PerQuery
+	cur      *Ranking
 }
-
-// SetPools gives the number of candidates per dataset and language, for
-// the language preference of multi-setting rows when the evaluator sees
-// several datasets.
-func (e *Evaluator) SetPools(count map[string]map[string]int) { e.poolCount = count }
 
 type cellKey struct {
 	run, dataset, setting, qlang, clang, metric string
@@ -66,15 +51,27 @@ type acc struct {
 	n   int64
 }
 
+// perQueryBatch is the number of per-query rows buffered before the sink.
+const perQueryBatch = 4096
+
 // NewEvaluator returns an evaluator for the given ranking metrics. With
-// bias, multi-setting rows also yield the language-bias metrics; candLang
-// maps candidate ids to languages (for the top-10 language mix) and langs
-// lists the candidate languages.
-func NewEvaluator(specs []metrics.Spec, bias bool, candLang map[string]string, langs []string) *Evaluator {
-	return &Evaluator{specs: specs, bias: bias, candLang: candLang, langs: langs, cells: map[cellKey]*acc{}, bases: map[baseKey]map[string]*acc{}}
+// bias, multi-setting rows also yield the language-bias measures;
+// candLang maps candidate ids to languages (for the top-10 language mix)
+// and langs lists the candidate languages. sink receives the per-query
+// rows in batches, in the order they are produced (nil: dropped).
+func NewEvaluator(specs []metrics.Spec, bias bool, candLang map[string]string, langs []string, sink func([]tables.PerQuery) error) *Evaluator {
+	e := &Evaluator{measures: Measures(specs, bias), ctx: &MeasureContext{CandLang: candLang, Langs: langs},
+		cells: map[cellKey]*acc{}, bases: map[baseKey]map[string]*acc{}, sink: sink}
+	return e
 }
 
-func (e *Evaluator) add(r *Ranking, clang, metric string, v float64) {
+// SetPools gives the number of candidates per dataset and language, for
+// the language preference of multi-setting rows when the evaluator sees
+// several datasets.
+func (e *Evaluator) SetPools(count map[string]map[string]int) { e.ctx.PoolCount = count }
+
+func (e *Evaluator) add(clang, metric string, v float64) {
+	r := e.cur
 	bk := baseKey{r.RunID, r.Dataset, r.Setting, r.QLang, clang}
 	m := e.bases[bk]
 	if m == nil {
@@ -89,115 +86,43 @@ func (e *Evaluator) add(r *Ranking, clang, metric string, v float64) {
 	}
 	a.sum += v
 	a.n++
-	e.PerQuery = append(e.PerQuery, tables.PerQuery{RunID: r.RunID, Dataset: r.Dataset, Setting: r.Setting,
-		QID: r.QID, Lang: r.QLang, CLang: clang, Metric: metric, Value: v})
+	if e.sink != nil {
+		e.buf = append(e.buf, tables.PerQuery{RunID: r.RunID, Dataset: r.Dataset, Setting: r.Setting,
+			QID: r.QID, Lang: r.QLang, CLang: clang, Metric: metric, Value: v})
+	}
 }
 
 // Add evaluates one ranking row.
-func (e *Evaluator) Add(r *Ranking) {
+func (e *Evaluator) Add(r *Ranking) error {
 	if len(r.RelRanks) == 0 {
-		return
+		return nil
 	}
 	j := metrics.Judged{Ranks: make([]int, len(r.RelRanks)), Grades: r.RelGrades}
 	for i, rk := range r.RelRanks {
 		j.Ranks[i] = int(rk)
 	}
-	for _, s := range e.specs {
-		e.add(r, r.CLang, s.Name, s.Eval(j))
-	}
-	if !e.bias || r.Setting != Multi {
-		return
-	}
-	if rd, ok := metrics.RankDistance(j); ok {
-		e.add(r, All, MetricRD, rd)
-		e.add(r, All, MetricRDNorm, bias.NormalizedRD(rd, int(r.PoolSize)))
-	}
-	// first relevant hit (rel_* are ordered by rank; do not rely on it)
-	first, best := -1, int32(0)
-	seen := map[string]int32{}
-	for i, rk := range r.RelRanks {
-		if first < 0 || rk < best {
-			first, best = i, rk
+	e.cur = r
+	for _, m := range e.measures {
+		if m.Setting != "" && m.Setting != r.Setting {
+			continue
 		}
-		l := r.RelLangs[i]
-		if old, ok := seen[l]; !ok || rk < old {
-			seen[l] = rk
-		}
+		m.Eval(e.ctx, r, j, e.add)
 	}
-	if _, ok := seen[r.QLang]; ok {
-		v := 0.0
-		if r.RelLangs[first] == r.QLang {
-			v = 1
-		}
-		e.add(r, All, MetricSameLangFirst, v)
+	e.cur = nil
+	if len(e.buf) >= perQueryBatch {
+		return e.Flush()
 	}
-	for _, l := range e.langs {
-		v := 0.0
-		if r.RelLangs[first] == l {
-			v = 1
-		}
-		e.add(r, l, MetricFirstRelShare, v)
-	}
-	ls := make([]string, 0, len(seen))
-	for l := range seen {
-		ls = append(ls, l)
-	}
-	slices.Sort(ls)
-	for _, l := range ls {
-		e.add(r, l, MetricMeanRank, float64(seen[l]))
-	}
-	if e.candLang != nil && len(r.TopCIDs) > 0 {
-		n := min(10, len(r.TopCIDs))
-		count := map[string]int{}
-		for _, c := range r.TopCIDs[:n] {
-			count[e.candLang[c]]++
-		}
-		for _, l := range e.langs {
-			e.add(r, l, MetricTop10Share, float64(count[l])/float64(n))
-		}
-		e.addLanguagePreference(r, first)
-	}
+	return nil
 }
 
-// addLanguagePreference adds PEER@100 and the language preference at 10
-// and 100 of a multi-setting row (eval/bias has the definitions).
-func (e *Evaluator) addLanguagePreference(r *Ranking, first int) {
-	if e.poolCount == nil { // one dataset: every candidate is in the pool
-		e.poolCount = map[string]map[string]int{r.Dataset: {}}
-		for _, l := range e.candLang {
-			e.poolCount[r.Dataset][l]++
-		}
+// Flush hands the buffered per-query rows to the sink.
+func (e *Evaluator) Flush() error {
+	if len(e.buf) == 0 || e.sink == nil {
+		return nil
 	}
-	top := make([]string, len(r.TopCIDs))
-	for i, c := range r.TopCIDs {
-		top[i] = e.candLang[c]
-	}
-	share := float64(e.poolCount[r.Dataset][r.QLang]) / float64(r.PoolSize)
-	for _, m := range []struct {
-		name string
-		k    int
-	}{{MetricPref10, 10}, {MetricPref100, 100}} {
-		if v := bias.Preference(top, r.QLang, m.k, share); !math.IsNaN(v) {
-			e.add(r, All, m.name, v)
-		}
-	}
-	const k = 100
-	grade := make(map[string]int32, len(r.RelCIDs))
-	for i, c := range r.RelCIDs {
-		grade[c] = r.RelGrades[i]
-	}
-	n := min(k, len(r.TopCIDs))
-	docs := make([]bias.Doc, n)
-	for i := range n {
-		docs[i] = bias.Doc{Lang: top[i], Grade: grade[r.TopCIDs[i]]}
-	}
-	var unret []bias.Doc
-	for i, rk := range r.RelRanks {
-		if int(rk) > n && r.RelGrades[i] > 0 {
-			unret = append(unret, bias.Doc{Lang: r.RelLangs[i], Grade: r.RelGrades[i]})
-		}
-	}
-	e.add(r, All, MetricPEER100, bias.PEER(docs, unret, k, bias.DefaultPEERWeights))
+	err := e.sink(e.buf)
+	e.buf = e.buf[:0]
+	return err
 }
 
 // Metrics returns the aggregated rows: one per (setting, q_lang, c_lang)

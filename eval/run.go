@@ -33,15 +33,22 @@ type EvalConfig struct {
 	RunDepth    int      // TREC run depth (0: no run files)
 	RunSettings []string // settings that get run files (default all)
 	RunsDir     string   // where TREC files go
+	// PerQueryPath is where the per-query rows are streamed (in bounded
+	// row groups, one slice each; "" = not written); PerQueryMeta is its
+	// Parquet key/value metadata.
+	PerQueryPath string
+	PerQueryMeta map[string]string
 }
 
 // EvaluateRankings evaluates rankings files against the datasets they
 // rank (matched by dataset name) and, with RunDepth > 0, writes TREC run
-// and qrels files. It returns the metric rows and the per-query rows.
-func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Dataset, cfg EvalConfig) ([]tables.Metric, []tables.PerQuery, error) {
+// and qrels files. Per-query rows go to cfg.PerQueryPath as they are
+// produced; memory holds one batch of rankings and the aggregates. It
+// returns the metric rows.
+func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Dataset, cfg EvalConfig) (ms []tables.Metric, err error) {
 	specs, err := metrics.ParseAll(cfg.Metrics)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	byName := map[string]*Dataset{}
 	var names []string
@@ -67,12 +74,25 @@ func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Datase
 		langs = append(langs, l)
 	}
 	slices.Sort(langs)
-	ev := NewEvaluator(specs, cfg.Bias, candLang, langs)
+	var sink func([]tables.PerQuery) error
+	if cfg.PerQueryPath != "" {
+		pw, err := tables.CreatePerQuery(cfg.PerQueryPath, cfg.PerQueryMeta)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if cerr := pw.Close(); err == nil && cerr != nil {
+				ms, err = nil, cerr
+			}
+		}()
+		sink = pw.Write
+	}
+	ev := NewEvaluator(specs, cfg.Bias, candLang, langs, sink)
 	ev.SetPools(pools)
 	var tw *TRECWriter
 	if cfg.RunDepth > 0 {
 		if tw, err = NewTRECWriter(cfg.RunsDir, cfg.RunDepth); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	for _, path := range rankings {
@@ -85,7 +105,9 @@ func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Datase
 				if _, ok := byName[r.Dataset]; !ok {
 					return fmt.Errorf("%s: rankings of dataset %q, but the dataset inputs are %v; add it to needs", path, r.Dataset, names)
 				}
-				ev.Add(r)
+				if err := ev.Add(r); err != nil {
+					return err
+				}
 				if tw != nil && (len(cfg.RunSettings) == 0 || slices.Contains(cfg.RunSettings, r.Setting)) {
 					if err := tw.Add(r); err != nil {
 						return err
@@ -98,13 +120,16 @@ func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Datase
 			if tw != nil {
 				tw.Close()
 			}
-			return nil, nil, err
+			return nil, err
 		}
+	}
+	if err := ev.Flush(); err != nil {
+		return nil, err
 	}
 	if tw != nil {
 		if err := tw.Close(); err != nil {
-			return nil, nil, fmt.Errorf("write TREC files in %s: %w", filepath.Clean(cfg.RunsDir), err)
+			return nil, fmt.Errorf("write TREC files in %s: %w", filepath.Clean(cfg.RunsDir), err)
 		}
 	}
-	return ev.Metrics(), ev.PerQuery, nil
+	return ev.Metrics(), nil
 }

@@ -13,15 +13,12 @@ import (
 // does and returns its metrics.parquet and per_query.parquet.
 func evaluatePipeline(t *testing.T, ctx context.Context, rankings []string, datasets []*eval.Dataset, dir string) (mp, pqp string) {
 	t.Helper()
-	m, pq, err := eval.EvaluateRankings(ctx, rankings, datasets, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true})
+	mp, pqp = filepath.Join(dir, "metrics.parquet"), filepath.Join(dir, "per_query.parquet")
+	m, err := eval.EvaluateRankings(ctx, rankings, datasets, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true, PerQueryPath: pqp})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp, pqp = filepath.Join(dir, "metrics.parquet"), filepath.Join(dir, "per_query.parquet")
 	if err := tables.Write(mp, m, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := tables.Write(pqp, pq, nil); err != nil {
 		t.Fatal(err)
 	}
 	return mp, pqp

@@ -47,14 +47,12 @@ func makeMetrics(t *testing.T, dir string) {
 		}
 		rankings = append(rankings, path)
 	}
-	m, pq, err := eval.EvaluateRankings(context.Background(), rankings, []*eval.Dataset{loaded}, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true})
+	m, err := eval.EvaluateRankings(context.Background(), rankings, []*eval.Dataset{loaded}, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true,
+		PerQueryPath: filepath.Join(dir, "per_query.parquet")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := tables.Write(filepath.Join(dir, "metrics.parquet"), m, map[string]string{"license": "CC BY-SA 4.0"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tables.Write(filepath.Join(dir, "per_query.parquet"), pq, nil); err != nil {
 		t.Fatal(err)
 	}
 }

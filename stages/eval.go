@@ -269,18 +269,16 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	p := sc.Params
 	sc.Progress.Start("evaluate", int64(len(paths)))
-	m, pq, err := eval.EvaluateRankings(ctx, paths, datasets, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
-		RunDepth: p.Int("run_depth"), RunSettings: p.Strings("run_settings"), RunsDir: filepath.Join(sc.OutDir, "runs")})
+	m, err := eval.EvaluateRankings(ctx, paths, datasets, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
+		RunDepth: p.Int("run_depth"), RunSettings: p.Strings("run_settings"), RunsDir: filepath.Join(sc.OutDir, "runs"),
+		PerQueryPath: filepath.Join(sc.OutDir, tables.PerQueryFile), PerQueryMeta: meta})
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	if err := tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), m, meta); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(sc.OutDir, "per_query.parquet"), pq, meta); err != nil {
-		return err
-	}
-	sc.Log.Info("evaluated", "metric_rows", len(m), "per_query_rows", len(pq))
+	sc.Log.Info("evaluated", "metric_rows", len(m))
 	return nil
 }
 
