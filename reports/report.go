@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lair-ir/lair/eval/significance"
+	"github.com/lair-ir/lair/eval/stats"
 	"github.com/lair-ir/lair/tables"
 	"github.com/parquet-go/parquet-go"
 )
@@ -91,13 +91,12 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	if len(ms) == 0 {
 		return fmt.Errorf("report: no metric rows in %v", in.MetricsFiles)
 	}
-	var pq []tables.PerQuery
-	for _, f := range in.PerQueryFiles {
-		rows, err := tables.Read[tables.PerQuery](f)
-		if err != nil {
-			return err
+	var ix *tables.PerQueryIndex
+	if len(in.PerQueryFiles) > 0 {
+		var err error
+		if ix, err = tables.IndexPerQuery(in.PerQueryFiles); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
-		pq = append(pq, rows...)
 	}
 	sortMetrics(ms)
 	runs := runIDs(ms)
@@ -114,16 +113,16 @@ func Build(ctx context.Context, in Input, outDir string) error {
 			others = append(others, r)
 		}
 	}
-	var comps, extra []significance.Comparison
-	opt := significance.Options{Permutations: in.Permutations, Bootstrap: in.Bootstrap, Seed: in.Seed, Metrics: in.SigMetrics, Threads: in.Threads}
-	if len(others) > 0 && len(pq) > 0 {
+	var comps, extra []stats.Comparison
+	opt := stats.Options{Permutations: in.Permutations, Bootstrap: in.Bootstrap, Seed: in.Seed, Metrics: in.SigMetrics, Threads: in.Threads}
+	if len(others) > 0 && ix != nil && len(ix.Slices()) > 0 {
 		var err error
-		if comps, err = significance.Compare(pq, base, others, opt); err != nil {
+		if comps, err = stats.Compare(ctx, ix, base, others, opt); err != nil {
 			return err
 		}
 		if in.AllPairs {
 			for i, a := range others {
-				c, err := significance.Compare(pq, a, others[i+1:], opt)
+				c, err := stats.Compare(ctx, ix, a, others[i+1:], opt)
 				if err != nil {
 					return err
 				}
@@ -173,7 +172,7 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	if err := tables.Write(filepath.Join(outDir, "metrics.parquet"), ms, meta); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(outDir, "per_query.parquet"), pq, meta); err != nil {
+	if err := mergePerQuery(ctx, in.PerQueryFiles, filepath.Join(outDir, tables.PerQueryFile), meta); err != nil {
 		return err
 	}
 	all := append(slices.Clone(comps), extra...)
@@ -184,6 +183,22 @@ func Build(ctx context.Context, in Input, outDir string) error {
 			Wins: int64(c.Wins), Ties: int64(c.Ties), Losses: int64(c.Losses)}
 	}
 	return tables.Write(filepath.Join(outDir, "significance.parquet"), sig, nil)
+}
+
+// mergePerQuery copies the rows of the per-query files, in order, into
+// one file, streaming (one batch in memory).
+func mergePerQuery(ctx context.Context, files []string, path string, meta map[string]string) error {
+	w, err := tables.CreatePerQuery(path, meta)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	for _, f := range files {
+		if err := tables.ReadPerQuery(ctx, f, w.Write); err != nil {
+			w.Close()
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return w.Close()
 }
 
 type trainingLog struct {
@@ -284,7 +299,7 @@ type biasBlock struct {
 
 type sigRow struct {
 	Other, Dataset, Setting, Metric string
-	All                             significance.Comparison
+	All                             stats.Comparison
 	Mark                            string
 	Langs                           []sigLang
 }
@@ -314,7 +329,7 @@ type pageData struct {
 
 type mkey struct{ run, dataset, setting, metric, q, c string }
 
-func buildPage(title string, ms []tables.Metric, comps []significance.Comparison, base string, alpha float64, logs []trainingLog, license string) pageData {
+func buildPage(title string, ms []tables.Metric, comps []stats.Comparison, base string, alpha float64, logs []trainingLog, license string) pageData {
 	idx := map[mkey]tables.Metric{}
 	type rd struct{ run, dataset string }
 	var pairs []rd
@@ -450,7 +465,7 @@ func buildPage(title string, ms []tables.Metric, comps []significance.Comparison
 
 // sigMark is ▲ (significantly better), ▼ (significantly worse) or · .
 // "Better" is higher, except for rank distance and mean rank.
-func sigMark(c significance.Comparison, alpha float64) string {
+func sigMark(c stats.Comparison, alpha float64) string {
 	if c.PHolm >= alpha || c.Delta == 0 {
 		return "·"
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/lair-ir/lair/eval/significance"
+	"github.com/lair-ir/lair/eval/stats"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -151,8 +151,8 @@ func groupRows(ms []tables.Metric, idx map[mkey]tables.Metric, groups []Language
 
 // sigIndex maps (other, dataset, setting, metric) to the all-query
 // comparison with the baseline.
-func sigIndex(comps []significance.Comparison) map[[4]string]significance.Comparison {
-	out := map[[4]string]significance.Comparison{}
+func sigIndex(comps []stats.Comparison) map[[4]string]stats.Comparison {
+	out := map[[4]string]stats.Comparison{}
 	for _, c := range comps {
 		if c.Lang == "all" {
 			out[[4]string{c.Other, c.Dataset, c.Setting, c.Metric}] = c
@@ -169,7 +169,7 @@ func mdEscape(s string) string {
 // summaryMarkdown renders summary.md: the main metrics per dataset and
 // system with significance marks against the baseline, then the language
 // group averages.
-func summaryMarkdown(title string, ms []tables.Metric, comps []significance.Comparison, base string, alpha float64, groups []LanguageGroup) string {
+func summaryMarkdown(title string, ms []tables.Metric, comps []stats.Comparison, base string, alpha float64, groups []LanguageGroup) string {
 	idx := map[mkey]tables.Metric{}
 	for _, m := range ms {
 		idx[mkey{m.RunID, m.Dataset, m.Setting, m.Metric, m.QLang, m.CLang}] = m

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"hash/fnv"
 	"html/template"
 	"io"
 	"log/slog"
@@ -14,85 +13,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/lair-ir/lair/eval/significance"
+	"github.com/lair-ir/lair/eval/stats"
 	"github.com/lair-ir/lair/tables"
-	"github.com/parquet-go/parquet-go"
 )
-
-// Label is one key=value of a run id's sweep label.
-type Label struct{ Key, Value string }
-
-// ParseRunID splits a run id of the form "name[k=v,k2=v2]" (the form
-// DAGs give sweep points, e.g. run_id: "tiny[alpha=${matrix.alpha},seed=${matrix.seed}]")
-// into its name and labels, in order. A run id without brackets has no
-// labels. Keys must be non-empty, unique and free of "=", ",", "[" and "]".
-func ParseRunID(id string) (name string, labels []Label, err error) {
-	open := strings.IndexByte(id, '[')
-	if open < 0 {
-		if strings.ContainsAny(id, "]") {
-			return "", nil, fmt.Errorf("run id %q: ] without [", id)
-		}
-		return id, nil, nil
-	}
-	if !strings.HasSuffix(id, "]") {
-		return "", nil, fmt.Errorf("run id %q: want NAME[KEY=VALUE,...] ending in ]", id)
-	}
-	name, body := id[:open], id[open+1:len(id)-1]
-	if strings.ContainsAny(body, "[]") {
-		return "", nil, fmt.Errorf("run id %q: nested brackets in the label", id)
-	}
-	if body == "" {
-		return name, nil, nil
-	}
-	for _, part := range strings.Split(body, ",") {
-		k, v, ok := strings.Cut(part, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || strings.Contains(v, "=") {
-			return "", nil, fmt.Errorf("run id %q: label %q is not KEY=VALUE", id, part)
-		}
-		for _, l := range labels {
-			if l.Key == k {
-				return "", nil, fmt.Errorf("run id %q: label key %q twice", id, k)
-			}
-		}
-		labels = append(labels, Label{k, v})
-	}
-	return name, labels, nil
-}
-
-// formatRunID is the inverse of ParseRunID.
-func formatRunID(name string, labels []Label) string {
-	if len(labels) == 0 {
-		return name
-	}
-	parts := make([]string, len(labels))
-	for i, l := range labels {
-		parts[i] = l.Key + "=" + l.Value
-	}
-	return name + "[" + strings.Join(parts, ",") + "]"
-}
-
-// MetricSpec is a plotted metric: an evaluation setting and a metric.
-type MetricSpec struct{ Setting, Metric string }
-
-// String is "multi map" (the form ParseMetricSpec reads).
-func (m MetricSpec) String() string { return m.Setting + " " + m.Metric }
-
-// ParseMetricSpec reads "SETTING METRIC" (e.g. "multi map", "cross
-// r@10") or a bare language-bias metric ("rd", "same_lang_first"), which
-// is measured in the multi setting.
-func ParseMetricSpec(s string) (MetricSpec, error) {
-	f := strings.Fields(s)
-	switch {
-	case len(f) == 1 && (f[0] == "rd" || f[0] == "same_lang_first"):
-		return MetricSpec{"multi", f[0]}, nil
-	case len(f) == 2 && (f[0] == "mono" || f[0] == "cross" || f[0] == "multi"):
-		return MetricSpec{f[0], f[1]}, nil
-	}
-	return MetricSpec{}, fmt.Errorf("metric %q: want SETTING METRIC (mono|cross|multi, e.g. \"multi map\") or rd / same_lang_first", s)
-}
 
 // SweepInput is what a sweep report is made from.
 type SweepInput struct {
@@ -125,62 +49,14 @@ type SweepRow struct {
 	Band    string  `parquet:"band,dict"`
 }
 
-// SweepTest is one row of sweep_tests.parquet: a paired test between
-// neighbouring x values (per-query values averaged over replicates).
-type SweepTest struct {
-	Dataset string  `parquet:"dataset,dict"`
-	Setting string  `parquet:"setting,dict"`
-	Metric  string  `parquet:"metric,dict"`
-	XA      float64 `parquet:"x_a"`
-	XB      float64 `parquet:"x_b"`
-	N       int64   `parquet:"n"` // paired queries
-	MeanA   float64 `parquet:"mean_a"`
-	MeanB   float64 `parquet:"mean_b"`
-	Delta   float64 `parquet:"delta"` // MeanB - MeanA
-	P       float64 `parquet:"p"`
-	PHolm   float64 `parquet:"p_holm"` // Holm over the neighbouring pairs of (dataset, setting, metric)
-	CILo    float64 `parquet:"ci_lo"`
-	CIHi    float64 `parquet:"ci_hi"`
-}
+// SweepTest is one row of sweep_tests.parquet (see stats.SweepTest).
+type SweepTest = stats.SweepTest
 
 // RefLine is a run without the x label, drawn as a horizontal reference.
 type RefLine struct {
 	Dataset, Name, Metric string
 	Value                 float64
 	N                     int
-}
-
-// tQuantile975 returns the 0.975 quantile of Student's t with df degrees
-// of freedom (table up to 30, Cornish-Fisher expansion beyond).
-func tQuantile975(df int) float64 {
-	table := []float64{math.NaN(), 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-		2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
-	if df < len(table) {
-		return table[max(df, 0)]
-	}
-	z, n := 1.959963984540054, float64(df)
-	return z + (z*z*z+z)/(4*n) + (5*math.Pow(z, 5)+16*z*z*z+3*z)/(96*n*n)
-}
-
-// band returns the mean of vs and its band (see SweepRow).
-func band(vs []float64) (mean, lo, hi float64, kind string) {
-	n := float64(len(vs))
-	for _, v := range vs {
-		mean += v
-	}
-	mean /= n
-	switch {
-	case len(vs) == 1:
-		return mean, mean, mean, "none"
-	case len(vs) == 2:
-		return mean, math.Min(vs[0], vs[1]), math.Max(vs[0], vs[1]), "minmax"
-	}
-	ss := 0.0
-	for _, v := range vs {
-		ss += (v - mean) * (v - mean)
-	}
-	half := tQuantile975(len(vs)-1) * math.Sqrt(ss/(n-1)) / math.Sqrt(n)
-	return mean, mean - half, mean + half, "t95"
 }
 
 type sweepRun struct {
@@ -290,7 +166,7 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 	}
 	var rows []SweepRow
 	for k, vs := range points {
-		mean, lo, hi, kind := band(vs)
+		mean, lo, hi, kind := stats.Band(vs)
 		rows = append(rows, SweepRow{Dataset: k.dataset, Setting: k.setting, Metric: k.spec.String(), X: k.x, Mean: mean, Lo: lo, Hi: hi, N: int64(len(vs)), Band: kind})
 	}
 	specRank := func(s string) int {
@@ -317,16 +193,23 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 	})
 
 	// paired tests between neighbouring x values
-	acc := newQueryAcc(runs, in.Metrics)
-	for _, f := range in.PerQueryFiles {
-		if err := streamPerQuery(ctx, f, acc.add); err != nil {
-			return err
-		}
-	}
+	var tests []SweepTest
 	if len(in.PerQueryFiles) == 0 {
 		log.Info("no per_query.parquet: no paired tests between neighbouring x values")
+	} else {
+		ix, err := tables.IndexPerQuery(in.PerQueryFiles)
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		var sruns []stats.SweepRun
+		for _, r := range runs {
+			sruns = append(sruns, stats.SweepRun{ID: r.id, System: r.setting, X: r.x, HasX: r.hasX})
+		}
+		if tests, err = stats.SweepTests(ctx, ix, sruns, sweepFamilies(rows), stats.SweepOptions{Permutations: in.Permutations,
+			Bootstrap: in.Bootstrap, Seed: in.Seed, Threads: in.Threads}); err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
 	}
-	tests := sweepTests(ctx, acc, rows, in)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -355,220 +238,30 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 	return os.WriteFile(filepath.Join(outDir, "sweep.svg"), []byte(sweepKeySVG(in, rows, refLines)), 0o644)
 }
 
-// streamPerQuery reads a per_query.parquet in chunks, so that only the
-// rows a sweep needs are kept in memory.
-func streamPerQuery(ctx context.Context, path string, fn func(tables.PerQuery)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("sweep: %w", err)
-	}
-	defer f.Close()
-	r := parquet.NewGenericReader[tables.PerQuery](f)
-	defer r.Close()
-	buf := make([]tables.PerQuery, 8192)
-	for {
-		n, err := r.Read(buf)
-		for _, row := range buf[:n] {
-			fn(row)
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("sweep: read %s: %w", path, err)
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
-
-type sweepAcc struct {
-	sum float64
-	n   int
-}
-
-// sweepQKey is a query of one run at one sweep point.
-type sweepQKey struct {
-	dataset, setting string
-	spec             MetricSpec
-	x                float64
-	run, lang, qid   string
-}
-
-// queryAcc accumulates per-query values of the runs with an x label:
-// per run and query the mean over candidate languages (cross).
-type queryAcc struct {
-	runs   map[string]sweepRun
-	wanted map[MetricSpec]bool
-	perRun map[sweepQKey]*sweepAcc
-}
-
-func newQueryAcc(runs map[string]sweepRun, specs []MetricSpec) *queryAcc {
-	q := &queryAcc{runs: runs, wanted: map[MetricSpec]bool{}, perRun: map[sweepQKey]*sweepAcc{}}
-	for _, s := range specs {
-		q.wanted[s] = true
-	}
-	return q
-}
-
-func (q *queryAcc) add(r tables.PerQuery) {
-	spec := MetricSpec{r.Setting, r.Metric}
-	if !q.wanted[spec] || r.Metric == "mean_rank" {
-		return
-	}
-	if r.CLang != r.Lang && r.CLang != "all" && r.Setting != "cross" {
-		return // per-candidate-language rows (top10_share) are not query units
-	}
-	run, ok := q.runs[r.RunID]
-	if !ok || !run.hasX {
-		return
-	}
-	k := sweepQKey{r.Dataset, run.setting, spec, run.x, r.RunID, r.Lang, r.QID}
-	a := q.perRun[k]
-	if a == nil {
-		a = &sweepAcc{}
-		q.perRun[k] = a
-	}
-	a.sum += r.Value
-	a.n++
-}
-
-// sweepTests pairs queries between neighbouring x values of every
-// (dataset, setting, metric): a query's value is its mean over the
-// candidate languages (cross), then over the replicates at that x. The
-// tests run on in.Threads goroutines; Holm is applied per (dataset,
-// setting, metric) across its neighbouring pairs.
-func sweepTests(ctx context.Context, q *queryAcc, rows []SweepRow, in SweepInput) []SweepTest {
-	if len(q.perRun) == 0 {
-		return nil
-	}
-	type ck struct {
-		dataset, setting string
-		spec             MetricSpec
-		x                float64
-	}
-	type uk struct{ lang, qid string }
-	perX := map[ck]map[uk]*sweepAcc{}
-	// replicates are summed in run order, so the means are the same bit for bit on every run
-	keys := make([]sweepQKey, 0, len(q.perRun))
-	for k := range q.perRun {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b sweepQKey) int {
-		return cmp.Or(cmp.Compare(a.dataset, b.dataset), cmp.Compare(a.setting, b.setting), cmp.Compare(a.spec.Setting, b.spec.Setting),
-			cmp.Compare(a.spec.Metric, b.spec.Metric), cmp.Compare(a.x, b.x), cmp.Compare(a.run, b.run), cmp.Compare(a.lang, b.lang), cmp.Compare(a.qid, b.qid))
-	})
-	for _, k := range keys {
-		a := q.perRun[k]
-		c := ck{k.dataset, k.setting, k.spec, k.x}
-		m := perX[c]
-		if m == nil {
-			m = map[uk]*sweepAcc{}
-			perX[c] = m
-		}
-		u := uk{k.lang, k.qid}
-		b := m[u]
-		if b == nil {
-			b = &sweepAcc{}
-			m[u] = b
-		}
-		b.sum += a.sum / float64(a.n)
-		b.n++
-	}
-	type job struct {
-		t      SweepTest
-		va, vb []float64
-		seed   uint64
-	}
-	var jobs []job
-	var families [][2]int // [start, end) of each (dataset, setting, metric) in jobs
+// sweepFamilies lists the lines of the sweep (rows sorted by dataset,
+// metric, system, x) with their x values, in row order.
+func sweepFamilies(rows []SweepRow) []stats.SweepFamily {
+	var out []stats.SweepFamily
 	for i := 0; i < len(rows); {
 		j := i
 		for j < len(rows) && rows[j].Dataset == rows[i].Dataset && rows[j].Setting == rows[i].Setting && rows[j].Metric == rows[i].Metric {
 			j++
 		}
 		spec, _ := ParseMetricSpec(rows[i].Metric)
-		start := len(jobs)
-		for a := i; a+1 < j; a++ {
-			ma := perX[ck{rows[a].Dataset, rows[a].Setting, spec, rows[a].X}]
-			mb := perX[ck{rows[a].Dataset, rows[a].Setting, spec, rows[a+1].X}]
-			var units []uk
-			for u := range ma {
-				if _, ok := mb[u]; ok {
-					units = append(units, u)
-				}
-			}
-			if len(units) == 0 {
-				continue
-			}
-			slices.SortFunc(units, func(x, y uk) int { return cmp.Or(cmp.Compare(x.lang, y.lang), cmp.Compare(x.qid, y.qid)) })
-			va, vb := make([]float64, len(units)), make([]float64, len(units))
-			for n, u := range units {
-				va[n] = ma[u].sum / float64(ma[u].n)
-				vb[n] = mb[u].sum / float64(mb[u].n)
-			}
-			h := fnv.New64a()
-			fmt.Fprint(h, rows[a].Dataset, "|", rows[a].Setting, "|", rows[a].Metric, "|", rows[a].X, "|", rows[a+1].X)
-			t := SweepTest{Dataset: rows[a].Dataset, Setting: rows[a].Setting, Metric: rows[a].Metric, XA: rows[a].X, XB: rows[a+1].X,
-				N: int64(len(units)), MeanA: mean(va), MeanB: mean(vb)}
-			t.Delta = t.MeanB - t.MeanA
-			jobs = append(jobs, job{t, va, vb, in.Seed ^ h.Sum64()})
+		f := stats.SweepFamily{Dataset: rows[i].Dataset, System: rows[i].Setting, Setting: spec.Setting, Metric: spec.Metric, Label: rows[i].Metric}
+		for _, r := range rows[i:j] {
+			f.Xs = append(f.Xs, r.X)
 		}
-		if len(jobs) > start {
-			families = append(families, [2]int{start, len(jobs)})
-		}
+		out = append(out, f)
 		i = j
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, in.Threads) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := &jobs[i]
-				j.t.P = significance.Randomization(j.vb, j.va, in.Permutations, j.seed)
-				j.t.CILo, j.t.CIHi = significance.Bootstrap(j.vb, j.va, in.Bootstrap, 0.95, j.seed+1)
-			}
-		}()
-	}
-	for i := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	out := make([]SweepTest, len(jobs))
-	for i, j := range jobs {
-		out[i] = j.t
-	}
-	for _, f := range families {
-		ps := make([]float64, f[1]-f[0])
-		for n := range ps {
-			ps[n] = out[f[0]+n].P
-		}
-		for n, p := range significance.Holm(ps) {
-			out[f[0]+n].PHolm = p
-		}
-	}
 	return out
-}
-
-func mean(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
 }
 
 // testMark is ▲ (significantly better at the larger x), ▼ (worse) or ·.
 func testMark(t SweepTest, alpha float64) string {
 	spec, _ := ParseMetricSpec(t.Metric)
-	return sigMark(significance.Comparison{Metric: spec.Metric, Delta: t.Delta, PHolm: t.PHolm}, alpha)
+	return sigMark(stats.Comparison{Metric: spec.Metric, Delta: t.Delta, PHolm: t.PHolm}, alpha)
 }
 
 func fmtVal(metric string, v float64) string {

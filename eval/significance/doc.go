@@ -1,9 +1,9 @@
-// Package significance compares two runs query by query: a paired
-// randomization (sign-flip) test, paired bootstrap confidence intervals of
-// the mean difference, win/tie/loss counts, and Holm's step-down
-// correction across the languages of one comparison family.
+// Package significance holds lair's paired tests between two runs, query
+// by query: a paired randomization (sign-flip) test, paired bootstrap
+// confidence intervals of the mean difference, win/tie/loss counts, and
+// Holm's step-down correction across a family of tests.
 //
-// The unit of pairing is a query: in the cross setting a query's value is
-// the mean over its candidate languages. Everything is seeded: the same
-// inputs and seed give the same p-values and intervals.
+// Everything is seeded: the same inputs and seed give the same p-values
+// and intervals. Which runs, queries and families are tested (and how a
+// query's value is formed) is package stats' job.
 package significance

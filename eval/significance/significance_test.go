@@ -4,8 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/lair-ir/lair/tables"
 )
 
 func TestHolm(t *testing.T) {
@@ -46,49 +44,5 @@ func TestRandomization(t *testing.T) {
 	w, ti, l := WinTieLoss([]float64{1, 0.5, 0}, []float64{0, 0.5, 1}, 1e-9)
 	if w != 1 || ti != 1 || l != 1 {
 		t.Errorf("w/t/l = %d/%d/%d", w, ti, l)
-	}
-}
-
-func TestCompare(t *testing.T) {
-	var rows []tables.PerQuery
-	r := rand.New(rand.NewPCG(2, 2))
-	for i := 0; i < 60; i++ {
-		lang := []string{"en", "de", "zh"}[i%3]
-		qid := string(rune('a'+i%26)) + lang + string(rune('0'+i/26))
-		v := r.Float64()
-		rows = append(rows,
-			tables.PerQuery{RunID: "base", Dataset: "d", Setting: "mono", QID: qid, Lang: lang, CLang: lang, Metric: "map", Value: v},
-			tables.PerQuery{RunID: "better", Dataset: "d", Setting: "mono", QID: qid, Lang: lang, CLang: lang, Metric: "map", Value: math.Min(1, v+0.2)})
-		// cross: two candidate languages per query, averaged into one unit
-		for _, cl := range []string{"x", "y"} {
-			rows = append(rows,
-				tables.PerQuery{RunID: "base", Dataset: "d", Setting: "cross", QID: qid, Lang: lang, CLang: cl, Metric: "map", Value: 0.5},
-				tables.PerQuery{RunID: "better", Dataset: "d", Setting: "cross", QID: qid, Lang: lang, CLang: cl, Metric: "map", Value: 0.5})
-		}
-	}
-	cs, err := Compare(rows, "base", []string{"better"}, Options{Permutations: 1000, Bootstrap: 200, Seed: 1, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) != 8 { // (mono, cross) x (all, de, en, zh)
-		t.Fatalf("%d comparisons: %+v", len(cs), cs)
-	}
-	for _, c := range cs {
-		switch c.Setting {
-		case "mono":
-			if c.Delta <= 0 || c.P > 0.01 || c.PHolm < c.P || c.Losses != 0 {
-				t.Errorf("mono %s: %+v", c.Lang, c)
-			}
-			if c.Lang == "all" && c.N != 60 || c.Lang != "all" && c.N != 20 {
-				t.Errorf("mono %s: n = %d", c.Lang, c.N)
-			}
-		case "cross":
-			if c.Delta != 0 || c.P != 1 || c.Ties != c.N {
-				t.Errorf("cross %s: %+v", c.Lang, c)
-			}
-		}
-	}
-	if _, err := Compare(rows, "nope", nil, Options{}); err == nil {
-		t.Error("unknown baseline accepted")
 	}
 }
