@@ -42,8 +42,8 @@ type Emit func(clang, metric string, v float64)
 // PerCLang measures, else per q_lang then over query languages).
 type Measure struct {
 	Metrics  []string // the metric names it emits (for a ranking metric, its spec name)
-	Setting  string // only rows of this setting ("" = every setting)
-	PerCLang bool   // broken down by candidate language (macro average keeps c_lang)
+	Setting  string   // only rows of this setting ("" = every setting)
+	PerCLang bool     // broken down by candidate language (macro average keeps c_lang)
 	Eval     func(mc *MeasureContext, r *Ranking, j metrics.Judged, emit Emit)
 }
 
