@@ -160,8 +160,12 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	if tok != nil {
 		m.PadID = tok.PadID()
 	}
+	// Weights the token states do not depend on (a pooler of a BertModel
+	// export, a classifier head) are left alone: trained, they would only
+	// decay under AdamW's weight decay.
+	used := usedInitializers(structure, output)
 	for v := range store.RootScope().At(onnx.ModelScope).IterVariables() {
-		if v.DType() == dtypes.Float32 && v.Shape().Size() > 1 {
+		if v.DType() == dtypes.Float32 && v.Shape().Size() > 1 && (used == nil || used[onnxName[v.Name()]]) {
 			m.Trainable = append(m.Trainable, v)
 		}
 	}
@@ -208,6 +212,45 @@ func (m *Model) loadSparseView(raw []byte) error {
 	vm.DisableFusion()
 	m.view, m.Sparse = vm, tables
 	return nil
+}
+
+// usedInitializers returns the initializers the graph output depends on,
+// or nil when that cannot be told from the top-level graph (a node with a
+// subgraph attribute, as If or Loop, may read any of them).
+func usedInitializers(m *onnxpb.Model, output string) map[string]bool {
+	producer := map[string]int{}
+	for i, n := range m.Graph.Nodes {
+		for _, a := range n.Attrs {
+			if a.Type == 5 || a.Type == 10 { // GRAPH, GRAPHS
+				return nil
+			}
+		}
+		for _, o := range n.Outputs {
+			producer[o] = i
+		}
+	}
+	inits := map[string]bool{}
+	for i := range m.Graph.Initializers {
+		inits[m.Graph.Initializers[i].Name] = true
+	}
+	used := map[string]bool{}
+	seen := map[string]bool{}
+	stack := []string{output}
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		if inits[v] {
+			used[v] = true
+		}
+		if i, ok := producer[v]; ok {
+			stack = append(stack, m.Graph.Nodes[i].Inputs...)
+		}
+	}
+	return used
 }
 
 // NumParams returns the number of trainable parameters.

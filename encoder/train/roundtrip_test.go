@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -89,6 +90,28 @@ func TestFineTuneTwice(t *testing.T) {
 				out := filepath.Join(t.TempDir(), fmt.Sprintf("round%d", round))
 				if err := tr.Export(out); err != nil {
 					t.Fatal(err)
+				}
+				if v.Style.Pooler {
+					// The pooler is not on the path to the token states: untouched
+					// (its matrix would otherwise decay under AdamW).
+					a, _ := onnxpb.ReadFile(filepath.Join(dir, "model.onnx"))
+					b, _ := onnxpb.ReadFile(filepath.Join(out, "model.onnx"))
+					names := []string{"pooler.dense.bias"}
+					for _, n := range a.Graph.Nodes {
+						if n.OpType == "MatMul" && strings.HasPrefix(n.Name, "/pooler/dense/") {
+							names = append(names, n.Inputs[1])
+						}
+					}
+					if len(names) != 2 {
+						t.Fatalf("pooler weights %v", names)
+					}
+					for _, name := range names {
+						ta, _ := a.Graph.Initializer(name)
+						tb, _ := b.Graph.Initializer(name)
+						if ta == nil || tb == nil || string(ta.Raw) != string(tb.Raw) {
+							t.Errorf("round %d: %s changed in training", round, name)
+						}
+					}
 				}
 				got := shapeOf(t, out)
 				if got.size != want.size || !slices.Equal(got.inits, want.inits) || fmt.Sprint(got.external) != fmt.Sprint(want.external) {
