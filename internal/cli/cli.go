@@ -80,7 +80,7 @@ var commands = []command{
 	{"export argo", "DAG", "write an Argo Workflows manifest for a DAG", cmdExportArgo},
 	{"export beir", "TABLES DIR", "write a dataset artifact as a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)", cmdExportBEIR},
 	{"doctor", "[DAG]", "what this machine offers (ONNX Runtime, GoMLX backends, PJRT plugins, GPUs); check a DAG's devices", cmdDoctor},
-	{"model new", "DIR", "write a random-weight encoder (bert, xlmr, static) in Hugging Face layout", cmdModelNew},
+	{"model new", "DIR", "write a random-weight encoder (bert, xlmr, distilbert, static) in Hugging Face layout", cmdModelNew},
 	{"version", "", "print lair's version", cmdVersion},
 }
 
