@@ -36,6 +36,10 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 WORK=${BENCH_WORK:-$(mktemp -d)}
 STEPS=${BENCH_STEPS:-30}
+# BENCH_DEVICE=cpu and BENCH_MODEL="--layers 1 --hidden 32 --heads 2 --intermediate 64"
+# run every part on the CPU with a tiny model: a check of the script itself.
+DEVICE=${BENCH_DEVICE:-cuda}
+MODEL_FLAGS=${BENCH_MODEL:---layers 12 --hidden 768 --heads 12 --intermediate 3072 --vocab-size 250002}
 WARMUP=${BENCH_WARMUP:-5}
 BATCH=100
 MAXLEN=128
@@ -71,16 +75,19 @@ fi
 # 1. lair
 if [ -n "${LAIR_BIN:-}" ]; then
   LAIR=$LAIR_BIN
-elif command -v go >/dev/null 2>&1; then
-  log "building lair (XLA backend linked in)"
-  if ! GOPROXY=off GOFLAGS=-mod=mod timeout 300 go build -o "$WORK/lair" ./cmd/lair >>"$OUT/run.log" 2>&1; then
-    log "FAILED: go build (see run.log)"; exit 1
-  fi
-  LAIR=$WORK/lair
-elif [ -x bin/lair ]; then
-  LAIR=$(pwd)/bin/lair
 else
-  log "FAILED: no lair binary: set LAIR_BIN, install Go, or put bin/lair beside the checkout"; exit 1
+  if command -v go >/dev/null 2>&1; then
+    log "building lair (XLA backend linked in)"
+    if GOPROXY=off GOFLAGS=-mod=mod timeout 300 go build -o "$WORK/lair" ./cmd/lair >>"$OUT/run.log" 2>&1; then
+      LAIR=$WORK/lair
+    else
+      log "go build failed (see run.log)"
+    fi
+  fi
+  if [ -z "${LAIR:-}" ] && [ -x bin/lair ]; then LAIR=$(pwd)/bin/lair; fi
+  if [ -z "${LAIR:-}" ]; then
+    log "FAILED: no lair binary: set LAIR_BIN, install Go with the module cache, or put bin/lair in the checkout"; exit 1
+  fi
 fi
 "$LAIR" version | tee -a "$OUT/run.log"
 
@@ -95,7 +102,7 @@ log "ONNX Runtime library: ${LAIR_ORT_LIB:-the lair default}"
 # 2. doctor (on a tiny stand-in model: the DAG needs an existing folder)
 "$LAIR" model new --arch xlmr --layers 1 --hidden 32 --heads 2 "$WORK/tiny" >>"$OUT/run.log" 2>&1
 log "lair doctor bench/gpu/gpu.yaml"
-"$LAIR" doctor bench/gpu/gpu.yaml --set model="$WORK/tiny" >"$OUT/doctor.txt" 2>&1
+"$LAIR" doctor bench/gpu/gpu.yaml --set model="$WORK/tiny" --set device="$DEVICE" >"$OUT/doctor.txt" 2>&1
 doctor_rc=$?
 GPU=no
 if [ "$doctor_rc" -eq 0 ]; then GPU=yes; fi
@@ -140,20 +147,21 @@ mem_run() { # file command...
 if [ "$GPU" = yes ]; then
   # 4. the XLM-R-base-sized model
   log "lair model new: XLM-R-base-sized random-init encoder"
-  if ! timeout 240 "$LAIR" model new --arch xlmr --layers 12 --hidden 768 --heads 12 --intermediate 3072 \
-      --max-positions 514 --vocab-size 250002 "$WORK/xlmr-base" >>"$OUT/run.log" 2>&1; then
+  # shellcheck disable=SC2086
+  if ! timeout 240 "$LAIR" model new --arch xlmr $MODEL_FLAGS --max-positions 514 "$WORK/xlmr-base" >>"$OUT/run.log" 2>&1; then
     log "FAILED: lair model new"; GPU=failed
   fi
 fi
 if [ "$GPU" = yes ]; then
   # 5. train + encode on cuda
-  log "lair run bench/gpu/gpu.yaml (train $STEPS steps, encode with gomlx) on cuda"
+  log "lair run bench/gpu/gpu.yaml (train $STEPS steps, encode with gomlx) on $DEVICE"
   cp bench/gpu/gpu.yaml "$WORK/gpu.yaml" # its run records go to $WORK/.lair
   t0=$(date +%s)
   mem_run "$WORK/mem_lair.txt" timeout 330 "$LAIR" run "$WORK/gpu.yaml" --store "$WORK/store" --jobs 1 \
-    --set model="$WORK/xlmr-base" --set steps="$STEPS" >>"$OUT/run.log" 2>&1
+    --set model="$WORK/xlmr-base" --set steps="$STEPS" --set device="$DEVICE" >>"$OUT/run.log" 2>&1
   rc=$?
   log "lair run exit $rc after $(( $(date +%s) - t0 )) s"
+  [ "$rc" -ne 0 ] && GPU=failed
   R[lair_mem]=$(cat "$WORK/mem_lair.txt.peak" 2>/dev/null)
   tlog=$(find "$WORK/store" -name training_log.parquet | head -1)
   estats=$(find "$WORK/store" -name encode_stats.json | head -1)
@@ -163,7 +171,7 @@ if [ "$GPU" = yes ]; then
   [ -n "$estats" ] && cp "$estats" "$OUT/encode_stats.json"
   [ -f "$WORK/training_log.csv" ] && cp "$WORK/training_log.csv" "$OUT/training_log.csv"
   # 6. the anchor
-  if [ -f "$WORK/pairs.csv" ] && "$PY" -c 'import sentence_transformers' >/dev/null 2>&1; then
+  if [ -f "$WORK/pairs.csv" ] && [ "$DEVICE" = cuda ] && "$PY" -c 'import sentence_transformers' >/dev/null 2>&1; then
     log "anchor: sentence-transformers MNRL, $STEPS steps"
     mem_run "$WORK/mem_anchor.txt" timeout 200 "$PY" bench/gpu/anchor.py "$WORK/xlmr-base" "$WORK/pairs.csv" \
       "$STEPS" "$BATCH" "$MAXLEN" "$WARMUP" "$OUT/anchor.json" >>"$OUT/run.log" 2>&1 || log "FAILED: anchor (see run.log)"
@@ -174,7 +182,7 @@ if [ "$GPU" = yes ]; then
 fi
 
 # 7. the table
-"$PY" - "$OUT" "$WARMUP" "$BATCH" "${R[gpu]}" "${R[graphs]}" "${R[lair_mem]:-}" "${R[anchor_mem]:-}" "$GPU" "$STEPS" \
+"$PY" - "$OUT" "$WARMUP" "$BATCH" "${R[gpu]} (device $DEVICE)" "${R[graphs]}" "${R[lair_mem]:-}" "${R[anchor_mem]:-}" "$GPU" "$STEPS" \
   >"$OUT/table.md" 2>>"$OUT/run.log" <<'EOF' || {
 import csv, json, os, sys
 out, warm, batch, gpu, graphs, lmem, amem, state, steps = sys.argv[1:10]

@@ -47,7 +47,7 @@ func TestRunSkipsGPUPartsWithoutGPU(t *testing.T) {
 		"| train pairs/s | skipped (no GPU) | skipped (no GPU) | - |",
 		"| GPU memory, max used | skipped (no GPU) | skipped (no GPU) | - |",
 		"| encode texts/s (backend gomlx, 13,014 XQuAD-R candidates) | skipped (no GPU) | - | - |",
-		"GPU: none;",
+		"GPU: none (device cuda);",
 		"Exporter graphs: skipped: BENCH_GRAPHS=0.",
 	} {
 		if !strings.Contains(string(table), want) {
