@@ -140,7 +140,7 @@ mem_run() { # file command...
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
   local peak
   peak=$(sort -n "$f" | tail -1)
-  echo "$(( ${peak:-0} - ${idle:-0} ))" >"$f.peak"
+  if [ -n "$peak" ] && [ -n "$idle" ]; then echo "$(( peak - idle ))" >"$f.peak"; else : >"$f.peak"; fi
   return $rc
 }
 
@@ -211,7 +211,7 @@ def ratio(k):
     a, b = lair.get(k), anc.get(k.replace("/", "_per_"))
     return f"{a / b:.2f}" if a and b else "-"
 print(f"GPU: {gpu}; {steps} steps at batch {batch} x 128 tokens, first {warm} not timed; XLM-R-base-sized random init.\n")
-print("| measure | lair (GoMLX XLA, cuda) | anchor (sentence-transformers MNRL) | lair/anchor |")
+print("| measure | lair (GoMLX; XLA on cuda) | anchor (sentence-transformers MNRL) | lair/anchor |")
 print("|---|---|---|---|")
 print(f"| train steps/s | {cell(lair, 'steps/s')} | {num(anc['steps_per_s']) if anc else skip} | {ratio('steps/s')} |")
 print(f"| train pairs/s | {cell(lair, 'pairs/s')} | {num(anc['pairs_per_s']) if anc else skip} | {ratio('pairs/s')} |")
