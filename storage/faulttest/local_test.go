@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lair-ir/lair/internal/s3server"
 )
 
 // genDAG is n independent model/generate instances of about 2 MB each
@@ -302,25 +304,47 @@ func btoi(b bool) int {
 // TestKillLoop SIGKILLs runs at random points (while stages build,
 // publish, or record) and checks after every kill that the store shows
 // nothing half-written: the next complete run takes every instance it
-// finds cached with the reference bytes. 3 kills in the normal test run;
+// finds cached with the reference bytes. 4 kills in the normal test run;
 // LAIR_FAULT_KILLS=N (bench/run.sh: 50) for the long loop.
 func TestKillLoop(t *testing.T) {
-	kills := 3
+	killLoop(t, nil, func(m *machine) string { return filepath.Join(m.dir, "store") }, nil)
+}
+
+// TestKillLoopS3 is TestKillLoop on the S3 store (versitygw): a larger
+// share of every instance's time is its upload, so more kills land in
+// publishing.
+func TestKillLoopS3(t *testing.T) {
+	srv := s3server.Start(t, s3server.Options{Buckets: []string{bucket}})
+	round := 0
+	killLoop(t, srv.Env(), func(*machine) string {
+		round++
+		return fmt.Sprintf("s3://%s/kill%d", bucket, round) // a fresh prefix each round
+	}, func(t testing.TB, store string) {
+		checkPublished(t, filepath.Join(srv.Root, bucket, strings.TrimPrefix(store, "s3://"+bucket+"/")))
+	})
+}
+
+func killLoop(t *testing.T, env []string, newStore func(*machine) string, check func(testing.TB, string)) {
+	kills := 4
 	if v := os.Getenv("LAIR_FAULT_KILLS"); v != "" {
 		fmt.Sscan(v, &kills)
 	}
 	dag := genDAG(8)
 	ref := reference(t, dag)
-	m := newMachine(t, "m")
+	m := newMachine(t, "m", env...)
 	m.write("dag.yaml", dag)
-	store := filepath.Join(m.dir, "store")
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	var cachedAfter []int
 	t0 := time.Now()
 	for k := 0; k < kills; {
 		// Two kills on one fresh store (the second run resumes the first's
 		// work), then a complete run that must agree with the reference.
-		os.RemoveAll(store)
+		store := newStore(m)
+		if !strings.HasPrefix(store, "s3://") {
+			os.RemoveAll(store)
+		}
+		os.RemoveAll(filepath.Join(m.dir, "cache"))
+		os.RemoveAll(filepath.Join(m.dir, ".lair"))
 		for j := 0; j < 2 && k < kills; j++ {
 			cmd := m.command("run", "dag.yaml", "--store", store, "--jobs", "2")
 			if err := cmd.Start(); err != nil {
@@ -340,7 +364,11 @@ func TestKillLoop(t *testing.T) {
 		}
 		cachedAfter = append(cachedAfter, n)
 		sameAsReference(t, m, ref)
-		checkStore(t, m, store)
+		if check != nil {
+			check(t, store)
+		} else {
+			checkStore(t, m, store)
+		}
 		if t.Failed() {
 			t.Fatalf("after kill %d", k)
 		}
