@@ -16,6 +16,7 @@ run tokenizer go test ./encoder/tokenizer -run '^$' -bench 'Encode$|Encode/|Path
 run training-static go test ./encoder/train -run '^$' -bench 'TrainStep/static' -benchtime 30x
 run training-minilm go test ./encoder/train -run '^$' -bench 'TrainStep/minilm|StepVsORT' -benchtime 3x
 run s3 go test ./storage/s3store -run '^$' -bench . -benchtime 5x -count 3
+run store-kills env LAIR_FAULT_KILLS=50 go test ./storage/faulttest -run 'TestKillLoop(S3)?$' -count=1 -v -timeout 30m
 run datasets go test ./stages -run '^$' -bench PrepareCold -benchtime 1x
 run encode bash bench/encode/run.sh   # ~75 min on a loaded machine; N=1000 for a quick look
 run quickstart bash -c 'rm -rf dags/.lair && /usr/bin/time -v ./bin/lair run dags/quickstart.yaml'
