@@ -15,6 +15,7 @@ import (
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/reports"
+	"github.com/lair-ir/lair/reports/mteb"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -342,6 +343,27 @@ func runReport(ctx context.Context, sc *pipeline.StageContext) error {
 	if err := reports.Build(ctx, in, sc.OutDir); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
+	return writeMTEB(sc, in.MetricsFiles)
+}
+
+// writeMTEB writes mteb results files (reports/mteb) into OutDir/mteb.
+func writeMTEB(sc *pipeline.StageContext, metricsFiles []string) error {
+	var rows []tables.Metric
+	for _, f := range metricsFiles {
+		ms, err := tables.Read[tables.Metric](f)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", sc.Name, err)
+		}
+		rows = append(rows, ms...)
+	}
+	paths, unknown, err := mteb.Write(filepath.Join(sc.OutDir, "mteb"), rows)
+	if err != nil {
+		return fmt.Errorf("stage %s: mteb results: %w", sc.Name, err)
+	}
+	if len(unknown) > 0 {
+		sc.Log.Warn("mteb results: language codes without an ISO 639-3 + script mapping, written with script Zyyy", "languages", unknown)
+	}
+	sc.Log.Info("mteb results written", "files", len(paths))
 	return nil
 }
 

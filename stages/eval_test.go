@@ -13,6 +13,7 @@ import (
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/reports"
+	"github.com/lair-ir/lair/reports/mteb"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -141,6 +142,15 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(rep.OutDir, "summary.svg")); err != nil {
 		t.Error(err)
+	}
+	for _, run := range []string{"bm25", "encode[strategy=hybrid]"} {
+		b, err := os.ReadFile(filepath.Join(rep.OutDir, "mteb", run, mteb.Revision, "LAReQA-xquad-r.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mteb.Validate(b); err != nil || !strings.Contains(string(b), `"hf_subset": "de-multi"`) {
+			t.Errorf("mteb results of %s: %v\n%s", run, err, b)
+		}
 	}
 	badRep := evalCtx(t, r, "report/html", "report", map[string]any{"language_groups": []string{"el,ru"}},
 		pipeline.Artifact{Kind: pipeline.KindMetrics, Stage: "eval", Dir: ev.OutDir})
