@@ -153,3 +153,47 @@ func TestDoctorHost(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckORT: without an ONNX Runtime library every ort encode fails the
+// check with the library's error, while gomlx on cpu passes; a library with
+// the CUDA provider passes ort on cuda.
+func TestCheckORT(t *testing.T) {
+	root := t.TempDir()
+	reg := pipeline.NewRegistry()
+	stages.Register(reg)
+	plan, err := pipeline.LoadFile(filepath.Join(testenv.RepoRoot(t), "dags", "paper.yaml"), reg,
+		pipeline.LoadOptions{Set: map[string]string{"device": "cpu", "encode_backend": "ort"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fakeMachine(t, root, nil, nil, ort.Library{})
+	p.ORT = func(string) (ort.Library, error) {
+		return ort.Library{Path: "/x/libonnxruntime.so.1"}, errors.New("onnx runtime library /x/libonnxruntime.so.1 not found: run `make ort`")
+	}
+	m := Gather(p, pipeline.Env{}, "")
+	var encodes, trains int
+	for _, f := range Check(plan, m) {
+		switch {
+		case strings.HasPrefix(f.Need, "encode backend ort device cpu"):
+			encodes++
+			if f.Avail.OK || !strings.Contains(f.Avail.Detail, "run `make ort`") {
+				t.Errorf("%s: %+v", f.Instance, f.Avail)
+			}
+		case f.Need == "train/contrastive device cpu":
+			trains++
+			if !f.Avail.OK {
+				t.Errorf("%s: %+v", f.Instance, f.Avail)
+			}
+		default:
+			t.Errorf("unexpected finding %+v", f)
+		}
+	}
+	if encodes != 12 || trains != 6 {
+		t.Errorf("%d encode and %d train findings, want 12 and 6", encodes, trains)
+	}
+	cuda := ort.Library{Path: "/gpu/libonnxruntime.so", Version: "1.30.0", Providers: []string{"CPUExecutionProvider", "CUDAExecutionProvider"}}
+	m = Gather(fakeMachine(t, root, nil, nil, cuda), pipeline.Env{}, "")
+	if !m.ORTCUDA.OK || !strings.Contains(m.ORTCUDA.Detail, "CUDAExecutionProvider") {
+		t.Errorf("ORT with CUDA provider: %+v", m.ORTCUDA)
+	}
+}
