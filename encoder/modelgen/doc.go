@@ -14,11 +14,18 @@
 //   - xlmr: XLM-R-shaped. No token_type_ids input; position ids are
 //     cumsum(input_ids != pad) * (input_ids != pad) + pad, as in RoBERTa, so
 //     positions start at pad+1.
+//   - distilbert: DistilBERT-shaped: no token_type_ids and no token-type
+//     embeddings, DistilBERT's module names (transformer.layer.N.attention.q_lin, ...).
 //   - static: token embeddings only: a Gather of input_ids times the
 //     attention mask. Pooling happens outside the graph, in lair.
 //
-// Every graph has ONNX IR version 8, opset 17, and the output
-// last_hidden_state float32 [batch, sequence, hidden]. Initializers carry
+// By default a graph has ONNX IR version 8, opset 17, and the output
+// last_hidden_state float32 [batch, sequence, hidden]. Config.Style
+// writes the same function in the op patterns of real exporters instead
+// (torch.onnx's TorchScript and dynamo exporters, decomposed layer norm,
+// tanh GELU, a token_embeddings output, a pooler, external data for
+// large weights); Variants lists the styles tests run on, and the weights
+// are drawn in the same order whatever the style. Initializers carry
 // the names of Hugging Face exports (embeddings.word_embeddings.weight,
 // encoder.layer.N.attention.self.query.weight, ...), so onnx-gomlx based
 // fine-tuning finds and writes back the weights by name. MatMul weights are

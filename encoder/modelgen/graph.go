@@ -14,6 +14,11 @@ import (
 const (
 	StyleLair  = ""      // lair's compact graph
 	StyleTorch = "torch" // the op patterns of torch.onnx (TorchScript exporter) exports of transformers models
+	// StyleDynamo is torch.onnx.export(..., dynamo=True), the default from
+	// torch 2.9: IR 10, opset 18, weights under their module names in
+	// PyTorch's [out, in] layout with a Transpose node before each MatMul,
+	// SDPA-style attention (q and k^T each scaled by a Mul).
+	StyleDynamo = "torch-dynamo"
 )
 
 // Style says how a graph writes the function of a Config. Exporters write
@@ -65,8 +70,8 @@ func (s *Style) defaults() {
 
 func (s *Style) validate() error {
 	switch {
-	case s.Exporter != StyleLair && s.Exporter != StyleTorch:
-		return fmt.Errorf("modelgen: unknown exporter style %q (want \"\" or torch)", s.Exporter)
+	case s.Exporter != StyleLair && s.Exporter != StyleTorch && s.Exporter != StyleDynamo:
+		return fmt.Errorf("modelgen: unknown exporter style %q (want \"\", torch or torch-dynamo)", s.Exporter)
 	case s.LayerNorm != "op" && s.LayerNorm != "decomposed":
 		return fmt.Errorf("modelgen: layer norm %q: want op or decomposed", s.LayerNorm)
 	case s.GELU != "erf" && s.GELU != "tanh":
@@ -79,6 +84,9 @@ func (s *Style) validate() error {
 
 // Opset returns the ONNX opset the style's graph uses.
 func (s Style) Opset() int64 {
+	if s.Exporter == StyleDynamo {
+		return 18
+	}
 	if s.LayerNorm == "decomposed" {
 		return 14
 	}
@@ -113,7 +121,8 @@ type gen struct {
 	c      Config
 	w      weights
 	b      *onnxpb.Builder
-	torch  bool
+	torch  bool              // torch.onnx patterns (both exporters)
+	dynamo bool              // the dynamo exporter's differences
 	names  map[string]string // canonical (BERT module) name -> initializer name
 	matmul int               // onnx::MatMul_N counter
 	consts int
@@ -143,13 +152,17 @@ func build(c Config, vocabSize, padID int) (*onnxpb.Model, map[string]string) {
 		m.ProducerName, m.ProducerVersion = "pytorch", "2.11.0"
 		m.Metadata = append(m.Metadata, onnxpb.StringPair{Key: "lair.style", Value: st.Exporter})
 	}
+	if st.Exporter == StyleDynamo {
+		m.IRVersion = 10
+		m.Opsets = append(m.Opsets, onnxpb.OpsetID{Domain: "pkg.onnxscript.torch_lib.common", Version: 1})
+	}
 	g := &m.Graph
 	g.Name = "lair_" + c.Arch
-	if st.Exporter == StyleTorch {
+	if st.Exporter != StyleLair {
 		g.Name = "main_graph"
 	}
 	x := &gen{c: c, w: weights{rand.New(rand.NewPCG(c.Seed, 0x6c616972))}, b: onnxpb.NewBuilder(g), // "lair"
-		torch: st.Exporter == StyleTorch, names: map[string]string{}, matmul: 1000, H: int64(c.Hidden), eps: bertEps}
+		torch: st.Exporter != StyleLair, dynamo: st.Exporter == StyleDynamo, names: map[string]string{}, matmul: 1000, H: int64(c.Hidden), eps: bertEps}
 	if c.Arch == ArchXLMR {
 		x.eps = xlmrEps
 	}
@@ -200,7 +213,7 @@ func build(c Config, vocabSize, padID int) (*onnxpb.Model, map[string]string) {
 
 // fileName returns the initializer name of a canonical weight name.
 func (x *gen) fileName(canonical string, matmul bool) string {
-	if x.torch && matmul {
+	if x.torch && !x.dynamo && matmul {
 		x.matmul++
 		return "onnx::MatMul_" + strconv.Itoa(x.matmul)
 	}
@@ -234,7 +247,23 @@ func (x *gen) weightAs(canonical string, matmul bool, dims []int64, mean, std fl
 	}
 	name := x.fileName(canonical, matmul)
 	x.names[canonical] = name
-	return x.b.Init(onnxpb.FloatTensor(name, dims, x.w.normal(n, mean, std)))
+	data := x.w.normal(n, mean, std)
+	if matmul && x.dynamo {
+		// the same [in, out] values, stored [out, in] as PyTorch keeps them
+		data, dims = transpose(data, int(dims[0]), int(dims[1])), []int64{dims[1], dims[0]}
+	}
+	return x.b.Init(onnxpb.FloatTensor(name, dims, data))
+}
+
+// transpose returns the [cols, rows] transpose of a row-major [rows, cols] matrix.
+func transpose(a []float32, rows, cols int) []float32 {
+	out := make([]float32, len(a))
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			out[j*rows+i] = a[i*cols+j]
+		}
+	}
+	return out
 }
 
 // constF is a float32 scalar: an initializer (lair) or a Constant node (torch).
@@ -280,10 +309,16 @@ func (x *gen) layerNorm(prefix, in, name string) string {
 		return x.b.Op(prefix, "LayerNormalization", []string{in, scale, bias},
 			onnxpb.IntAttr("axis", -1), onnxpb.FloatAttr("epsilon", x.eps))
 	}
-	mean := x.b.Op(prefix, "ReduceMean", []string{in}, onnxpb.IntsAttr("axes", -1), onnxpb.IntAttr("keepdims", 1))
+	reduceMean := func(t string) string {
+		if x.c.Style.Opset() >= 18 { // axes became an input
+			return x.b.Op(prefix, "ReduceMean", []string{t, x.constI64(prefix+"/axes", false, -1)}, onnxpb.IntAttr("keepdims", 1))
+		}
+		return x.b.Op(prefix, "ReduceMean", []string{t}, onnxpb.IntsAttr("axes", -1), onnxpb.IntAttr("keepdims", 1))
+	}
+	mean := reduceMean(in)
 	d := x.b.Op(prefix, "Sub", []string{in, mean})
 	p := x.b.Op(prefix, "Pow", []string{d, x.constF(prefix+"/two", 2)})
-	v := x.b.Op(prefix, "ReduceMean", []string{p}, onnxpb.IntsAttr("axes", -1), onnxpb.IntAttr("keepdims", 1))
+	v := reduceMean(p)
 	v = x.b.Op(prefix, "Add", []string{v, x.constF(prefix+"/eps", x.eps)})
 	sd := x.b.Op(prefix, "Sqrt", []string{v})
 	n := x.b.Op(prefix, "Div", []string{d, sd})
@@ -292,10 +327,17 @@ func (x *gen) layerNorm(prefix, in, name string) string {
 }
 
 // linear is x W + b with W stored [in, out] (torch: a transposed copy
-// named onnx::MatMul_N; the bias keeps its module name).
+// named onnx::MatMul_N; the bias keeps its module name). The dynamo
+// exporter keeps PyTorch's [out, in] weight under its module name and
+// transposes it in the graph.
 func (x *gen) linear(prefix, in, name string, nIn, nOut int) string {
 	wt := x.weightAs(name+".weight", true, []int64{int64(nIn), int64(nOut)}, 0, 0.02)
 	bias := x.weight(name+".bias", []int64{int64(nOut)}, 0, 0.02)
+	if x.dynamo {
+		wt = x.b.Op(prefix, "Transpose", []string{wt}, onnxpb.IntsAttr("perm", 1, 0))
+		mm := x.b.Op(prefix, "MatMul", []string{in, wt})
+		return x.b.Op(prefix, "Add", []string{mm, bias})
+	}
 	mm := x.b.Op(prefix, "MatMul", []string{in, wt})
 	return x.b.Op(prefix, "Add", []string{bias, mm})
 }
@@ -445,11 +487,20 @@ func (x *gen) layer(l int, h, maskAdd, maskBool string) string {
 	q := heads("query", false)
 	k := heads("key", true)
 	v := heads("value", false)
-	scale := x.constF(p+"/attention/scale", float32(math.Sqrt(float64(hd))))
+	var scale string
+	if !x.dynamo || c.Arch == ArchDistilBERT {
+		scale = x.constF(p+"/attention/scale", float32(math.Sqrt(float64(hd))))
+	}
 	var s string
 	if c.Arch == ArchDistilBERT {
 		q = b.Op(p+"/attention", "Div", []string{q, scale}) // q = q / sqrt(dim_per_head)
 		s = b.Op(p+"/attention", "MatMul", []string{q, k})
+	} else if x.dynamo {
+		// scaled_dot_product_attention: q and k^T each times sqrt(1/sqrt(d))
+		half := x.constF(p+"/attention/self/sqrt_scale", float32(math.Sqrt(1/math.Sqrt(float64(hd)))))
+		q = b.Op(p+"/attention/self", "Mul", []string{q, half})
+		k = b.Op(p+"/attention/self", "Mul", []string{k, half})
+		s = b.Op(p+"/attention/self", "MatMul", []string{q, k})
 	} else {
 		s = b.Op(p+"/attention/self", "MatMul", []string{q, k})
 		s = b.Op(p+"/attention/self", "Div", []string{s, scale})
@@ -494,7 +545,12 @@ func (x *gen) gelu(p, h string) string {
 		e = b.Op(p, "Mul", []string{h, e})
 		return b.Op(p, "Mul", []string{e, x.constF(p+"/half", 0.5)})
 	}
-	e := b.Op(p, "Div", []string{h, x.constF(p+"/sqrt2", float32(math.Sqrt2))})
+	var e string
+	if x.dynamo {
+		e = b.Op(p, "Mul", []string{h, x.constF(p+"/rsqrt2", float32(1/math.Sqrt2))})
+	} else {
+		e = b.Op(p, "Div", []string{h, x.constF(p+"/sqrt2", float32(math.Sqrt2))})
+	}
 	e = b.Op(p, "Erf", []string{e})
 	e = b.Op(p, "Add", []string{e, x.constF(p+"/one", 1)})
 	e = b.Op(p, "Mul", []string{h, e})
@@ -540,5 +596,8 @@ func Variants() []Variant {
 		Variant{"torch-distilbert", ArchDistilBERT, torch},
 		Variant{"torch-bert-token-embeddings", ArchBERT, with(func(s *Style) { s.Output = "token_embeddings" })},
 		Variant{"torch-xlmr-external-data", ArchXLMR, with(func(s *Style) { s.ExternalThreshold = 1 << 10 })},
+		Variant{"dynamo-bert", ArchBERT, Style{Exporter: StyleDynamo, Pooler: true}},
+		Variant{"dynamo-xlmr-opset18-decomposed", ArchXLMR, Style{Exporter: StyleDynamo, LayerNorm: "decomposed"}},
+		Variant{"dynamo-distilbert", ArchDistilBERT, Style{Exporter: StyleDynamo}},
 	)
 }

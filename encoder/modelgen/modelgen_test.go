@@ -127,6 +127,9 @@ func TestVariantOpPatterns(t *testing.T) {
 		"distilbert":                  {"init:transformer.layer.0.attention.q_lin.weight", "init:transformer.layer.0.sa_layer_norm.bias"},
 		"torch-bert-token-embeddings": {"out:token_embeddings", "!out:last_hidden_state"},
 		"torch-xlmr-external-data":    {"external:model.onnx_data"},
+		"dynamo-bert": {"opset:18", "op:Transpose", "op:Where", "init:encoder.layer.0.attention.self.query.weight",
+			"dims:encoder.layer.0.intermediate.dense.weight:[128 32]", "!init:onnx::MatMul_1001", "!op:Div", "out:pooler_output"},
+		"dynamo-xlmr-opset18-decomposed": {"opset:18", "op:ReduceMean", "op:CumSum", "!op:LayerNormalization"},
 	}
 	for _, v := range modelgen.Variants() {
 		checks, ok := want[v.Name]
@@ -151,6 +154,7 @@ func TestVariantOpPatterns(t *testing.T) {
 		}
 		for _, i := range m.Graph.Initializers {
 			have["init:"+i.Name] = true
+			have[fmt.Sprintf("dims:%s:%v", i.Name, i.Dims)] = true
 		}
 		for _, i := range m.Graph.Inputs {
 			have["in:"+i.Name] = true

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lair-ir/lair/encoder/onnxpb"
 )
@@ -52,6 +53,7 @@ func LoadReference(dir string) (*Reference, error) {
 	r := &Reference{Arch: cfg.Lair.Arch, Layers: cfg.Layers, Heads: cfg.Heads, Hidden: cfg.Hidden, Eps: cfg.Eps,
 		PadID: cfg.Pad, GELU: "erf", w: map[string][]float32{}, dims: map[string][]int64{}}
 	fileName := map[string]string{} // initializer name -> canonical name
+	transposed := false
 	if gc := cfg.Lair.Config; gc != nil {
 		c := Config{Arch: gc.Arch, Layers: gc.Layers, Hidden: gc.Hidden, Heads: gc.Heads, Intermediate: gc.Intermediate,
 			MaxPositions: gc.MaxPositions, Seed: gc.Seed, Style: gc.Style}
@@ -61,6 +63,7 @@ func LoadReference(dir string) (*Reference, error) {
 			fileName[file] = canon
 		}
 		r.Arch, r.Layers, r.Heads, r.Hidden, r.PadID, r.GELU = c.Arch, c.Layers, c.Heads, c.Hidden, int64(gc.PadID), c.Style.GELU
+		transposed = c.Style.Exporter == StyleDynamo
 		r.Eps = bertEps
 		if c.Arch == ArchXLMR {
 			r.Eps = xlmrEps
@@ -75,11 +78,15 @@ func LoadReference(dir string) (*Reference, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := t.Name
+		name, dims := t.Name, t.Dims
 		if c, ok := fileName[name]; ok {
 			name = c
 		}
-		r.w[name], r.dims[name] = v, t.Dims
+		if transposed && len(dims) == 2 && strings.HasSuffix(name, ".weight") && !strings.HasPrefix(name, "embeddings.") {
+			// the dynamo style keeps Linear weights [out, in]
+			v, dims = transpose(v, int(dims[0]), int(dims[1])), []int64{dims[1], dims[0]}
+		}
+		r.w[name], r.dims[name] = v, dims
 	}
 	return r, nil
 }

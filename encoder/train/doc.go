@@ -5,15 +5,19 @@
 //
 //  1. LoadModel parses model.onnx with onnx-gomlx, calls DisableFusion
 //     (otherwise fused attention would be trained as an extra tensor and
-//     never written back), and copies every initializer into a GoMLX store.
-//     Float weights with more than one element are trainable.
+//     never written back), copies every initializer into a GoMLX store and
+//     drops the ones onnx-gomlx's fusion detector added while parsing
+//     (__fused_wQKV_*). The output it reads is graphout.Pick's
+//     (last_hidden_state or token_embeddings). Float weights with more than
+//     one element that the output depends on are trainable (a pooler or a
+//     task head is left as exported).
 //  2. Each batch (queries, positive passages, optional hard negatives) is
 //     tokenized with the model's tokenizer.json, prefixed ("Query: ",
 //     "Passage: "), truncated to MaxLength and padded to a bucketed length
 //     (16, 32, 64, ... capped at MaxLength) so few graph shapes are
 //     compiled.
 //  3. The step graph runs the ONNX graph as a shared-weight dual encoder,
-//     mean-pools last_hidden_state under the attention mask, L2-normalises,
+//     mean-pools the token states under the attention mask, L2-normalises,
 //     and computes InfoNCE over scale x cosine with in-batch negatives
 //     (plus the hard negatives, when enabled). Gradients are clipped by
 //     global norm and applied by AdamW (decoupled weight decay on matrices
@@ -25,10 +29,11 @@
 //     (weights, AdamW moments, best weights, log) every CheckpointEvery
 //     steps. A run started again with the same checkpoint directory resumes
 //     from the last checkpoint and ends with bit-identical weights.
-//  5. Export writes the weights back into the ONNX initializers
-//     (onnx-gomlx ScopeToONNX) and copies tokenizer.json and config.json:
-//     the result is a model folder that ONNX Runtime (the encode stage)
-//     runs as is.
+//  5. Export writes the trained weights into a copy of the input file's
+//     bytes (onnxpb.ReplaceInitializerData; external data files are copied
+//     and patched) and copies tokenizer.json and config.json: the result
+//     has the input's size and initializers, ONNX Runtime (the encode
+//     stage) runs it as is, and it can be fine-tuned again.
 //
 // The GoMLX backend is the pure-Go one; NewBackend uses $GOMLX_BACKEND or
 // "go:parallelism=16" (parallelism=2 on 2 cores can deadlock). Building

@@ -99,7 +99,15 @@ func TestFineTuneTwice(t *testing.T) {
 					names := []string{"pooler.dense.bias"}
 					for _, n := range a.Graph.Nodes {
 						if n.OpType == "MatMul" && strings.HasPrefix(n.Name, "/pooler/dense/") {
-							names = append(names, n.Inputs[1])
+							w := n.Inputs[1]
+							if _, ok := a.Graph.Initializer(w); !ok { // dynamo: Transpose(weight)
+								for _, p := range a.Graph.Nodes {
+									if len(p.Outputs) > 0 && p.Outputs[0] == w {
+										w = p.Inputs[0]
+									}
+								}
+							}
+							names = append(names, w)
 						}
 					}
 					if len(names) != 2 {

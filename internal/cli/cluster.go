@@ -87,7 +87,7 @@ func cmdModelNew(ctx context.Context, s *sys, args []string) error {
 	fs.StringVar(&c.Tokenizer, "tokenizer", "", "use this tokenizer.json instead of generating one")
 	fs.StringVar(&corpus, "corpus", "", "build the vocabulary from this text file (one text per line)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the random weights")
-	fs.StringVar(&c.Style.Exporter, "style", "", "graph style: \"\" (lair's compact graph) or torch (the op patterns of torch.onnx exports)")
+	fs.StringVar(&c.Style.Exporter, "style", "", "graph style: \"\" (lair's compact graph), torch (torch.onnx's TorchScript exporter) or torch-dynamo (dynamo=True)")
 	fs.StringVar(&c.Style.LayerNorm, "layer-norm", "op", "op (LayerNormalization, opset 17) or decomposed (ReduceMean/Sub/Pow/Sqrt/Div, opset 14)")
 	fs.StringVar(&c.Style.GELU, "gelu", "erf", "erf or tanh (gelu_new)")
 	fs.StringVar(&c.Style.Output, "output", "last_hidden_state", "output name: last_hidden_state or token_embeddings")
