@@ -33,3 +33,16 @@ func countGtEq(row []float32, t float32) (gt, eq int32) {
 	}
 	return gt, eq
 }
+
+//go:noescape
+func fmaPeakAVX2(iters int)
+
+// fmaPeak runs iters iterations of 12 independent 8-lane FMAs (192 flops
+// each) and reports whether it could (AVX2+FMA present).
+func fmaPeak(iters int) bool {
+	if !haveAVX2 || iters <= 0 {
+		return false
+	}
+	fmaPeakAVX2(iters)
+	return true
+}
