@@ -404,6 +404,7 @@ type topK struct {
 	thr      uint64  // key of the k-th best hit so far (valid when full)
 	thrScore float32 // its score
 	full     bool
+	tmp      []uint64 // radix sort scratch
 }
 
 func (t *topK) reset(k int) {
@@ -448,12 +449,54 @@ func (t *topK) compact() {
 // a candidate index.
 func (t *topK) sorted(inv []int32) []Hit {
 	t.compact()
-	slices.Sort(t.buf)
+	t.tmp = sortKeys(t.buf, t.tmp)
 	out := make([]Hit, len(t.buf))
 	for i, k := range t.buf {
 		out[i] = Hit{Score: keyScore(k), Idx: inv[uint32(k)]}
 	}
 	return out
+}
+
+// sortKeys sorts keys ascending: an LSD radix sort by bytes for long
+// lists (skipping bytes that are equal in every key, such as the high
+// bytes of small orders), a comparison sort for short ones. tmp is
+// scratch space, returned for reuse.
+func sortKeys(keys, tmp []uint64) []uint64 {
+	n := len(keys)
+	if n < 128 {
+		slices.Sort(keys)
+		return tmp
+	}
+	if cap(tmp) < n {
+		tmp = make([]uint64, n)
+	}
+	tmp = tmp[:n]
+	src, dst := keys, tmp
+	var cnt [256]int
+	for shift := uint(0); shift < 64; shift += 8 {
+		clear(cnt[:])
+		for _, k := range src {
+			cnt[byte(k>>shift)]++
+		}
+		if cnt[byte(src[0]>>shift)] == n {
+			continue // this byte is the same in every key
+		}
+		sum := 0
+		for i, c := range cnt {
+			cnt[i] = sum
+			sum += c
+		}
+		for _, k := range src {
+			b := byte(k >> shift)
+			dst[cnt[b]] = k
+			cnt[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+	return tmp
 }
 
 // selectKeys reorders h so that h[:k] are its k smallest keys and h[k-1]

@@ -326,3 +326,29 @@ func threadCPU() time.Duration {
 	}
 	return time.Duration(ts.Nano())
 }
+
+func TestSortKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	var tmp []uint64
+	for _, n := range []int{0, 1, 5, 127, 128, 129, 1000, 5000} {
+		for _, mode := range []string{"random", "ties", "small"} {
+			keys := make([]uint64, n)
+			for i := range keys {
+				switch mode {
+				case "random":
+					keys[i] = r.Uint64()
+				case "ties": // equal scores, distinct small orders
+					keys[i] = uint64(r.IntN(3))<<32 | uint64(r.IntN(1<<14))
+				case "small": // all bytes but one equal
+					keys[i] = 7<<40 | uint64(r.IntN(256))<<8
+				}
+			}
+			want := slices.Clone(keys)
+			slices.Sort(want)
+			tmp = sortKeys(keys, tmp)
+			if !slices.Equal(keys, want) {
+				t.Fatalf("n=%d %s: not sorted", n, mode)
+			}
+		}
+	}
+}
