@@ -189,3 +189,44 @@ func brief(r eval.Ranking) string {
 	n := min(5, len(r.TopCIDs))
 	return fmt.Sprintf("rel %v ranks %v top %v %v", r.RelCIDs, r.RelRanks, r.TopCIDs[:n], r.TopScores[:n])
 }
+
+// TestMIRACLExportArgo: every shard is its own Argo task, depending only
+// on its own shard's upstream tasks, so the shards run as parallel steps.
+func TestMIRACLExportArgo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "wf.yaml")
+	var stdout, stderr bytes.Buffer
+	args := []string{"export", "argo", "miracl.yaml", "--store", "s3://bucket/lair", "--set", "langs=sw,yo", "--set", "shards=3", "--set", "shard_ids=0,1,2", "-o", out}
+	if code := cli.Run(context.Background(), &stdout, &stderr, args, registry()); code != 0 {
+		t.Fatalf("export exited %d: %s", code, stderr.String())
+	}
+	wf, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(wf)
+	for _, l := range []string{"sw", "yo"} {
+		for s := 0; s < 3; s++ {
+			for _, stage := range []string{"shard", "encode", "dense", "bm25"} {
+				name := fmt.Sprintf("%s-lang-%s-shard-%d", stage, l, s)
+				if !strings.Contains(text, "- name: "+name+"\n") {
+					t.Errorf("no task %s", name)
+				}
+			}
+			// dense[lang,shard] depends on its own encode and shard, and on gather.
+			i := strings.Index(text, fmt.Sprintf("- name: dense-lang-%s-shard-%d\n", l, s))
+			if i < 0 {
+				continue
+			}
+			task := text[i:]
+			task = task[:strings.Index(task, "arguments:")]
+			for _, dep := range []string{fmt.Sprintf("encode-lang-%s-shard-%d", l, s), fmt.Sprintf("shard-lang-%s-shard-%d", l, s), "gather"} {
+				if !strings.Contains(task, "- "+dep+"\n") {
+					t.Errorf("dense %s/%d does not depend on %s:\n%s", l, s, dep, task)
+				}
+			}
+			if strings.Count(task, "encode-lang-") != 1 {
+				t.Errorf("dense %s/%d depends on other shards' encodings:\n%s", l, s, task)
+			}
+		}
+	}
+}
