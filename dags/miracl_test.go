@@ -126,10 +126,12 @@ func TestMIRACLShardedReduced(t *testing.T) {
 			t.Errorf("report metrics lack %s (have %v)", want, got)
 		}
 	}
-	// BM25 on passages that contain query words must find them.
+	// BM25 on passages that contain query words must find them far more
+	// often than chance (100/perLang).
+	floor := min(0.5, 20*100/float64(perLang))
 	for _, m := range metrics {
-		if m.RunID == "bm25" && m.QLang == eval.All && m.Metric == "r@100" && m.Value < 0.5 {
-			t.Errorf("bm25 recall@100 %.3f on a corpus built to be found", m.Value)
+		if m.RunID == "bm25" && m.QLang == eval.All && m.Metric == "r@100" && m.Value < floor {
+			t.Errorf("bm25 recall@100 %.3f on a corpus built to be found (want >= %.3f)", m.Value, floor)
 		}
 	}
 
