@@ -27,7 +27,7 @@ func registerEval(r *pipeline.Registry) {
 	r.Register(evalStage("eval/lareqa", "LAReQA-style evaluation (XQuAD-R, MLQA-R): mAP over the full ranking, mAP@20, R@1, R@10, MRR@10, nDCG@10, R@100 "+
 		"per query language, per (query language, candidate language) pair and macro-averaged, for the mono, cross and multi settings; "+
 		"language bias (rank distance, same-language-first share, mean rank per candidate language, top-10 language mix) in multi.",
-		eval.DefaultLAReQAMetrics, 100, true))
+		eval.DefaultLAReQAMetrics, eval.DefaultRunDepth, true))
 	r.Register(evalStage("eval/miracl", "MIRACL-style evaluation (monolingual): nDCG@10 and Recall@100 at retrieval depth 1000 (graded relevance from qrels), "+
 		"plus mAP and MRR@10; TREC run files at depth 1000.", eval.DefaultMIRACLMetrics, 1000, false))
 	r.Register(reportStage())
@@ -220,8 +220,11 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 func evalStage(name, doc string, defMetrics []string, depth int, bias bool) *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    name,
-		Version: "1",
-		Doc:     doc + " Writes metrics.parquet (tidy: run_id, dataset, setting, q_lang, c_lang, metric, value, n), per_query.parquet and TREC run/qrels files under runs/.",
+		Version: "2",
+		Doc: doc + " Writes metrics.parquet (tidy: run_id, dataset, setting, q_lang, c_lang, metric, value, n), per_query.parquet " +
+			"(streamed in bounded row groups, one (run, dataset, setting) slice each) and TREC files under runs/: RUN.DATASET.SETTING.run.gz " +
+			"(gzip; scores in full float32 precision, strictly decreasing per query so that trec_eval's re-sort keeps lair's ranks) and " +
+			"DATASET.SETTING.qrels (once per dataset and setting).",
 		Params: []pipeline.Param{
 			{Name: "metrics", Type: pipeline.TypeStrings, Default: defMetrics, Doc: "ranking metrics: map, map@K, r@K, mrr@K, ndcg@K"},
 			{Name: "bias", Type: pipeline.TypeBool, Default: bias, Doc: "language-bias metrics from the multi setting (rd, same_lang_first, mean_rank, top10_share)"},

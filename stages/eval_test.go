@@ -1,7 +1,10 @@
 package stages
 
 import (
+	"compress/gzip"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,7 +116,7 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	if md, _ := tables.Metadata(filepath.Join(ev.OutDir, "metrics.parquet")); !strings.Contains(md["license"], "CC BY-SA 4.0") {
 		t.Errorf("license metadata %q", md["license"])
 	}
-	for _, f := range []string{"runs/encode_strategy=hybrid_.xquad-r.multi.run", "runs/bm25.xquad-r.mono.qrels", "per_query.parquet"} {
+	for _, f := range []string{"runs/encode_strategy=hybrid_.xquad-r.multi.run.gz", "runs/xquad-r.mono.qrels", "per_query.parquet"} {
 		if _, err := os.Stat(filepath.Join(ev.OutDir, f)); err != nil {
 			t.Error(err)
 		}
@@ -235,7 +238,7 @@ func TestMIRACLStages(t *testing.T) {
 			t.Errorf("missing %s", k)
 		}
 	}
-	run, err := os.ReadFile(filepath.Join(ev.OutDir, "runs", "encode.miracl.mono.run"))
+	run, err := gunzip(filepath.Join(ev.OutDir, "runs", "encode.miracl.mono.run.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,4 +375,18 @@ stages:
 	if len(ids) != 9 {
 		t.Errorf("dense run ids %v, want 9", ids)
 	}
+}
+
+// gunzip reads a gzip file.
+func gunzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return io.ReadAll(zr)
 }
