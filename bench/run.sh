@@ -17,6 +17,7 @@ run training-static go test ./encoder/train -run '^$' -bench 'TrainStep/static' 
 run training-minilm go test ./encoder/train -run '^$' -bench 'TrainStep/minilm|StepVsORT' -benchtime 3x
 run s3 go test ./storage/s3store -run '^$' -bench . -benchtime 5x -count 3
 run store-kills env LAIR_FAULT_KILLS=50 go test ./storage/faulttest -run 'TestKillLoop(S3)?$' -count=1 -v -timeout 30m
+run downloads go test ./internal/fetch -run '^$' -bench . -benchtime 5x -count 3
 run datasets go test ./stages -run '^$' -bench PrepareCold -benchtime 1x
 run encode bash bench/encode/run.sh   # ~75 min on a loaded machine; N=1000 for a quick look
 run quickstart bash -c 'rm -rf dags/.lair && /usr/bin/time -v ./bin/lair run dags/quickstart.yaml'
