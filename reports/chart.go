@@ -23,7 +23,8 @@ type Series struct {
 // ChartOptions size and label a chart.
 type ChartOptions struct {
 	Title, XLabel, YLabel string
-	Width, Height         int // pixels (default 560 x 300)
+	Width, Height         int  // pixels (default 560 x 300)
+	HideXTicks            bool // no numeric x ticks (bar charts label their groups)
 }
 
 // palette is a colour-blind-safe qualitative palette (Okabe-Ito).
@@ -68,7 +69,6 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 	if h <= 0 {
 		h = 300
 	}
-	const left, right, top, bottom = 56.0, 16.0, 28.0, 44.0
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for i := range s.X {
@@ -103,25 +103,8 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 			break
 		}
 	}
-	pw, ph := float64(w)-left-right, float64(h)-top-bottom
-	px := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*pw }
-	py := func(y float64) float64 { return top + (1-(y-ymin)/(ymax-ymin))*ph }
-	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="plot"/>`, left, top, pw, ph)
-	for _, t := range niceTicks(ymin, ymax, 5) {
-		if t < ymin-1e-12 || t > ymax+1e-12 {
-			continue
-		}
-		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/><text x="%.1f" y="%.1f" class="ytick">%s</text>`,
-			left, left+pw, py(t), py(t), left-4, py(t)+4, fmtTick(t))
-	}
-	for _, t := range niceTicks(xmin, xmax, 6) {
-		if t < xmin-1e-12 || t > xmax+1e-12 {
-			continue
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="xtick">%s</text>`, px(t), top+ph+14, fmtTick(t))
-	}
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="xlabel">%s</text>`, left+pw/2, h-6, html.EscapeString(opt.XLabel))
-	fmt.Fprintf(&b, `<text x="12" y="%.1f" class="ylabel" transform="rotate(-90 12 %.1f)">%s</text>`, top+ph/2, top+ph/2, html.EscapeString(opt.YLabel))
+	f := newFrame(&b, w, h, xmin, xmax, ymin, ymax, opt)
+	px, py, left, top, pw := f.px, f.py, f.left, f.top, f.pw
 	for si, s := range series {
 		color := palette[si%len(palette)]
 		if len(s.Lo) == len(s.X) && len(s.Hi) == len(s.X) {
@@ -182,4 +165,39 @@ func heatColor(v float64) string {
 	g := int(251 - v*(251-69))
 	b := int(255 - v*(255-148))
 	return fmt.Sprintf("#%02x%02x%02x", r, g, b)
+}
+
+// frame is a chart's plot area: its scales and its drawn axes.
+type frame struct {
+	left, top, pw, ph float64
+	px, py            func(float64) float64
+}
+
+// Margins of every chart's plot area, in pixels.
+const chartLeft, chartRight, chartTop, chartBottom = 56.0, 16.0, 28.0, 44.0
+
+// newFrame draws the plot rectangle, grid, ticks and axis labels of a
+// w x h chart over [xmin,xmax] x [ymin,ymax] and returns its scales.
+func newFrame(b *strings.Builder, w, h int, xmin, xmax, ymin, ymax float64, opt ChartOptions) frame {
+	left, top := chartLeft, chartTop
+	pw, ph := float64(w)-chartLeft-chartRight, float64(h)-chartTop-chartBottom
+	px := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*pw }
+	py := func(y float64) float64 { return top + (1-(y-ymin)/(ymax-ymin))*ph }
+	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="plot"/>`, left, top, pw, ph)
+	for _, t := range niceTicks(ymin, ymax, 5) {
+		if t < ymin-1e-12 || t > ymax+1e-12 {
+			continue
+		}
+		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/><text x="%.1f" y="%.1f" class="ytick">%s</text>`,
+			left, left+pw, py(t), py(t), left-4, py(t)+4, fmtTick(t))
+	}
+	for _, t := range niceTicks(xmin, xmax, 6) {
+		if opt.HideXTicks || t < xmin-1e-12 || t > xmax+1e-12 {
+			continue
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" class="xtick">%s</text>`, px(t), top+ph+14, fmtTick(t))
+	}
+	fmt.Fprintf(b, `<text x="%.1f" y="%d" class="xlabel">%s</text>`, left+pw/2, h-6, html.EscapeString(opt.XLabel))
+	fmt.Fprintf(b, `<text x="12" y="%.1f" class="ylabel" transform="rotate(-90 12 %.1f)">%s</text>`, top+ph/2, top+ph/2, html.EscapeString(opt.YLabel))
+	return frame{left: left, top: top, pw: pw, ph: ph, px: px, py: py}
 }

@@ -110,3 +110,44 @@ func diffs(a, b []float64) []float64 {
 	}
 	return d
 }
+
+// BootstrapMacroMean returns the percentile confidence interval, at the
+// given level, of the macro average over groups (e.g. query languages) of
+// the per-group means, resampling the values within each group (a
+// stratified bootstrap, n resamples). Groups are taken in sorted order so
+// the result is the same on every run.
+func BootstrapMacroMean(groups map[string][]float64, n int, level float64, seed uint64) (lo, hi float64) {
+	names := make([]string, 0, len(groups))
+	for g, v := range groups {
+		if len(v) > 0 {
+			names = append(names, g)
+		}
+	}
+	if len(names) == 0 || n <= 0 {
+		return math.NaN(), math.NaN()
+	}
+	slices.Sort(names)
+	r := rand.New(rand.NewPCG(seed, 0xb008))
+	means := make([]float64, n)
+	for it := range means {
+		macro := 0.0
+		for _, g := range names {
+			v := groups[g]
+			m := uint64(len(v))
+			s := 0.0
+			for range v {
+				hi, _ := bits.Mul64(r.Uint64(), m)
+				s += v[hi]
+			}
+			macro += s / float64(len(v))
+		}
+		means[it] = macro / float64(len(names))
+	}
+	slices.Sort(means)
+	alpha := (1 - level) / 2
+	q := func(p float64) float64 {
+		i := int(math.Floor(p * float64(n-1)))
+		return means[max(0, min(n-1, i))]
+	}
+	return q(alpha), q(1 - alpha)
+}

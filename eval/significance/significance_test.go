@@ -46,3 +46,28 @@ func TestRandomization(t *testing.T) {
 		t.Errorf("w/t/l = %d/%d/%d", w, ti, l)
 	}
 }
+
+// A group whose values are all equal has no spread: the interval of the
+// macro mean of constant groups is the point itself; with spread it
+// contains the macro mean and narrows as groups grow.
+func TestBootstrapMacroMean(t *testing.T) {
+	lo, hi := BootstrapMacroMean(map[string][]float64{"de": {2, 2, 2}, "en": {4, 4}}, 200, 0.95, 1)
+	if lo != 3 || hi != 3 {
+		t.Errorf("constant groups: [%v, %v], want [3, 3]", lo, hi)
+	}
+	small := map[string][]float64{"de": {0, 1, 0, 1}, "en": {1, 1, 0, 0}}
+	big := map[string][]float64{}
+	for g, v := range small {
+		for range 50 {
+			big[g] = append(big[g], v...)
+		}
+	}
+	l1, h1 := BootstrapMacroMean(small, 2000, 0.95, 7)
+	l2, h2 := BootstrapMacroMean(big, 2000, 0.95, 7)
+	if !(l1 <= 0.5 && 0.5 <= h1 && l2 <= 0.5 && 0.5 <= h2) || !(h2-l2 < h1-l1) {
+		t.Errorf("intervals [%v,%v] (n=4 per group) and [%v,%v] (n=200): want both around 0.5, the second narrower", l1, h1, l2, h2)
+	}
+	if lo, hi := BootstrapMacroMean(nil, 10, 0.95, 1); !math.IsNaN(lo) || !math.IsNaN(hi) {
+		t.Errorf("no data: [%v,%v], want NaN", lo, hi)
+	}
+}
