@@ -245,6 +245,9 @@ func checkPublished(t testing.TB, base string) []string {
 			}
 			return err
 		}
+		if d.IsDir() && p != base && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir // the store's own areas (.tmp, .quarantine, ...): not published
+		}
 		if d.IsDir() || d.Name() != "_COMPLETE" {
 			return nil
 		}

@@ -319,12 +319,13 @@ func TestKillLoopS3(t *testing.T) {
 	killLoop(t, srv.Env(), func(*machine) string {
 		round++
 		return fmt.Sprintf("s3://%s/kill%d", bucket, round) // a fresh prefix each round
-	}, func(t testing.TB, store string) {
+	}, func(t testing.TB, m *machine, store string) {
 		checkPublished(t, filepath.Join(srv.Root, bucket, strings.TrimPrefix(store, "s3://"+bucket+"/")))
+		s3Verify(t, m, store)
 	})
 }
 
-func killLoop(t *testing.T, env []string, newStore func(*machine) string, check func(testing.TB, string)) {
+func killLoop(t *testing.T, env []string, newStore func(*machine) string, check func(testing.TB, *machine, string)) {
 	kills := 4
 	if v := os.Getenv("LAIR_FAULT_KILLS"); v != "" {
 		fmt.Sscan(v, &kills)
@@ -365,7 +366,7 @@ func killLoop(t *testing.T, env []string, newStore func(*machine) string, check 
 		cachedAfter = append(cachedAfter, n)
 		sameAsReference(t, m, ref)
 		if check != nil {
-			check(t, store)
+			check(t, m, store)
 		} else {
 			checkStore(t, m, store)
 		}

@@ -55,6 +55,57 @@ func TestS3TwoMachines(t *testing.T) {
 	}
 	// A, which never ran the changed DAG, gets it from the store.
 	wantStatuses(t, a.mustLair("run", "dag.yaml", "--store", storeURL, "--set", "hidden=24"), 5, "cached")
+	s3Verify(t, a, storeURL)
+
+	// One flipped byte in the bucket: a third machine's `lair verify`
+	// names the key and the file and quarantines it; the next run
+	// rebuilds that instance only, and the store verifies clean again.
+	victim := keys[0]
+	var damaged string
+	filepath.WalkDir(filepath.Join(srv.Root, bucket, "team", victim), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() != "_COMPLETE" && damaged == "" {
+			damaged = p
+		}
+		return nil
+	})
+	data, err := os.ReadFile(damaged)
+	if err != nil || len(data) == 0 {
+		t.Fatalf("no file to damage under %s: %v", victim, err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(damaged, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newMachine(t, "c", srv.Env()...)
+	c.write("dag.yaml", chainDAG)
+	v := c.lair("verify", "--store", storeURL)
+	if !strings.Contains(v.stdout+v.stderr, victim) || !strings.Contains(v.stdout+v.stderr, filepath.Base(damaged)) {
+		t.Errorf("lair verify does not name %s and %s:\n%s", victim, filepath.Base(damaged), v)
+	}
+	if _, err := os.Stat(filepath.Join(srv.Root, bucket, "team", victim, "_COMPLETE")); err == nil {
+		t.Errorf("the damaged key %s is still published after lair verify", victim)
+	}
+	rc := c.mustLair("run", "dag.yaml", "--store", storeURL)
+	ran := 0
+	for _, st := range stageLines(rc.stdout) {
+		if st == "ran" {
+			ran++
+		}
+	}
+	if ran != 1 {
+		t.Errorf("after quarantining one key, %d instances ran, want 1:\n%s", ran, rc)
+	}
+	checkPublished(t, filepath.Join(srv.Root, bucket, "team"))
+	s3Verify(t, c, storeURL)
+	t.Logf("lair verify on a damaged key: %s", lastLines(v.stdout, 3))
+}
+
+// s3Verify runs `lair verify` on an S3 store and wants it clean.
+func s3Verify(t testing.TB, m *machine, store string) {
+	t.Helper()
+	if r := m.lair("verify", "--store", store); r.code != 0 || !strings.Contains(r.stdout, " 0 corrupt") {
+		t.Errorf("lair verify --store %s: %s", store, r)
+	}
 }
 
 // TestS3BadSettings: wrong secret, unknown access key, missing bucket,
@@ -196,6 +247,7 @@ stages:
 	if k := checkPublished(t, filepath.Join(srv.Root, bucket, "team")); len(k) != 1 || k[0] != keys[0] {
 		t.Errorf("after A's rerun: %v, want %v", k, keys)
 	}
+	s3Verify(t, b, storeURL)
 	objs, _ := srv.Objects(bucket, "team/")
 	t.Logf("bucket after the kill and reruns: %d objects", len(objs))
 }
@@ -248,6 +300,7 @@ stages:
 	}
 	b := newMachine(t, "b", srv.Env()...)
 	b.write("dag.yaml", dag)
+	s3Verify(t, b, storeURL)
 	wantStatuses(t, b.mustLair("run", "dag.yaml", "--store", storeURL), 9, "cached")
 	// Downloads through the flaky proxy as well: a third machine.
 	c := newMachine(t, "c", s3server.EnvFor(proxy.Endpoint, srv.AccessKey, srv.SecretKey)...)
