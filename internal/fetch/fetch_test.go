@@ -376,3 +376,19 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("err = %v; want the context's deadline", err)
 	}
 }
+
+// TestVerifyReadOnlyCache: an intact file in a cache that cannot be
+// written to is verified by hashing (no marker can be written).
+func TestVerifyReadOnlyCache(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores directory permissions")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	os.WriteFile(p, []byte("abc"), 0o644)
+	os.Chmod(dir, 0o555)
+	defer os.Chmod(dir, 0o755)
+	if sum, err := Verify(p, hexsum([]byte("abc"))); err != nil || sum != hexsum([]byte("abc")) {
+		t.Fatalf("%s, %v", sum, err)
+	}
+}
