@@ -233,3 +233,26 @@ func TestExternalInfoErrors(t *testing.T) {
 		t.Errorf("missing data file: %v", err)
 	}
 }
+
+// FuzzReplaceInitializerData: arbitrary (often malformed) model bytes give
+// an error or a rewrite of exactly the input's length that decodes to the
+// replaced values; never a panic.
+func FuzzReplaceInitializerData(f *testing.F) {
+	f.Add(Encode(sample()), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24})
+	f.Add(withUnknownFields(Encode(sample())), make([]byte, 24))
+	f.Add([]byte{0x3a, 0x05, 0x2a, 0x03, 0x42, 0x01, 0x77}, []byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b, data []byte) {
+		out, _, err := ReplaceInitializerData(b, map[string][]byte{"w": data})
+		if err != nil {
+			return
+		}
+		if len(out) != len(b) {
+			t.Fatalf("rewrite changed the length: %d -> %d", len(b), len(out))
+		}
+		if m, err := Decode(out); err == nil {
+			if w, ok := m.Graph.Initializer("w"); ok && w.Raw != nil && !w.External && !bytes.Equal(w.Raw, data) && len(w.FloatData) == 0 {
+				t.Fatalf("w reads back %x, want %x", w.Raw, data)
+			}
+		}
+	})
+}
