@@ -12,8 +12,8 @@
 //     cuda for ONNX Runtime.
 //  2. Write renders that as plain text.
 //  3. Check walks a planned DAG and, for every stage instance that names a
-//     device or backend (train/contrastive: device; encode: backend and
-//     device), says whether this machine offers it, with the reason when
+//     device or backend (train/contrastive: device; encode and
+//     encode/shard: backend and device), says whether this machine offers it, with the reason when
 //     not. Main exits with code 2 when any instance cannot run.
 package doctor
 
@@ -247,12 +247,12 @@ func Check(plan *pipeline.Plan, m Machine) []Finding {
 			if dev == backend.CUDA {
 				f.Avail = m.GoMLXCUDA
 			}
-		case "encode":
+		case "encode", "encode/shard": // encode/shard takes encode's parameters
 			be := in.Params.String("backend")
 			if be == "" {
 				be = "ort"
 			}
-			f = Finding{Need: fmt.Sprintf("encode backend %s device %s", be, dev)}
+			f = Finding{Need: fmt.Sprintf("%s backend %s device %s", in.Type.Name, be, dev)}
 			switch {
 			case be == "gomlx" && dev == backend.CUDA:
 				f.Avail = m.GoMLXCUDA

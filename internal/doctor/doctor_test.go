@@ -197,3 +197,32 @@ func TestCheckORT(t *testing.T) {
 		t.Errorf("ORT with CUDA provider: %+v", m.ORTCUDA)
 	}
 }
+
+// TestCheckEncodeShard: encode/shard takes encode's backend and device, so
+// the doctor checks it too (dags/miracl.yaml, switched to gomlx on cuda).
+func TestCheckEncodeShard(t *testing.T) {
+	reg := pipeline.NewRegistry()
+	stages.Register(reg)
+	plan, err := pipeline.LoadFile(filepath.Join(testenv.RepoRoot(t), "dags", "miracl.yaml"), reg, pipeline.LoadOptions{})
+	if err != nil {
+		t.Skipf("dags/miracl.yaml: %v", err)
+	}
+	n := 0
+	m := Machine{GoMLXCUDA: Availability{Detail: "device cuda is not available: no PJRT CUDA plugin found"}, ORTCPU: Availability{OK: true}}
+	for _, in := range plan.Instances {
+		if in.Type.Name == "encode/shard" {
+			in.Params["backend"], in.Params["device"] = "gomlx", "cuda"
+		}
+	}
+	for _, f := range Check(plan, m) {
+		if strings.HasPrefix(f.Need, "encode/shard ") {
+			n++
+			if f.Need != "encode/shard backend gomlx device cuda" || f.Avail.OK {
+				t.Errorf("%s: %s %+v", f.Instance, f.Need, f.Avail)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no encode/shard instance was checked")
+	}
+}
