@@ -2,8 +2,11 @@ package fetch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -228,10 +231,16 @@ func (c *Client) Get(ctx context.Context, req Request) (Result, error) {
 			c.add(st.Size()) // left by an earlier run; resumed below
 		}
 	}
-	n, err := c.retry(ctx, req.URL, func(int) error { return c.try(ctx, req, part) })
+	ph := &partHash{h: sha256.New()}
+	n, err := c.retry(ctx, req.URL, func(int) error { return c.try(ctx, req, part, ph) })
 	if err == nil {
 		var sum string
-		if sum, err = HashFile(part); err == nil && req.SHA256 != "" && sum != req.SHA256 {
+		if st, serr := os.Stat(part); serr == nil && st.Size() == ph.n {
+			sum = hex.EncodeToString(ph.h.Sum(nil)) // hashed while it was written
+		} else {
+			sum, err = HashFile(part)
+		}
+		if err == nil && req.SHA256 != "" && sum != req.SHA256 {
 			os.Remove(part)
 			err = &ChecksumError{URL: req.URL, Expected: req.SHA256, Actual: sum}
 		}
@@ -273,7 +282,7 @@ func (c *Client) cached(req Request) (Result, bool) {
 }
 
 // try performs one GET, resuming part when it holds a prefix of the file.
-func (c *Client) try(ctx context.Context, req Request, part string) error {
+func (c *Client) try(ctx context.Context, req Request, part string, ph *partHash) error {
 	var have int64
 	if st, err := os.Stat(part); err == nil {
 		have = st.Size()
@@ -332,7 +341,11 @@ func (c *Client) try(ctx context.Context, req Request, part string) error {
 	if err != nil {
 		return err
 	}
-	n, cerr := io.Copy(f, &watchReader{ctx: ctx, r: resp.Body, c: c, onRead: func() { watchdog.Reset(idle) }})
+	if err := ph.start(part, have); err != nil {
+		f.Close()
+		return err
+	}
+	n, cerr := io.Copy(io.MultiWriter(f, ph), &watchReader{ctx: ctx, r: resp.Body, c: c, onRead: func() { watchdog.Reset(idle) }})
 	if err := f.Close(); err != nil && cerr == nil {
 		cerr = err
 	}
@@ -349,6 +362,41 @@ func (c *Client) try(ctx context.Context, req Request, part string) error {
 		return fmt.Errorf("GET %s: body ended after %d of %d bytes", req.URL, have+n, req.Size)
 	}
 	return nil
+}
+
+// partHash is the running sha256 of the part file, so that a finished
+// download needs no second pass over the file. When it does not cover
+// exactly the bytes a resumed transfer appends to, it is rebuilt from the
+// part file; Get falls back to hashing the file when the counts differ.
+type partHash struct {
+	h hash.Hash
+	n int64
+}
+
+func (p *partHash) Write(b []byte) (int, error) {
+	p.h.Write(b)
+	p.n += int64(len(b))
+	return len(b), nil
+}
+
+// start prepares the hash for appending at offset have of part.
+func (p *partHash) start(part string, have int64) error {
+	if p.n == have {
+		return nil
+	}
+	p.h.Reset()
+	p.n = 0
+	if have == 0 {
+		return nil
+	}
+	f, err := os.Open(part)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := io.CopyN(p.h, f, have)
+	p.n = m
+	return err
 }
 
 // watchReader stops a copy when ctx ends, reports bytes and feeds the
