@@ -5,8 +5,9 @@
 //  1. Use: a file already at its destination is used only after Verify
 //     says it is intact (see "Verified markers" below).
 //  2. Lock: one download per destination at a time, across processes
-//     (internal/fsutil lock <dst>.lock); a waiter logs who holds it.
-//  3. Transfer: GET into <dst>.part, resuming an existing part with an HTTP
+//     (internal/fsutil lock <dst>.lock, or in Request.WorkDir); a waiter
+//     logs who holds it, and gives up naming the holder when ctx ends.
+//  3. Transfer: GET into <dst>.part (or in Request.WorkDir), resuming an existing part with an HTTP
 //     Range request (a server that ignores Range restarts the file). A
 //     connection that is not established within ConnectTimeout, a response
 //     whose headers do not come within HeaderTimeout, or a body that stalls
@@ -15,7 +16,7 @@
 //     (Backoff, doubling, at most 30 s), each retry resuming the part file.
 //     Other HTTP answers (404, 401, ...) fail at once.
 //  4. Check: the part's size must match Size (when known) and its sha256
-//     the pinned SHA256; without a pin the hash is learned (computed and
+//     (computed while the bytes are written) the pinned SHA256; without a pin the hash is learned (computed and
 //     returned). A mismatch removes the part and fails with a ChecksumError.
 //  5. Publish: the part is fsynced and renamed to dst (fsutil.CommitFile),
 //     and a verified marker is written beside it.
