@@ -12,6 +12,9 @@ run() { # name command...
 }
 run pipeline bash bench/pipeline_bench.sh
 run eval bash bench/eval_bench.sh
+run fma-kernel go test ./eval/search -run '^$' -bench 'FMAPeak|Kernel$' -benchtime 2s -count 3
+run shards-million bash -c 'go test -c -o /tmp/lair-search.test ./eval/search && /usr/bin/time -v /tmp/lair-search.test -test.run "^\$" -test.bench ShardedMillion -test.benchtime 1x'
+run miracl-200k bash -c 'go test -c -o /tmp/lair-dags.test ./dags && cd dags && LAIR_MIRACL_PASSAGES=66667 /usr/bin/time -v /tmp/lair-dags.test -test.run MIRACLShardedReduced -test.v -test.timeout 3h'
 run tokenizer go test ./encoder/tokenizer -run '^$' -bench 'Encode$|Encode/|Pathological' -benchtime 5x -cpu 1
 run training-static go test ./encoder/train -run '^$' -bench 'TrainStep/static' -benchtime 30x
 run training-minilm go test ./encoder/train -run '^$' -bench 'TrainStep/minilm|StepVsORT' -benchtime 3x
