@@ -15,4 +15,15 @@
 //
 // Rankings are deterministic: score descending, then candidate id
 // ascending (the caller supplies each candidate's id order).
+//
+// Shards (shards.go): a corpus too large for one search is searched shard
+// by shard (SearchShard over a Chunked matrix, e.g. memory-mapped record
+// batches); each shard returns every query's top-k with ids and, for
+// given (score, id) thresholds such as the relevant candidates', how many
+// of its candidates rank ahead. MergeTop merges the shards' lists into the
+// list one search over the whole corpus gives, ties included, and the
+// counts summed plus one are exact ranks over the whole corpus.
+//
+// BenchmarkFMAPeak measures the core's fp32 FMA peak, the ceiling for
+// BenchmarkKernel (both in GFLOP per CPU-second as well as per second).
 package search
