@@ -2,6 +2,7 @@ package encode
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/lair-ir/lair/encoder/backend"
 	"github.com/lair-ir/lair/encoder/graphout"
+	"github.com/lair-ir/lair/encoder/onnxpb"
 	"github.com/lair-ir/lair/encoder/ort"
 )
 
@@ -51,10 +53,19 @@ type gomlxRunner struct {
 
 // newGoMLXRunner loads onnxPath on the backend c.
 func newGoMLXRunner(onnxPath string, c backend.Choice, rows, maxLen int, padID int64) (*gomlxRunner, error) {
-	om, err := parser.FromFile(onnxPath)
+	raw, err := os.ReadFile(onnxPath)
+	if err != nil {
+		return nil, fmt.Errorf("encode: gomlx: %w", err)
+	}
+	// onnx-gomlx wants every graph input fed, weights listed as inputs too.
+	if raw, _, err = onnxpb.DropInitializerInputs(raw); err != nil {
+		return nil, fmt.Errorf("encode: gomlx: %s: %w", onnxPath, err)
+	}
+	om, err := parser.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("encode: gomlx: parse %s: %w", onnxPath, err)
 	}
+	om.WithBaseDir(filepath.Dir(onnxPath)) // external data lives next to the file
 	// Unfused attention: the graph ONNX Runtime runs, op for op.
 	om.DisableFusion()
 	ins, _ := om.Inputs()

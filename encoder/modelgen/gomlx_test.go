@@ -2,6 +2,7 @@ package modelgen_test
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
 
 	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/encoder/onnxpb"
 )
 
 // TestLoadsInOnnxGoMLX checks that onnx-gomlx (lair's fine-tuning path)
@@ -39,10 +41,18 @@ func TestLoadsInOnnxGoMLX(t *testing.T) {
 			if v.Style.Output != "" {
 				out = v.Style.Output
 			}
-			m, err := parser.ParseFile(filepath.Join(dir, "model.onnx"))
+			raw, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw, _, err = onnxpb.DropInitializerInputs(raw); err != nil { // as lair's loaders do
+				t.Fatal(err)
+			}
+			m, err := parser.Parse(raw)
 			if err != nil {
 				t.Fatalf("onnx-gomlx cannot parse the generated model: %v", err)
 			}
+			m.WithBaseDir(dir)
 			m.DisableFusion()
 			store := model.NewStore()
 			if err := m.VariablesToScope(store.RootScope()); err != nil {

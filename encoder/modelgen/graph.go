@@ -54,6 +54,10 @@ type Style struct {
 	// to model.onnx_data next to model.onnx (0: protobuf's 2 GB limit, as
 	// exporters do).
 	ExternalThreshold int64 `json:"external_threshold,omitempty"`
+	// InitializersAsInputs lists every initializer as a graph input too,
+	// as old exporters and torch.onnx with keep_initializers_as_inputs=True
+	// do.
+	InitializersAsInputs bool `json:"initializers_as_inputs,omitempty"`
 }
 
 func (s *Style) defaults() {
@@ -200,6 +204,18 @@ func build(c Config, vocabSize, padID int) (*onnxpb.Model, map[string]string) {
 	}
 	g.Nodes = append(g.Nodes, onnxpb.Node{Name: "/output/Identity", OpType: "Identity",
 		Inputs: []string{h}, Outputs: []string{st.Output}})
+	defer func() {
+		if !st.InitializersAsInputs {
+			return
+		}
+		for _, t := range g.Initializers {
+			dims := make([]onnxpb.Dim, len(t.Dims))
+			for i, d := range t.Dims {
+				dims[i] = onnxpb.Dim{Value: d}
+			}
+			g.Inputs = append(g.Inputs, onnxpb.ValueInfo{Name: t.Name, ElemType: t.DataType, Shape: dims})
+		}
+	}()
 	if st.Pooler {
 		first := x.b.Op("/pooler", "Gather", []string{h, x.constI64("/pooler/first", true, 0)}, onnxpb.IntAttr("axis", 1))
 		p := x.linear("/pooler/dense", first, "pooler.dense", c.Hidden, c.Hidden)
@@ -596,6 +612,7 @@ func Variants() []Variant {
 		Variant{"torch-distilbert", ArchDistilBERT, torch},
 		Variant{"torch-bert-token-embeddings", ArchBERT, with(func(s *Style) { s.Output = "token_embeddings" })},
 		Variant{"torch-xlmr-external-data", ArchXLMR, with(func(s *Style) { s.ExternalThreshold = 1 << 10 })},
+		Variant{"torch-bert-initializers-as-inputs", ArchBERT, with(func(s *Style) { s.InitializersAsInputs = true })},
 		Variant{"dynamo-bert", ArchBERT, Style{Exporter: StyleDynamo, Pooler: true}},
 		Variant{"dynamo-xlmr-opset18-decomposed", ArchXLMR, Style{Exporter: StyleDynamo, LayerNorm: "decomposed"}},
 		Variant{"dynamo-distilbert", ArchDistilBERT, Style{Exporter: StyleDynamo}},

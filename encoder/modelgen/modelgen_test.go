@@ -129,7 +129,8 @@ func TestVariantOpPatterns(t *testing.T) {
 		"torch-xlmr-external-data":    {"external:model.onnx_data"},
 		"dynamo-bert": {"opset:18", "op:Transpose", "op:Where", "init:encoder.layer.0.attention.self.query.weight",
 			"dims:encoder.layer.0.intermediate.dense.weight:[128 32]", "!init:onnx::MatMul_1001", "!op:Div", "out:pooler_output"},
-		"dynamo-xlmr-opset18-decomposed": {"opset:18", "op:ReduceMean", "op:CumSum", "!op:LayerNormalization"},
+		"dynamo-xlmr-opset18-decomposed":    {"opset:18", "op:ReduceMean", "op:CumSum", "!op:LayerNormalization"},
+		"torch-bert-initializers-as-inputs": {"in:embeddings.word_embeddings.weight", "in:onnx::MatMul_1001", "in:input_ids"},
 	}
 	for _, v := range modelgen.Variants() {
 		checks, ok := want[v.Name]

@@ -170,3 +170,77 @@ func (r *rewriter) tensor(v []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// DropInitializerInputs returns a copy of the serialized ModelProto b
+// without the graph inputs that name an initializer (old exporters, and
+// torch.onnx with keep_initializers_as_inputs=True, list every weight as
+// an input too), and the names it dropped. Everything else is kept byte
+// for byte; with nothing to drop, b itself is returned.
+func DropInitializerInputs(b []byte) ([]byte, []string, error) {
+	st, err := DecodeStructure(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	inits := map[string]bool{}
+	for i := range st.Graph.Initializers {
+		inits[st.Graph.Initializers[i].Name] = true
+	}
+	var dropped []string
+	for _, in := range st.Graph.Inputs {
+		if inits[in.Name] {
+			dropped = append(dropped, in.Name)
+		}
+	}
+	if len(dropped) == 0 {
+		return b, nil, nil
+	}
+	r := &rewriter{}
+	out, err := r.message(b, "ModelProto", func(num protowire.Number) func([]byte) ([]byte, error) {
+		if num != fModelGraph {
+			return nil
+		}
+		return func(g []byte) ([]byte, error) {
+			return r.filter(g, "GraphProto", func(num protowire.Number, v []byte) (bool, error) {
+				if num != fGraphInput {
+					return true, nil
+				}
+				var vi ValueInfo
+				if err := decodeValueInfo(v, &vi); err != nil {
+					return false, err
+				}
+				return !inits[vi.Name], nil
+			})
+		}
+	})
+	return out, dropped, err
+}
+
+// filter copies the fields of msg for which keep says true
+// (length-delimited fields get their value, others nil).
+func (r *rewriter) filter(msg []byte, name string, keep func(num protowire.Number, v []byte) (bool, error)) ([]byte, error) {
+	out := make([]byte, 0, len(msg))
+	for len(msg) > 0 {
+		num, typ, n := protowire.ConsumeTag(msg)
+		if n < 0 {
+			return nil, fmt.Errorf("onnx: %s: bad field tag: %w", name, protowire.ParseError(n))
+		}
+		m := protowire.ConsumeFieldValue(num, typ, msg[n:])
+		if m < 0 {
+			return nil, fmt.Errorf("onnx: %s field %d: %w", name, num, protowire.ParseError(m))
+		}
+		field := msg[:n+m]
+		msg = msg[n+m:]
+		var v []byte
+		if typ == protowire.BytesType {
+			v, _ = protowire.ConsumeBytes(field[n:])
+		}
+		ok, err := keep(num, v)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, field...)
+		}
+	}
+	return out, nil
+}

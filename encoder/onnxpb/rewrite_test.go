@@ -256,3 +256,32 @@ func FuzzReplaceInitializerData(f *testing.F) {
 		}
 	})
 }
+
+func TestDropInitializerInputs(t *testing.T) {
+	m := sample()
+	b := Encode(m)
+	if out, dropped, err := DropInitializerInputs(b); err != nil || len(dropped) != 0 || !bytes.Equal(out, b) {
+		t.Fatalf("nothing to drop: %v %v, same bytes %v", dropped, err, bytes.Equal(out, b))
+	}
+	m.Graph.Inputs = append(m.Graph.Inputs, ValueInfo{Name: "w", ElemType: Float, Shape: []Dim{{Value: 2}, {Value: 3}}},
+		ValueInfo{Name: "attention_mask", ElemType: Int64})
+	b = withUnknownFields(Encode(m))
+	out, dropped, err := DropInitializerInputs(b)
+	if err != nil || !reflect.DeepEqual(dropped, []string{"w"}) {
+		t.Fatalf("dropped %v, %v", dropped, err)
+	}
+	got, err := Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range got.Graph.Inputs {
+		names = append(names, in.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"input_ids", "attention_mask"}) || len(got.Graph.Initializers) != len(m.Graph.Initializers) {
+		t.Errorf("inputs %v, %d initializers", names, len(got.Graph.Initializers))
+	}
+	if !bytes.Contains(out, []byte("kept as is")) {
+		t.Error("an unknown field was dropped")
+	}
+}

@@ -104,6 +104,10 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %s is not a valid ONNX file: %w", path, err)
 	}
+	// onnx-gomlx wants every graph input fed, weights listed as inputs too.
+	if raw, _, err = onnxpb.DropInitializerInputs(raw); err != nil {
+		return nil, fmt.Errorf("train: %s: %w", path, err)
+	}
 	om, err := parser.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("train: parse %s: %w", path, err)
@@ -112,7 +116,17 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	// Trap 1: fused attention would be trained as an extra tensor and never
 	// written back into the real Q/K/V weights.
 	om.DisableFusion()
-	names, _ := om.Inputs()
+	isInit := map[string]bool{}
+	for i := range structure.Graph.Initializers {
+		isInit[structure.Graph.Initializers[i].Name] = true
+	}
+	var names []string
+	all, _ := om.Inputs()
+	for _, n := range all {
+		if !isInit[n] { // old exporters list initializers as inputs too
+			names = append(names, n)
+		}
+	}
 	for _, n := range names {
 		if n != "input_ids" && n != "attention_mask" && n != "token_type_ids" {
 			return nil, fmt.Errorf("train: %s: unexpected input %q (inputs %v; want input_ids, attention_mask and optionally token_type_ids)", path, n, names)
