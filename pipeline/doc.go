@@ -16,14 +16,20 @@
 //     instance's content address with KeyOf from its type, version,
 //     parameters and input keys.
 //  4. Execute in topological order on a bounded pool (Execute); an
-//     instance whose key is already in the Store is reused, any other runs
-//     into a temporary directory that the store publishes atomically. A
-//     failure skips the failed instance's descendants only; cancelling the
-//     context stops the run cleanly.
+//     instance whose key is already in the store (a storage.Store) is
+//     reused, any other runs into a session temp dir that the store
+//     publishes atomically (Replace for --force). A failure skips the
+//     failed instance's descendants only; a panicking stage is a failed
+//     instance; cancelling the context stops the run cleanly.
+//     RunOptions.Only restricts a run to one instance whose inputs come from
+//     the store: `lair stage run`, a cluster step, is this same executor.
 //  5. Record the run (RunOptions.RunsDir): runs/<id>/manifest.json
 //     (Manifest), one symlink per instance into the store, runs/latest.
 //
-// LocalStore is the directory Store: artifacts under objects/<key>, temp
-// dirs per process session (removed by the next opener when their owner
-// died), flock-based per-key build locks so concurrent runs share a store.
+// The stage sees a StageContext: its instance name and key, parameters,
+// input artifact directories, an empty output directory, the run
+// environment (Env: mirror, cache directory, threads, GoMLX backend), a
+// logger and a progress reporter. Rerun re-executes stored instances and
+// compares outputs (lair verify --rerun). The store itself lives in package
+// storage; pipeline depends on it, not the other way round.
 package pipeline

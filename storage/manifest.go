@@ -190,12 +190,20 @@ func HashFile(p string) (string, int64, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	// readerOnly hides *os.File's WriteTo, which would first probe
+	// sendfile and splice towards a hash that cannot take them.
+	bp := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(h, readerOnly{f}, *bp)
+	copyBufs.Put(bp)
 	if err != nil {
 		return "", 0, fmt.Errorf("read %s: %w", p, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+type readerOnly struct{ io.Reader }
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // VerifyDir checks that dir holds exactly the files of m with their sizes
 // and sha256. A mismatch gives an error wrapping ErrCorrupt naming the file.

@@ -144,11 +144,27 @@ func (s *Store) NewTemp(_ context.Context, key string) (string, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return "", err
 	}
-	d, err := os.MkdirTemp(s.sessDir, key[:min(12, len(key))]+"-")
+	// The temp dir is <kd>/files, where <kd> becomes the key directory:
+	// Publish only adds the marker beside it and renames <kd>.
+	kd, err := os.MkdirTemp(s.sessDir, key[:min(12, len(key))]+"-")
 	if err != nil {
 		return "", fmt.Errorf("store %s: %w", s.root, err)
 	}
+	d := filepath.Join(kd, "files")
+	if err := os.Mkdir(d, 0o755); err != nil {
+		os.RemoveAll(kd)
+		return "", fmt.Errorf("store %s: %w", s.root, err)
+	}
 	return d, nil
+}
+
+// keyDirOf returns the key directory a NewTemp dir was made in, or "".
+func (s *Store) keyDirOf(dir string) string {
+	kd := filepath.Dir(dir)
+	if filepath.Base(dir) == "files" && filepath.Dir(kd) == s.sessDir {
+		return kd
+	}
+	return ""
 }
 
 func (s *Store) inSession(dir string) error {
@@ -162,6 +178,9 @@ func (s *Store) inSession(dir string) error {
 func (s *Store) Discard(dir string) error {
 	if err := s.inSession(dir); err != nil {
 		return err
+	}
+	if kd := s.keyDirOf(dir); kd != "" {
+		return os.RemoveAll(kd)
 	}
 	return os.RemoveAll(dir)
 }
@@ -185,7 +204,7 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	}
 	if !replace {
 		if m, err := s.Manifest(ctx, key); err == nil {
-			os.RemoveAll(dir)
+			s.Discard(dir)
 			return m, nil
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
@@ -194,23 +213,24 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	fail := func(err error) (*storage.Manifest, error) {
 		return nil, fmt.Errorf("store %s: publish %s: %w", s.root, key, err)
 	}
-	// Group-readable before anyone can see it.
-	if err := chmodTree(dir); err != nil {
-		return fail(err)
-	}
-	m, err := storage.ScanDir(ctx, key, dir)
+	// Group-readable before anyone can see it; hashed in the same walk.
+	m, err := scanShared(ctx, key, dir)
 	if err != nil {
 		return fail(err)
 	}
-	kd, err := os.MkdirTemp(s.sessDir, "pub-")
-	if err != nil {
-		return fail(err)
+	kd := s.keyDirOf(dir)
+	if kd == "" {
+		// Not a NewTemp dir (a fetched copy): put it into a key directory.
+		if kd, err = os.MkdirTemp(s.sessDir, "pub-"); err != nil {
+			return fail(err)
+		}
+		if err := os.Rename(dir, filepath.Join(kd, "files")); err != nil {
+			os.RemoveAll(kd)
+			return fail(err)
+		}
 	}
 	defer os.RemoveAll(kd)
 	if err := os.Chmod(kd, 0o755); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(dir, filepath.Join(kd, "files")); err != nil {
 		return fail(err)
 	}
 	if err := os.WriteFile(filepath.Join(kd, MarkerName), m.Marshal(), 0o644); err != nil {
@@ -237,28 +257,62 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	return m, nil
 }
 
-// chmodTree makes directories 0755 and files at least 0644: a shared store
-// must be group-readable, and stages' temp-file helpers make 0600 files.
-func chmodTree(dir string) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// scanShared is storage.ScanDir that also makes directories 0755 and files
+// at least 0644 on the way: a shared store must be group-readable, and
+// stages' temp-file helpers make 0600 files.
+func scanShared(ctx context.Context, key, dir string) (*storage.Manifest, error) {
+	m := &storage.Manifest{Version: storage.ManifestVersion, Key: key, Files: []storage.File{}}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if d.IsDir() {
-			return os.Chmod(p, 0o755)
+			if p == dir {
+				return os.Chmod(p, 0o755)
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if fi.Mode().Perm() != 0o755 {
+				return os.Chmod(p, 0o755)
+			}
+			return nil
 		}
 		if !d.Type().IsRegular() {
-			return nil // ScanDir refuses it with a clear error
+			return fmt.Errorf("%s: not a regular file (artifacts hold plain files only)", p)
 		}
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
 		if mode := fi.Mode().Perm(); mode&0o644 != 0o644 {
-			return os.Chmod(p, mode|0o644)
+			if err := os.Chmod(p, mode|0o644); err != nil {
+				return err
+			}
 		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		sum, size, err := storage.HashFile(p)
+		if err != nil {
+			return err
+		}
+		m.Files = append(m.Files, storage.File{Path: filepath.ToSlash(rel), Size: size, SHA256: sum})
 		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("scan artifact %s in %s: %w", key, dir, err)
+	}
+	// WalkDir visits in lexical order of each directory's names, which is
+	// not the order of slash-joined paths ("a-b" < "a/b" differs from
+	// "a/" < "a-"): sort as ScanDir does.
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	return m, nil
 }
 
 // List returns every published key, sorted.
