@@ -102,9 +102,10 @@ func levenshtein(a, b string) int {
 	return prev[len(rb)]
 }
 
-// closest returns the candidate nearest to s by edit distance, or "" when
-// none is near enough to be a plausible typo.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to s by edit distance, or "" when
+// none is near enough to be a plausible typo. Every "did you mean" of lair
+// (DAG validation, the command line) uses it.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
 		d := levenshtein(s, c)
@@ -124,7 +125,7 @@ func closest(s string, candidates []string) string {
 
 // suggest formats a "did you mean" hint.
 func suggest(s string, candidates []string) string {
-	if c := closest(s, candidates); c != "" {
+	if c := Closest(s, candidates); c != "" {
 		return fmt.Sprintf(" (did you mean %q?)", c)
 	}
 	return ""

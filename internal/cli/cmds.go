@@ -96,14 +96,7 @@ func cmdStages(_ context.Context, s *sys, args []string) error {
 	}
 	t, ok := reg.Lookup(pos[0])
 	if !ok {
-		hint := ""
-		best := -1
-		for _, n := range reg.Names() {
-			if d := editDistance(pos[0], n); best < 0 || d < best {
-				best, hint = d, n
-			}
-		}
-		if best >= 0 && best <= max(2, len(pos[0])/2) {
+		if hint := pipeline.Closest(pos[0], reg.Names()); hint != "" {
 			return usagef("unknown stage type %q (did you mean %q?)", pos[0], hint)
 		}
 		return usagef("unknown stage type %q; `lair stages` lists them", pos[0])
@@ -187,26 +180,6 @@ func fmtValue(v any) string {
 		return fmt.Sprintf("%q", x)
 	}
 	return fmt.Sprint(v)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func cmdGraph(_ context.Context, s *sys, args []string) error {
