@@ -57,6 +57,12 @@ func TestMIRACLShardedReduced(t *testing.T) {
 	if dagText == string(src) {
 		t.Fatal("miracl.yaml has no model/load stage to replace")
 	}
+	// Small encoding chunks, so that the streamed encoding crosses chunk boundaries.
+	withChunk := strings.Replace(dagText, `passage_prefix: ""}`, `passage_prefix: "", chunk: 700}`, 1)
+	if withChunk == dagText {
+		t.Fatal("miracl.yaml's encode stage has no passage_prefix to extend")
+	}
+	dagText = withChunk
 	dag := filepath.Join(work, "miracl.yaml")
 	if err := os.WriteFile(dag, []byte(dagText), 0o644); err != nil {
 		t.Fatal(err)

@@ -214,10 +214,11 @@ func encodeShardStage() *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    "encode/shard",
 		Version: "1",
-		Doc: "encode for corpora of any size: the dataset's queries, then its candidates read from candidates.parquet in chunks of " +
-			fmt.Sprint(encodeChunk) + " and streamed to embeddings.arrow (uncompressed Arrow IPC, memory-mappable; no embeddings.parquet), " +
+		Doc: "encode for corpora of any size: the dataset's queries, then its candidates read from candidates.parquet in chunks " +
+			"(parameter chunk, default " + fmt.Sprint(encodeChunk) + ") and streamed to embeddings.arrow (uncompressed Arrow IPC, memory-mappable; no embeddings.parquet), " +
 			"so memory is bounded by a chunk whatever the corpus size. Parameters as for encode.",
-		Params: st.Params,
+		Params: append(slices.Clone(st.Params), pipeline.Param{Name: "chunk", Type: pipeline.TypeInt, Default: encodeChunk,
+			Doc: "passages encoded (and held in memory) at a time"}),
 		Inputs: st.Inputs,
 		Output: pipeline.KindEmbeddings,
 		Device: st.Device,
@@ -290,7 +291,7 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	err = write(tables.RoleQuery, p.String("query_prefix"), ids, langs, texts)
 	if err == nil {
-		err = tables.ReadBatches(din.Path(datasets.CandidatesFile), encodeChunk, func(cs []tables.Candidate) error {
+		err = tables.ReadBatches(din.Path(datasets.CandidatesFile), max(1, p.Int("chunk")), func(cs []tables.Candidate) error {
 			ids, langs, texts = ids[:0], langs[:0], texts[:0]
 			for _, c := range cs {
 				ids, langs, texts = append(ids, c.CID), append(langs, c.Lang), append(texts, c.Text)
