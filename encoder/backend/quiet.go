@@ -65,4 +65,3 @@ func setParallelism(b compute.Backend, n int) bool {
 	m.Call([]reflect.Value{reflect.ValueOf(n)})
 	return true
 }
-
