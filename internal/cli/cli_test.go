@@ -118,6 +118,15 @@ func TestMain(m *testing.M) {
 			os.Exit(code)
 		},
 		"mkdata": func() { os.Exit(mkdata(os.Args[1:])) },
+		// mkdeep FILE: a DAG file of about 200 KB nested 50,000 levels deep.
+		"mkdeep": func() {
+			text := "name: deep\nstages:\n  a: {uses: debug/write, with: {text: " + strings.Repeat("[", 50000) + strings.Repeat("]", 50000) + "}}\n"
+			if err := os.WriteFile(os.Args[1], []byte(text), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		},
 	})
 }
 

@@ -2,6 +2,7 @@ package dirstore_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,29 @@ func TestCheckUnwritable(t *testing.T) {
 	_, err := dirstore.Open(context.Background(), filepath.Join(f, "store"), dirstore.Options{})
 	if err == nil || !strings.Contains(err.Error(), f) {
 		t.Errorf("Open under a file: %v; want an error naming the path", err)
+	}
+}
+
+// TestVerifyDamagedMarker: a marker that is no valid manifest is damage
+// too: Verify says so (ErrCorrupt) and Quarantine takes the key out.
+func TestVerifyDamagedMarker(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := open(t, root)
+	d, _ := s.NewTemp(ctx, "k")
+	os.WriteFile(filepath.Join(d, "x"), []byte("x"), 0o644)
+	if _, err := s.Publish(ctx, "k", d); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "k", dirstore.MarkerName), []byte("{not json"), 0o644)
+	err := s.Verify(ctx, "k")
+	if !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), dirstore.MarkerName) {
+		t.Fatalf("Verify with a damaged marker: %v; want ErrCorrupt naming the marker", err)
+	}
+	if _, err := s.Quarantine(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := s.List(ctx); len(keys) != 0 {
+		t.Errorf("List after Quarantine = %v", keys)
 	}
 }
