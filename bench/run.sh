@@ -24,3 +24,5 @@ run downloads go test ./internal/fetch -run '^$' -bench . -benchtime 5x -count 3
 run datasets go test ./stages -run '^$' -bench PrepareCold -benchtime 1x
 run encode bash bench/encode/run.sh   # ~75 min on a loaded machine; N=1000 for a quick look
 run quickstart bash -c 'rm -rf dags/.lair && /usr/bin/time -v ./bin/lair run dags/quickstart.yaml'
+run sweep-scale bash -c 'go test -c -o /tmp/lair-reports.test ./reports && cd reports && for n in 30 120; do LAIR_SWEEP_RUNS=$n /usr/bin/time -v /tmp/lair-reports.test -test.run "^\$" -test.bench SweepScale -test.benchtime 1x; done'
+run quickstart-eval-report bash -c 'go test -c -o /tmp/lair-stages.test ./stages && cd stages && LAIR_QUICKSTART_RUN=$PWD/../dags/.lair/runs/latest /usr/bin/time -v /tmp/lair-stages.test -test.run "^\$" -test.bench QuickstartEvalReport -test.benchtime 1x'

@@ -23,10 +23,10 @@ func vmHWM() float64 {
 }
 
 // BenchmarkQuickstartEvalReport re-runs the quickstart's eval and report
-// stages (dags/quickstart.yaml: five systems on XQuAD-R and MLQA-R, 8.1
-// million per-query rows, 10,000 permutations, baseline tiny-hybrid) on
-// the rankings of a finished quickstart run, and prints the peak RSS
-// after each stage and the size of the runs/ folder.
+// stages (dags/quickstart.yaml: every rankings and dataset artifact of the
+// run; 10,000 permutations, baseline tiny-hybrid) on a finished
+// quickstart run, and prints the peak RSS after each stage and the size
+// of the eval artifact.
 //
 //	LAIR_QUICKSTART_RUN=dags/.lair/runs/latest go test ./stages -run '^$' -bench QuickstartEvalReport -benchtime 1x
 func BenchmarkQuickstartEvalReport(b *testing.B) {
@@ -36,19 +36,26 @@ func BenchmarkQuickstartEvalReport(b *testing.B) {
 	}
 	r := pipeline.NewRegistry()
 	registerEval(r)
-	art := func(kind pipeline.Kind, name string) pipeline.Artifact {
-		dir, err := filepath.EvalSymlinks(filepath.Join(run, name))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return pipeline.Artifact{Kind: kind, Stage: name, Dir: dir}
+	// every rankings and dataset artifact of the run
+	entries, err := os.ReadDir(run)
+	if err != nil {
+		b.Fatal(err)
 	}
 	var inputs []pipeline.Artifact
-	for _, n := range []string{"dense_xq[strategy=mono]", "dense_xq[strategy=cross]", "dense_xq[strategy=hybrid]", "dense0_xq",
-		"dense_ml[strategy=mono]", "dense_ml[strategy=cross]", "dense_ml[strategy=hybrid]", "dense0_ml", "bm25"} {
-		inputs = append(inputs, art(pipeline.KindRankings, n))
+	for _, e := range entries {
+		dir, err := filepath.EvalSymlinks(filepath.Join(run, e.Name()))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "rankings.parquet")); err == nil {
+			inputs = append(inputs, pipeline.Artifact{Kind: pipeline.KindRankings, Stage: e.Name(), Dir: dir})
+		} else if _, err := os.Stat(filepath.Join(dir, "queries.parquet")); err == nil {
+			inputs = append(inputs, pipeline.Artifact{Kind: pipeline.KindDataset, Stage: e.Name(), Dir: dir})
+		}
 	}
-	inputs = append(inputs, art(pipeline.KindDataset, "xquad_r"), art(pipeline.KindDataset, "mlqa_r"))
+	if len(inputs) == 0 {
+		b.Fatalf("%s: no rankings or dataset artifacts", run)
+	}
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		ev := benchCtx(b, r, "eval/lareqa", "eval", nil, inputs...)
