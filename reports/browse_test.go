@@ -22,14 +22,16 @@ type browseResult struct {
 }
 
 // browse opens page in headless Chromium (through playwright-core) and
-// returns what it saw and the path of a screenshot.
+// returns what it saw and the path of a full-page screenshot; a
+// screenshot of the top of the page (1280 x 800) is beside it, at
+// topShot(shot).
 func browse(t *testing.T, page string) (browseResult, string) {
 	t.Helper()
 	chromium := testenv.Chromium(t)
 	nm, node := testenv.NodeModules(t)
 	shot := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(page), ".html")+".png")
 	script, _ := filepath.Abs("testdata/browse.js")
-	cmd := exec.Command(node, script, chromium, page, shot, t.TempDir())
+	cmd := exec.Command(node, script, chromium, page, shot, t.TempDir(), topShot(shot))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
 	done := make(chan struct{})
 	var res []byte
@@ -51,3 +53,7 @@ func browse(t *testing.T, page string) (browseResult, string) {
 	}
 	return r, shot
 }
+
+// topShot is the path of the screenshot of the top of the page that
+// browse saves beside the full-page one.
+func topShot(shot string) string { return strings.TrimSuffix(shot, ".png") + "-top.png" }

@@ -52,6 +52,9 @@ func niceTicks(lo, hi float64, n int) []float64 {
 }
 
 func fmtTick(v float64) string {
+	if math.Abs(v) < 1e-12 {
+		v = 0 // not "-0"
+	}
 	if v == math.Trunc(v) && math.Abs(v) < 1e6 {
 		return fmt.Sprintf("%.0f", v)
 	}

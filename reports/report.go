@@ -130,6 +130,15 @@ func Build(ctx context.Context, in Input, outDir string) error {
 			}
 		}
 	}
+	// bootstrap intervals of the multi macro averages drawn at the top
+	var ivs []stats.Interval
+	if ix != nil && len(ix.Slices()) > 0 {
+		var err error
+		if ivs, err = stats.MacroIntervals(ctx, ix, stats.IntervalOptions{Setting: "multi", Metrics: []string{"map", "rd"},
+			Bootstrap: in.Bootstrap, Level: 0.95, Seed: in.Seed}); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -151,6 +160,8 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	}
 	page := buildPage(title, ms, comps, base, alpha, logs, meta["license"])
 	page.Degenerate = meta["degenerate"]
+	page.Tradeoffs = tradeoffs(&page, ivs)
+	page.LangBars = biasBars(&page)
 	page.Groups = groupRows(ms, page.idx, in.LanguageGroups, page.Cols)
 	f, err := os.Create(filepath.Join(outDir, "report.html"))
 	if err != nil {
@@ -321,6 +332,8 @@ type pageData struct {
 	Charts                   []template.HTML
 	Runs                     []string
 	Groups                   []groupRow
+	Tradeoffs                []tradeoff // multi mAP against rank distance, per dataset (overview.go)
+	LangBars                 []langBars // bias measures per query language, per dataset
 	idx                      map[mkey]tables.Metric
 
 	// Degenerate counts zero or non-finite embeddings per run (ranked last by retrieval).

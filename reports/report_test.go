@@ -15,6 +15,7 @@ import (
 
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/evaltest"
+	"github.com/lair-ir/lair/eval/stats"
 	"github.com/lair-ir/lair/internal/testenv"
 	"github.com/lair-ir/lair/tables"
 )
@@ -148,7 +149,24 @@ func TestReportMatchesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := string(b)
-	checkAgainstMetrics(t, html, metricIndex(t, filepath.Join(out, "metrics.parquet")))
+	idx := metricIndex(t, filepath.Join(out, "metrics.parquet"))
+	checkAgainstMetrics(t, html, idx)
+	checkOverview(t, html, []string{"encode[strategy=hybrid]", "encode[strategy=mono]"})
+	// the intervals drawn are around the macro averages of metrics.parquet
+	ix, err := tables.IndexPerQuery([]string{filepath.Join(out, tables.PerQueryFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivs, err := stats.MacroIntervals(context.Background(), ix, stats.IntervalOptions{Setting: "multi", Metrics: []string{"map", "rd"}, Bootstrap: 200, Seed: 1})
+	if err != nil || len(ivs) != 4 {
+		t.Fatalf("intervals: %v, %d (want 2 runs x 2 metrics)", err, len(ivs))
+	}
+	for _, iv := range ivs {
+		want := idx[strings.Join([]string{iv.Run, iv.Dataset, "multi", iv.Metric, "all", "all"}, "|")]
+		if math.Abs(iv.Mean-want) > 1e-9*math.Max(1, want) || !(iv.Lo <= iv.Mean && iv.Mean <= iv.Hi && iv.Lo < iv.Hi) {
+			t.Errorf("interval %+v: mean should be metrics.parquet's %v, inside a non-empty interval", iv, want)
+		}
+	}
 	for _, bad := range []string{"<script", "http://", "https://", "src=", "@import", "url("} {
 		if strings.Contains(strings.ReplaceAll(html, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
 			t.Errorf("page contains %q (must be self-contained, no external requests)", bad)
@@ -216,6 +234,8 @@ func TestReportInChromium(t *testing.T) {
 		t.Errorf("only %d table cells rendered", r.Cells)
 	}
 	checkAgainstMetrics(t, r.HTML, metricIndex(t, filepath.Join(out, "metrics.parquet")))
+	checkOverview(t, r.HTML, []string{"encode[strategy=hybrid]", "encode[strategy=mono]"})
+	checkTopShot(t, topShot(shot), 1280, 800)
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10000 {
 		t.Errorf("screenshot %s: %v", shot, err)
 	}
@@ -225,6 +245,8 @@ func TestReportInChromium(t *testing.T) {
 		os.WriteFile(keep, b, 0o644)
 		h, _ := os.ReadFile(filepath.Join(out, "report.html"))
 		os.WriteFile(strings.TrimSuffix(keep, ".png")+".html", h, 0o644)
+		b, _ = os.ReadFile(topShot(shot))
+		os.WriteFile(topShot(keep), b, 0o644)
 	}
 }
 

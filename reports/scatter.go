@@ -32,7 +32,7 @@ func pointTitle(p Point) string {
 }
 
 func fmtNum(v float64) string {
-	if math.Abs(v) >= 100 {
+	if math.Abs(v) >= 10 {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.4f", v)
@@ -83,6 +83,8 @@ func ScatterChart(points []Point, opt ChartOptions) template.HTML {
 	xmin, xmax, ymin, ymax = xmin-padX, xmax+padX, ymin-padY, ymax+padY
 	f := newFrame(&b, w, h, xmin, xmax, ymin, ymax, opt)
 	ci := 0
+	var lp labelPlacer
+	lp.w = float64(w)
 	for _, p := range points {
 		if !finite(p.X) || !finite(p.Y) {
 			continue
@@ -91,7 +93,8 @@ func ScatterChart(points []Point, opt ChartOptions) template.HTML {
 		fmt.Fprintf(&b, `<g class="point" data-name="%s"><title>%s</title>`, html.EscapeString(p.Name), html.EscapeString(pointTitle(p)))
 		if p.Ref {
 			fmt.Fprintf(&b, `<path d="M%.1f %.1f l5 5 l-5 5 l-5 -5 Z" fill="none" stroke="#555" stroke-width="1.2"/>`, x, y-5)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="legend ref">%s</text></g>`, x+7, y+4, html.EscapeString(p.Name))
+			lx, ly, anchor := lp.place(x, y, p.Name)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="legend ref" text-anchor="%s">%s</text></g>`, lx, ly, anchor, html.EscapeString(p.Name))
 			continue
 		}
 		color := palette[ci%len(palette)]
@@ -103,10 +106,63 @@ func ScatterChart(points []Point, opt ChartOptions) template.HTML {
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="1.2"/>`, x, x, f.py(p.YLo), f.py(p.YHi), color)
 		}
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>`, x, y, color)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="legend">%s</text></g>`, x+7, y-6, html.EscapeString(p.Name))
+		lx, ly, anchor := lp.place(x, y, p.Name)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="legend" text-anchor="%s">%s</text></g>`, lx, ly, anchor, html.EscapeString(p.Name))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// labelPlacer puts the names of scatter points beside them without
+// overlapping the names already placed or leaving the chart: it tries
+// positions right and left of the point, above and below, and falls
+// back to the first.
+type labelPlacer struct {
+	w     float64
+	boxes [][4]float64 // x0, y0, x1, y1
+}
+
+func (lp *labelPlacer) place(x, y float64, name string) (lx, ly float64, anchor string) {
+	tw := 6.2 * float64(len([]rune(name))) // 11px sans-serif, about 6 px a character
+	type cand struct {
+		dx, dy float64
+		end    bool
+	}
+	cands := []cand{{7, -6, false}, {7, 13, false}, {-7, -6, true}, {-7, 13, true}, {7, -18, false}, {7, 25, false}, {-7, -18, true}, {-7, 25, true}}
+	box := func(c cand) [4]float64 {
+		x0 := x + c.dx
+		if c.end {
+			x0 -= tw
+		}
+		return [4]float64{x0, y + c.dy - 10, x0 + tw, y + c.dy + 2}
+	}
+	fits := func(bx [4]float64) bool {
+		if bx[0] < 0 || bx[2] > lp.w {
+			return false
+		}
+		for _, o := range lp.boxes {
+			if bx[0] < o[2] && o[0] < bx[2] && bx[1] < o[3] && o[1] < bx[3] {
+				return false
+			}
+		}
+		return true
+	}
+	pick := cands[0]
+	if !fits(box(pick)) && x+7+tw > lp.w {
+		pick = cands[2] // at least inside the chart
+	}
+	for _, c := range cands {
+		if fits(box(c)) {
+			pick = c
+			break
+		}
+	}
+	lp.boxes = append(lp.boxes, box(pick))
+	anchor = "start"
+	if pick.end {
+		anchor = "end"
+	}
+	return x + pick.dx, y + pick.dy, anchor
 }
 
 // BarGroup is one group of bars (e.g. one query language): one value per
@@ -150,6 +206,15 @@ func BarChart(series []string, groups []BarGroup, ref float64, opt ChartOptions)
 	if ymax == ymin {
 		ymax = ymin + 1
 	}
+	// headroom above the bars for the legend (one line per series)
+	if ph := float64(h) - chartTop - chartBottom; ph > 0 {
+		frac := math.Min(0.5, float64(len(series)*14+8)/ph)
+		ymax += (ymax - ymin) * frac / (1 - frac)
+	}
+	legendW := 0.0
+	for _, s := range series {
+		legendW = math.Max(legendW, 6.2*float64(len([]rune(s)))+24)
+	}
 	// x runs over group indexes: group i covers [i, i+1)
 	f := newFrame(&b, w, h, 0, float64(len(groups)), ymin, ymax, ChartOptions{XLabel: opt.XLabel, YLabel: opt.YLabel, HideXTicks: true})
 	bw := 0.8 / float64(max(1, len(series)))
@@ -178,7 +243,7 @@ func BarChart(series []string, groups []BarGroup, ref float64, opt ChartOptions)
 	for si, s := range series {
 		ly := f.top + 4 + float64(si)*14
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="10" height="8" fill="%s"/><text x="%.1f" y="%.1f" class="legend">%s</text>`,
-			f.left+f.pw-150, ly, palette[si%len(palette)], f.left+f.pw-136, ly+8, html.EscapeString(s))
+			f.left+f.pw-legendW, ly, palette[si%len(palette)], f.left+f.pw-legendW+14, ly+8, html.EscapeString(s))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -34,6 +34,19 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 {{if .License}}Data licenses: {{.License}}.{{end}}
 {{if .Degenerate}}<span id="degenerate">Zero or non-finite embeddings (scored lowest, ranked last): {{.Degenerate}}.</span>{{end}}</p>
 
+{{if .Tradeoffs}}<h2 id="glance">At a glance: multi mAP against rank distance</h2>
+<p class="note">One point per system: multi mAP (higher is better) against rank distance (lower is better), so up and to the left is better.
+Whiskers: 95% bootstrap interval of each macro average (queries resampled within each query language).
+Hollow diamonds: the paper's numbers (Elmahdy, Lin, Ahmad 2024, pretrained XLM-R / LaBSE encoders), not produced by this run.
+Hover a point for its numbers; the table below each chart has the same numbers.</p>
+{{range .Tradeoffs}}<figure class="tradeoff" data-dataset="{{.Dataset}}">{{.Chart}}</figure>
+<table class="tradeoff-table" data-dataset="{{.Dataset}}"><thead><tr><th class="label">system</th><th>multi mAP</th><th>95% CI</th><th>RD ↓</th><th>95% CI</th></tr></thead>
+<tbody>{{range .Rows}}<tr{{if .Ref}} class="ref"{{end}} data-name="{{.Label}}"><td class="label">{{.Label}}</td>
+{{with .MAP}}<td data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{if .Ref}} data-ref="paper"{{end}}>{{.Num}}</td>{{end}}<td class="ci"{{if .HasMAPCI}} data-lo="{{index .MAPCI 0}}" data-hi="{{index .MAPCI 1}}">[{{.Num (index .MAPCI 0)}}, {{.Num (index .MAPCI 1)}}]{{else}}>–{{end}}</td>
+{{with .RD}}<td data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{if .Ref}} data-ref="paper"{{end}}>{{.Num}}</td>{{end}}<td class="ci"{{if .HasRDCI}} data-lo="{{index .RDCI 0}}" data-hi="{{index .RDCI 1}}">[{{.Num (index .RDCI 0)}}, {{.Num (index .RDCI 1)}}]{{else}}>–{{end}}</td></tr>
+{{end}}</tbody></table>
+{{end}}{{end}}
+
 <h2 id="summary">Summary</h2>
 <table id="summary-table">
 <thead><tr><th class="label">system</th><th class="label">dataset</th>{{range .Cols}}<th>{{.Label}}</th>{{end}}</tr></thead>
@@ -50,6 +63,16 @@ multi: X against the pooled candidates of all languages. Macro-averaged over que
 {{range .Groups}}<tr data-group="{{.Group}}"><td class="label">{{.Run}}</td><td class="label">{{.Dataset}}</td><td class="label"><b>{{.Group}}</b>: {{range $i, $l := .Langs}}{{if $i}} {{end}}{{$l}}{{end}}</td>{{range .Cells}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qgroup="{{.QLang}}" data-group-value="{{.Attr}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>{{end}}
+
+{{if .LangBars}}<h2 id="bias-measures">Bias measures per query language (multi setting)</h2>
+<p class="note">Language preference @10: share of the top 10 in the query's language divided by that language's share of the pool (1 = no preference, above 1 = the query's own language is preferred).
+PEER@100 (Yang et al., SIGIR 2024): 1 = relevant documents of every language are ranked alike, near 0 = unequal. Dashed line: 1. "macro": mean over query languages.
+Hover a bar for its number; the table below each chart has the same numbers.</p>
+{{range .LangBars}}<figure class="langbars" data-dataset="{{.Dataset}}" data-metric="{{.Metric}}">{{.Chart}}</figure>
+<table class="langbars-table" data-dataset="{{.Dataset}}" data-metric="{{.Metric}}"><thead><tr><th class="label">system</th>{{range .Langs}}<th>{{if eq . "all"}}macro{{else}}{{.}}{{end}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr><td class="label">{{.Run}}</td>{{range .Cells}}<td{{if .Present}} data-run="{{.Run}}" data-dataset="{{.Dataset}}" data-setting="{{.Setting}}" data-metric="{{.Metric}}" data-qlang="{{.QLang}}" data-clang="{{.CLang}}" data-value="{{.Attr}}"{{if .Ref}} data-ref="paper"{{end}}>{{.Num}}{{else}}>–{{end}}</td>{{end}}</tr>
+{{end}}</tbody></table>
+{{end}}{{end}}
 
 {{if .Heatmaps}}<h2 id="heatmaps">mAP per query language × candidate language</h2>
 <p class="note">Rows: query language; columns: candidate language. Diagonal: mono; off-diagonal: cross.</p>
