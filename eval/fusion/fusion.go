@@ -195,6 +195,12 @@ type fuser struct {
 	opt    Options
 	scores map[string]float64
 	cands  []string
+	ranked []scored
+}
+
+type scored struct {
+	cid   string
+	score float64
 }
 
 // fuse fuses the rows of one key; it returns the fused row and how many
@@ -225,26 +231,39 @@ func (f *fuser) fuse(rows []*eval.Ranking) (eval.Ranking, int) {
 	if f.opt.Method == Score {
 		f.fillMissing(rows)
 	}
-	slices.SortFunc(f.cands, func(a, b string) int {
-		if c := cmp.Compare(f.scores[b], f.scores[a]); c != 0 {
+	f.ranked = f.ranked[:0]
+	for _, c := range f.cands {
+		f.ranked = append(f.ranked, scored{c, f.scores[c]})
+	}
+	slices.SortFunc(f.ranked, func(a, b scored) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.cid, b.cid)
 	})
 	first := rows[0]
 	pool := int(first.PoolSize)
-	union := len(f.cands)
+	union := len(f.ranked)
 	out := eval.Ranking{RunID: f.opt.RunID, Dataset: first.Dataset, Setting: first.Setting, QID: first.QID,
 		QLang: first.QLang, CLang: first.CLang, PoolSize: first.PoolSize}
 	depth := min(f.opt.Depth, union)
-	out.TopCIDs = slices.Clone(f.cands[:depth])
+	out.TopCIDs = make([]string, depth)
 	out.TopScores = make([]float32, depth)
-	for i, c := range out.TopCIDs {
-		out.TopScores[i] = float32(f.scores[c])
+	for i, c := range f.ranked[:depth] {
+		out.TopCIDs[i], out.TopScores[i] = c.cid, float32(c.score)
 	}
-	pos := make(map[string]int, union)
-	for i, c := range f.cands {
-		pos[c] = i + 1
+	relPos := make(map[string]int, len(first.RelCIDs)) // fused rank of each retrieved relevant candidate
+	for _, c := range first.RelCIDs {
+		relPos[c] = 0
+	}
+	for i, c := range f.ranked {
+		if _, ok := relPos[c.cid]; ok {
+			relPos[c.cid] = i + 1
+		}
+	}
+	rank := func(cid string) (int, bool) {
+		p := relPos[cid]
+		return p, p > 0
 	}
 	type rel struct {
 		cid, lang string
@@ -256,7 +275,7 @@ func (f *fuser) fuse(rows []*eval.Ranking) (eval.Ranking, int) {
 	unret := 0
 	for i, c := range first.RelCIDs {
 		rl := rel{cid: c, lang: first.RelLangs[i], grade: first.RelGrades[i]}
-		if p, ok := pos[c]; ok {
+		if p, ok := rank(c); ok {
 			rl.rank, rl.score = int32(p), float32(f.scores[c])
 		} else {
 			rl.rank, rl.score = int32(union+(pool-union+1)/2), float32(floor)
