@@ -271,3 +271,23 @@ func TestRowBucket(t *testing.T) {
 		}
 	}
 }
+
+// Every graph style lair generates (its own, and the torch.onnx / dynamo
+// exporter styles of BERT, XLM-R and DistilBERT, with external data or
+// initializers as inputs) has its token-embedding table trained sparsely.
+func TestEveryGraphStyleTrainsEmbeddingsSparsely(t *testing.T) {
+	for _, v := range modelgen.Variants() {
+		dir := filepath.Join(t.TempDir(), v.Name)
+		c := v.Apply(modelgen.Config{Hidden: 16, Layers: 1, Heads: 2, Intermediate: 32, VocabSize: testVocab, MaxPositions: 32, Seed: 5})
+		if err := modelgen.Generate(dir, c); err != nil {
+			t.Fatal(err)
+		}
+		tr := newTestTrainer(t, dir, testConfig())
+		if len(tr.model.Sparse) != 1 || tr.model.Sparse[0].Rows < testVocab || !tr.sparse {
+			t.Errorf("%s: sparse tables %+v, want the %d-row token embeddings", v.Name, tr.model.Sparse, testVocab)
+		}
+		if want := v.Name == modelgen.ArchStatic; tr.hostGather != want {
+			t.Errorf("%s: hostGather = %v, want %v", v.Name, tr.hostGather, want)
+		}
+	}
+}
