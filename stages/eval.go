@@ -289,8 +289,10 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 func reportStage() *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    "report/html",
-		Version: "2",
-		Doc: "One self-contained report.html (inline CSS and SVG, no scripts, no external requests): summary table of mono/cross/multi " +
+		Version: "3",
+		Doc: "One self-contained report.html (inline CSS and SVG, no scripts, no external requests): at the top, per dataset, multi mAP " +
+			"against rank distance per system with 95% bootstrap intervals and the paper's points; pref@10 and PEER@100 bars per query " +
+			"language; summary table of mono/cross/multi " +
 			"mAP, R@k and rank distance per system beside the paper's reference rows, mAP heatmaps per (query language, candidate language), " +
 			"language-bias charts, significance of every run against a baseline (paired randomization test, bootstrap CI, Holm), and " +
 			"training-loss curves when model inputs carry training_log.parquet. Also writes the merged metrics.parquet, per_query.parquet " +

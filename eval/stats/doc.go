@@ -9,6 +9,9 @@
 //   - SweepTests: paired tests between neighbouring x values of a sweep
 //     (per-query values averaged over replicates, Holm across the pairs),
 //     the tests of report/sweep;
+//   - MacroIntervals: the macro average over query languages of a metric
+//     per (run, dataset, setting) with its stratified bootstrap interval,
+//     the whiskers of report/html's mAP-against-RD charts;
 //   - Band and TQuantile975: a sweep point's mean over replicates and its
 //     band (t-based 95% CI, min–max or none).
 //
