@@ -139,6 +139,12 @@ func TestEvalStagesEndToEnd(t *testing.T) {
 	if !strings.Contains(string(html), "training: train[strategy=hybrid]") {
 		t.Error("report lacks the training curve of the model input")
 	}
+	// the adapter passes bootstrap and seed through: the chart at the top has intervals from per_query.parquet
+	for _, want := range []string{`<figure class="tradeoff" data-dataset="xquad-r">`, `<td class="ci" data-lo=`, `paper LaBSE Hybrid`, `data-metric="pref@10"`} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
 	md, err := os.ReadFile(filepath.Join(rep.OutDir, "summary.md"))
 	if err != nil || !strings.Contains(string(md), "`bm25` · unseen (zh)") || !strings.Contains(string(md), "`bm25` · seen (de en)") {
 		t.Errorf("summary.md without the language groups: %v\n%s", err, md)
