@@ -286,6 +286,8 @@ var summaryCols = []col{
 	{"mono", "r@1", "mono R@1"}, {"cross", "r@1", "cross R@1"}, {"multi", "r@10", "multi R@10"},
 	{"multi", "rd", "RD ↓"}, {"multi", "same_lang_first", "same-lang first"},
 	{"mono", "ndcg@10", "mono nDCG@10"}, {"mono", "r@100", "mono R@100"},
+	{"multi", "rd_norm", "RD / pool ↓"}, {"multi", "peer@100", "PEER@100 ↑"},
+	{"multi", "pref@10", "pref@10 (1 = none)"}, {"multi", "pref@100", "pref@100 (1 = none)"},
 }
 
 type summaryRow struct {

@@ -51,6 +51,7 @@ func (g LanguageGroup) complementName() string {
 var mdCols = []col{
 	{"mono", "map", "mono mAP"}, {"cross", "map", "cross mAP"}, {"multi", "map", "multi mAP"},
 	{"multi", "r@10", "multi R@10"}, {"multi", "rd", "RD ↓"}, {"multi", "same_lang_first", "same-lang first"},
+	{"multi", "peer@100", "PEER@100 ↑"}, {"multi", "pref@10", "pref@10 (1 = none)"},
 }
 
 // groupRow is the macro average of a run's metrics over a set of query

@@ -30,7 +30,7 @@ func synthMetrics(t *testing.T, dir string) (metrics, perQuery string) {
 	const nq = 12
 	for _, ds := range []string{"mlqa-r", "xquad-r"} {
 		for ri, run := range runs {
-			for _, spec := range [][2]string{{"mono", "map"}, {"cross", "map"}, {"multi", "map"}, {"multi", "r@10"}, {"multi", "rd"}, {"multi", "same_lang_first"}} {
+			for _, spec := range [][2]string{{"mono", "map"}, {"cross", "map"}, {"multi", "map"}, {"multi", "r@10"}, {"multi", "rd"}, {"multi", "same_lang_first"}, {"multi", "peer@100"}, {"multi", "pref@10"}} {
 				setting, metric := spec[0], spec[1]
 				macro := 0.0
 				for li, l := range langs[ds] {
@@ -156,7 +156,7 @@ func TestSummaryNumbersFromMetrics(t *testing.T) {
 	n := 0
 	for _, line := range strings.Split(string(md), "\n") {
 		f := strings.Split(line, "|")
-		if len(f) != 10 || !strings.HasPrefix(strings.TrimSpace(f[2]), "`") {
+		if len(f) != 4+len(mdCols) || !strings.HasPrefix(strings.TrimSpace(f[2]), "`") {
 			continue
 		}
 		run := strings.Trim(strings.Fields(f[2])[0], "`")
