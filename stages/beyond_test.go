@@ -140,8 +140,20 @@ func TestBEIRStage(t *testing.T) {
 	bm := run(t, evalCtx(t, r, "retrieve/bm25", "bm25", map[string]any{"settings": []string{eval.Mono}}, dsArt))
 	ev := run(t, evalCtx(t, r, "eval/lareqa", "eval", map[string]any{"bias": false},
 		pipeline.Artifact{Kind: pipeline.KindRankings, Stage: "bm25", Dir: bm.OutDir}, dsArt))
-	if got := metricsOf(t, ev.OutDir); got["bm25 mono map"] <= 0 {
-		t.Errorf("bm25 mono map on the BEIR dataset = %v; have %v", got["bm25 mono map"], got)
+	// dense retrieval on the same BEIR dataset (vectors made for the source's ids)
+	embDir := filepath.Join(t.TempDir(), "emb")
+	os.MkdirAll(embDir, 0o755)
+	if err := tables.WriteEmbeddings(embDir, src.Embed(16, 0.8, 0.4, 2)); err != nil {
+		t.Fatal(err)
+	}
+	dense := run(t, evalCtx(t, r, "retrieve/dense", "dense", map[string]any{"settings": []string{eval.Mono}, "run_id": "dense"},
+		pipeline.Artifact{Kind: pipeline.KindEmbeddings, Stage: "enc", Dir: embDir}, dsArt))
+	ev = run(t, evalCtx(t, r, "eval/lareqa", "eval", map[string]any{"bias": false},
+		pipeline.Artifact{Kind: pipeline.KindRankings, Stage: "bm25", Dir: bm.OutDir},
+		pipeline.Artifact{Kind: pipeline.KindRankings, Stage: "dense", Dir: dense.OutDir}, dsArt))
+	got := metricsOf(t, ev.OutDir)
+	if got["bm25 mono map"] <= 0 || got["dense mono map"] <= 0 {
+		t.Errorf("mono map on the BEIR dataset: bm25 %v, dense %v; have %v", got["bm25 mono map"], got["dense mono map"], got)
 	}
 	// a qrels line naming an unknown query: file and line in the stage error
 	os.WriteFile(filepath.Join(folder, "qrels", "test.tsv"), []byte("query-id\tcorpus-id\tscore\nnope\tc000-de\t1\n"), 0o644)
