@@ -22,7 +22,9 @@
 //     (plus the hard negatives, when enabled). Gradients are clipped by
 //     global norm and applied by AdamW (decoupled weight decay on matrices
 //     only) with a host-computed learning rate: linear warmup, then linear
-//     decay to zero.
+//     decay to zero. Embedding tables indexed by input_ids are trained
+//     sparsely (sparse.go, sparseview.go): the step sees only the rows the
+//     batch uses, and AdamW with lazy moments updates only those rows.
 //  4. Run validates on held-out pairs every EvalEvery steps, keeps the
 //     weights of the lowest validation loss, stops early after Patience
 //     validations without improvement, and writes an atomic checkpoint
