@@ -27,11 +27,11 @@ func registerBeyond(r *pipeline.Registry) {
 func fuseStage() *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    "retrieve/fuse",
-		Version: "1",
+		Version: "2",
 		Doc: "Fuses two or more rankings of the same queries and pools (e.g. BM25 and a dense encoder) into one ordinary " +
 			"rankings artifact: reciprocal rank fusion (score w/(k+rank)) or weighted score fusion after per-query z-score or " +
 			"min-max normalisation. Inputs are taken in the order of needs; only datasets every input ranks are fused. " +
-			"A relevant candidate that no input retrieved gets the expected rank of the block nobody retrieved.",
+			"A relevant candidate that no input retrieved gets a rank estimated from its exact input ranks.",
 		Params: []pipeline.Param{
 			{Name: "method", Type: pipeline.TypeString, Default: fusion.RRF, Doc: "rrf or score"},
 			{Name: "k", Type: pipeline.TypeFloat, Default: 60.0, Doc: "RRF constant"},

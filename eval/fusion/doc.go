@@ -20,11 +20,14 @@
 //     score fusion, as ranx and pyserini do.
 //  3. The union of the top lists is ranked by fused score, ties by candidate
 //     id ascending (lair's tie rule); the top `depth` are written.
-//  4. Every relevant candidate gets a rank: its position in the fused union
-//     when some input retrieved it; otherwise it lies in the block of
-//     candidates that no input retrieved, which all share the lowest fused
-//     score, and gets the expected rank in that tied block,
-//     |union| + (pool - |union| + 1) / 2. This keeps rank-based bias
-//     measures (rank distance) unbiased in expectation without pretending
-//     to know an order that no input gave. Stats.Unretrieved counts them.
+//  4. Every relevant candidate gets a rank: its position in the fused
+//     union when some input retrieved it; otherwise (deeper than every
+//     input's top list) an estimate from its exact rank in each input,
+//     which rankings record for every relevant candidate: for RRF the rank
+//     r* at which a candidate ranked r* by every input would get the same
+//     fused score, for score fusion the weighted mean of its input ranks,
+//     kept below the union and within the pool. Stats.Unretrieved counts
+//     these estimates; rank-based measures of a fused run (rank distance)
+//     rest on them for deep candidates, so fuse inputs retrieved deep
+//     enough (k) when those measures matter.
 package fusion

@@ -278,7 +278,7 @@ func (f *fuser) fuse(rows []*eval.Ranking) (eval.Ranking, int) {
 		if p, ok := rank(c); ok {
 			rl.rank, rl.score = int32(p), float32(f.scores[c])
 		} else {
-			rl.rank, rl.score = int32(union+(pool-union+1)/2), float32(floor)
+			rl.rank, rl.score = int32(f.estimateRank(rows, c, union, pool)), float32(floor)
 			unret++
 		}
 		rels[i] = rl
@@ -297,6 +297,45 @@ func (f *fuser) fuse(rows []*eval.Ranking) (eval.Ranking, int) {
 		out.RelScores = append(out.RelScores, rl.score)
 	}
 	return out, unret
+}
+
+// estimateRank is the fused rank of a relevant candidate that no input
+// retrieved within its top list, estimated from its exact rank in every
+// input (rankings record the exact rank of each relevant candidate over the
+// whole pool): for RRF, the rank r* at which a candidate ranked r* by every
+// input gets the same score, n·w̄/Σ w_i/(k+r_i) − k; for score fusion, the
+// weighted mean of the input ranks. It is kept below the union and within
+// the pool.
+func (f *fuser) estimateRank(rows []*eval.Ranking, cid string, union, pool int) int {
+	var num, den float64
+	for i, r := range rows {
+		w := f.opt.Weights[i]
+		rk := float64(pool) // a relevant candidate every row lists; pool if absent
+		for j, c := range r.RelCIDs {
+			if c == cid {
+				rk = float64(r.RelRanks[j])
+				break
+			}
+		}
+		switch f.opt.Method {
+		case RRF:
+			num += w
+			den += w / (f.opt.K + rk)
+		default:
+			num += w * rk
+			den += w
+		}
+	}
+	var est float64
+	switch {
+	case den == 0:
+		est = float64(pool)
+	case f.opt.Method == RRF:
+		est = num/den - f.opt.K
+	default:
+		est = num / den
+	}
+	return max(union+1, min(pool, int(math.Round(est))))
 }
 
 func (f *fuser) add(c string, v float64) {

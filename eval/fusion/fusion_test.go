@@ -43,8 +43,9 @@ func fuseOne(t *testing.T, in []Input, opt Options) (eval.Ranking, Stats) {
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
 // Hand-computed: with k = 1, a = 1/2+1/4, b = 1/3, c = 1/4+1/2, d = 1/3;
-// ties by id: a, c, b, d. e was retrieved by nobody: union 4, pool 5, so
-// its rank is 4 + (5-4+1)/2 = 5.
+// ties by id: a, c, b, d. e was retrieved by nobody (exact input ranks 5
+// and 4): its estimate 2/(1/6+1/5) - 1 = 4.45 is inside the union of 4, so
+// it is placed right after it, at 5.
 func TestRRFHandComputed(t *testing.T) {
 	r, st := fuseOne(t, inputs(), Options{Method: RRF, K: 1, RunID: "bm25+dense"})
 	if want := []string{"a", "c", "b", "d"}; !slices.Equal(r.TopCIDs, want) {
@@ -105,6 +106,25 @@ func TestScoreFusionZScore(t *testing.T) {
 	}
 	if !near(float64(r.RelScores[1]), -2*z) {
 		t.Errorf("unretrieved relevant scored %v, want the floor %v", r.RelScores[1], -2*z)
+	}
+}
+
+// A deep relevant candidate keeps a deep rank: exact input ranks 500 and
+// 700 in a pool of 1,000 give, for RRF (k = 60), 2/(1/560+1/760) - 60 =
+// 584.8 -> 585, and for score fusion their mean, 600.
+func TestUnretrievedRankEstimate(t *testing.T) {
+	in := inputs()
+	for i, rk := range [][]int32{{3, 500}, {1, 700}} {
+		in[i].Rows[0].PoolSize = 1000
+		in[i].Rows[0].RelRanks = rk
+	}
+	r, st := fuseOne(t, in, Options{Method: RRF, RunID: "f"})
+	if r.RelRanks[1] != 585 || st.Unretrieved != 1 {
+		t.Errorf("rrf: e at %d (unretrieved %d), want 585", r.RelRanks[1], st.Unretrieved)
+	}
+	r, _ = fuseOne(t, in, Options{Method: Score, RunID: "f"})
+	if r.RelRanks[1] != 600 {
+		t.Errorf("score: e at %d, want 600", r.RelRanks[1])
 	}
 }
 
