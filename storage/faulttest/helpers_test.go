@@ -305,16 +305,6 @@ func hasVerify(t testing.TB) bool {
 	return strings.Contains(string(out), "verify")
 }
 
-// knownDefect skips a check that fails because of a defect found by these
-// tests in code this package does not own (reported, fixed elsewhere);
-// LAIR_FAULT_KNOWN_DEFECTS=1 runs it anyway.
-func knownDefect(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("LAIR_FAULT_KNOWN_DEFECTS") != "1" {
-		t.Skip("known defect, reported: " + why + " (LAIR_FAULT_KNOWN_DEFECTS=1 runs it)")
-	}
-}
-
 // softDefect records a known shortcoming (reported, in code this package
 // does not own) without failing, unless LAIR_FAULT_KNOWN_DEFECTS=1.
 func softDefect(t testing.TB, format string, args ...any) {

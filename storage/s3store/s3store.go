@@ -184,6 +184,16 @@ func (s *Store) Check(ctx context.Context) error {
 		return s.explain("check", err)
 	}
 	if !ok {
+		// A HEAD request carries no error body, and some servers answer
+		// it with 404 for an unknown access key (versitygw does): a
+		// listing says why.
+		for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{MaxKeys: 1}) {
+			if obj.Err != nil && minio.ToErrorResponse(obj.Err).Code != "NoSuchBucket" {
+				cancel()
+				return s.explain("list", obj.Err)
+			}
+			break
+		}
 		return fmt.Errorf("store %s: bucket %q does not exist at %s: create it first (e.g. `aws s3 mb s3://%s`) or fix the store URL", s, s.cfg.Bucket, s.endpoint, s.cfg.Bucket)
 	}
 	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.base(), MaxKeys: 1}) {
@@ -204,7 +214,8 @@ func (s *Store) explain(op string, err error) error {
 		return fmt.Errorf("store %s at %s: bucket %q is in region %s, but lair signs for %s: set AWS_REGION=%s", s, s.endpoint, s.cfg.Bucket, resp.Region, s.cfg.Region, resp.Region)
 	}
 	switch resp.Code {
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken", "InvalidSecurity":
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken", "InvalidSecurity",
+		"XAdminUserNotFound": // versitygw's code for an unknown access key
 		return fmt.Errorf("store %s at %s: credentials rejected (%s: %s): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the bucket policy", s, s.endpoint, resp.Code, resp.Message)
 	case "NoSuchBucket":
 		return fmt.Errorf("store %s: bucket %q does not exist at %s: create it first or fix the store URL", s, s.cfg.Bucket, s.endpoint)
@@ -253,7 +264,7 @@ func (s *Store) Fetch(ctx context.Context, m *storage.Manifest, dst string) erro
 		if err != nil {
 			return nil, s.explain("get "+f.Path, err)
 		}
-		return missingIsCorrupt{obj, dir + f.Path}, nil
+		return &resumingReader{ctx: ctx, s: s, name: dir + f.Path, size: f.Size, obj: obj}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("store %s: %w", s, err)
@@ -261,20 +272,53 @@ func (s *Store) Fetch(ctx context.Context, m *storage.Manifest, dst string) erro
 	return nil
 }
 
-// missingIsCorrupt turns "no such object" while reading a file the
-// manifest lists into storage.ErrCorrupt.
-type missingIsCorrupt struct {
-	*minio.Object
-	name string
+// resumingReader reads one object. A download the network cuts (or the
+// server drops) is resumed from where it stopped with a Range request,
+// up to MaxRetries times; "no such object" while reading a file the
+// manifest lists is storage.ErrCorrupt.
+type resumingReader struct {
+	ctx   context.Context
+	s     *Store
+	name  string
+	size  int64
+	off   int64
+	tries int
+	obj   *minio.Object
 }
 
-func (r missingIsCorrupt) Read(p []byte) (int, error) {
-	n, err := r.Object.Read(p)
-	if err != nil && minio.ToErrorResponse(err).Code == "NoSuchKey" {
-		return n, fmt.Errorf("object %s is missing: %w", r.name, storage.ErrCorrupt)
+func (r *resumingReader) Read(p []byte) (int, error) {
+	for {
+		n, err := r.obj.Read(p)
+		r.off += int64(n)
+		if err == nil || errors.Is(err, io.EOF) {
+			return n, err
+		}
+		resp := minio.ToErrorResponse(err)
+		if resp.Code == "NoSuchKey" {
+			return n, fmt.Errorf("object %s is missing: %w", r.name, storage.ErrCorrupt)
+		}
+		if resp.Code != "" || r.ctx.Err() != nil || r.tries >= r.s.cfg.MaxRetries || r.off >= r.size {
+			return n, err // an S3 error, cancelled, retried enough, or longer than the manifest says
+		}
+		r.tries++
+		r.obj.Close()
+		time.Sleep(time.Duration(r.tries) * 200 * time.Millisecond)
+		opts := minio.GetObjectOptions{}
+		if err := opts.SetRange(r.off, 0); err != nil {
+			return n, err
+		}
+		obj, gerr := r.s.client.GetObject(r.ctx, r.s.cfg.Bucket, r.name, opts)
+		if gerr != nil {
+			return n, fmt.Errorf("resume %s at byte %d after %v: %w", r.name, r.off, err, gerr)
+		}
+		r.obj = obj
+		if n > 0 {
+			return n, nil
+		}
 	}
-	return n, err
 }
+
+func (r *resumingReader) Close() error { return r.obj.Close() }
 
 // Upload publishes the files of src under key: every file under
 // <key>/files-<generation>/, then the marker naming that generation, then
@@ -411,6 +455,10 @@ func (s *Store) uploadFile(ctx context.Context, key, dir, p string, f storage.Fi
 		// parts (gofakes3 does). Readers check every file's sha256 against
 		// the manifest.
 		DisableContentSha256: true,
+		// Unsigned, a body the network cut short would be stored as the
+		// object by some servers (versitygw does), and the marker written
+		// over the truncated file: Content-MD5 makes the server refuse it.
+		SendContentMd5: true,
 	})
 	if err != nil {
 		return s.explain("upload "+f.Path+" of "+key, err)
