@@ -23,6 +23,10 @@ import (
 	"github.com/lair-ir/lair/storage"
 )
 
+// singlePutMax is the largest file minio-go uploads in one PUT (its
+// default part size); larger files go multipart.
+const singlePutMax = 16 << 20
+
 // MarkerName is the name of the object that publishes an artifact.
 const MarkerName = "_COMPLETE"
 
@@ -458,7 +462,10 @@ func (s *Store) uploadFile(ctx context.Context, key, dir, p string, f storage.Fi
 		// Unsigned, a body the network cut short would be stored as the
 		// object by some servers (versitygw does), and the marker written
 		// over the truncated file: Content-MD5 makes the server refuse it.
-		SendContentMd5: true,
+		// Files over minio-go's part size go multipart, where the part
+		// ETags listed at completion already refuse a cut part; MD5 there
+		// would make minio-go upload the parts one by one (2.5x slower).
+		SendContentMd5: f.Size <= singlePutMax,
 	})
 	if err != nil {
 		return s.explain("upload "+f.Path+" of "+key, err)
