@@ -173,7 +173,7 @@ func report(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "lair: %d error(s)\n", len(el))
 		return exitUsage
 	}
-	fmt.Fprintln(stderr, "lair:", err)
+	fmt.Fprintln(stderr, "lair:", withHint(err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage

@@ -187,7 +187,7 @@ func cmdRun(ctx context.Context, s *sys, args []string) error {
 	if err != nil {
 		for _, r := range res.Results {
 			if r.Status == pipeline.StatusFailed {
-				fmt.Fprintf(s.stderr, "lair: stage %s failed: %v\n", r.Instance.Name, r.Err)
+				fmt.Fprintf(s.stderr, "lair: stage %s failed: %v\n", r.Instance.Name, withHint(r.Err))
 			}
 		}
 		fmt.Fprintln(s.stderr, "lair:", err)
@@ -268,7 +268,7 @@ func cmdStageRun(ctx context.Context, s *sys, args []string) error {
 		case r.Instance == in && r.Status == pipeline.StatusCached:
 			fmt.Fprintf(s.stdout, "%s %s cached\n", in.Name, in.Key)
 		case r.Status == pipeline.StatusFailed:
-			fmt.Fprintf(s.stderr, "lair: stage %s failed: %v\n", r.Instance.Name, r.Err)
+			fmt.Fprintf(s.stderr, "lair: stage %s failed: %v\n", r.Instance.Name, withHint(r.Err))
 		}
 	}
 	if err != nil {
