@@ -65,13 +65,7 @@ func fmtTick(v float64) string {
 // points (e.g. NaN validation losses on steps without validation) are
 // skipped and break the line.
 func LineChart(series []Series, opt ChartOptions) template.HTML {
-	w, h := opt.Width, opt.Height
-	if w <= 0 {
-		w = 560
-	}
-	if h <= 0 {
-		h = 300
-	}
+	w, h := opt.size(300)
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range series {
 		for i := range s.X {
@@ -86,9 +80,7 @@ func LineChart(series []Series, opt ChartOptions) template.HTML {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		w, h, w, h, html.EscapeString(opt.Title))
-	fmt.Fprintf(&b, `<text x="%d" y="18" class="title">%s</text>`, w/2, html.EscapeString(opt.Title))
+	openSVG(&b, w, h, opt.Title)
 	if math.IsInf(xmin, 1) {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="empty">no data</text></svg>`, w/2, h/2)
 		return template.HTML(b.String())
@@ -203,4 +195,23 @@ func newFrame(b *strings.Builder, w, h int, xmin, xmax, ymin, ymax float64, opt 
 	fmt.Fprintf(b, `<text x="%.1f" y="%d" class="xlabel">%s</text>`, left+pw/2, h-6, html.EscapeString(opt.XLabel))
 	fmt.Fprintf(b, `<text x="12" y="%.1f" class="ylabel" transform="rotate(-90 12 %.1f)">%s</text>`, top+ph/2, top+ph/2, html.EscapeString(opt.YLabel))
 	return frame{left: left, top: top, pw: pw, ph: ph, px: px, py: py}
+}
+
+// size returns the chart's width and height: opt's, or 560 x defaultH.
+func (opt ChartOptions) size(defaultH int) (w, h int) {
+	w, h = opt.Width, opt.Height
+	if w <= 0 {
+		w = 560
+	}
+	if h <= 0 {
+		h = defaultH
+	}
+	return w, h
+}
+
+// openSVG starts an inline SVG chart of w x h with its title.
+func openSVG(b *strings.Builder, w, h int, title string) {
+	fmt.Fprintf(b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
+		w, h, w, h, html.EscapeString(title))
+	fmt.Fprintf(b, `<text x="%d" y="18" class="title">%s</text>`, w/2, html.EscapeString(title))
 }

@@ -41,13 +41,7 @@ func fmtNum(v float64) string {
 // ScatterChart returns an inline SVG scatter chart: one dot per point with
 // its interval whiskers, its name beside it and its numbers on hover.
 func ScatterChart(points []Point, opt ChartOptions) template.HTML {
-	w, h := opt.Width, opt.Height
-	if w <= 0 {
-		w = 560
-	}
-	if h <= 0 {
-		h = 320
-	}
+	w, h := opt.size(320)
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	grow := func(x, y float64) {
 		if finite(x) {
@@ -66,9 +60,7 @@ func ScatterChart(points []Point, opt ChartOptions) template.HTML {
 		grow(p.XHi, p.YHi)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		w, h, w, h, html.EscapeString(opt.Title))
-	fmt.Fprintf(&b, `<text x="%d" y="18" class="title">%s</text>`, w/2, html.EscapeString(opt.Title))
+	openSVG(&b, w, h, opt.Title)
 	if math.IsInf(xmin, 1) {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="empty">no data</text></svg>`, w/2, h/2)
 		return template.HTML(b.String())
@@ -176,13 +168,7 @@ type BarGroup struct {
 // BarGroup, one coloured bar per series, a dashed line at opt's Ref level
 // when given (e.g. 1 = no preference), numbers on hover.
 func BarChart(series []string, groups []BarGroup, ref float64, opt ChartOptions) template.HTML {
-	w, h := opt.Width, opt.Height
-	if w <= 0 {
-		w = 560
-	}
-	if h <= 0 {
-		h = 280
-	}
+	w, h := opt.size(280)
 	ymin, ymax := 0.0, math.Inf(-1)
 	for _, g := range groups {
 		for _, v := range g.Values {
@@ -195,9 +181,7 @@ func BarChart(series []string, groups []BarGroup, ref float64, opt ChartOptions)
 		ymax = math.Max(ymax, ref)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		w, h, w, h, html.EscapeString(opt.Title))
-	fmt.Fprintf(&b, `<text x="%d" y="18" class="title">%s</text>`, w/2, html.EscapeString(opt.Title))
+	openSVG(&b, w, h, opt.Title)
 	if math.IsInf(ymax, -1) || len(groups) == 0 {
 		fmt.Fprintf(&b, `<text x="%d" y="%d" class="empty">no data</text></svg>`, w/2, h/2)
 		return template.HTML(b.String())

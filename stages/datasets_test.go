@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,16 +166,7 @@ func checkWithDuckDB(t *testing.T, res map[string]pipeline.InstanceResult) {
 		args = append(args, [2]string{tb.path, tb.col})
 	}
 	aj, _ := json.Marshal(args)
-	cmd := exec.Command(node, "-e", sb.String(), string(aj))
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
-	outb, err := cmd.Output()
-	if err != nil {
-		msg := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			msg = string(ee.Stderr)
-		}
-		t.Fatalf("duckdb: %v %s", err, msg)
-	}
+	outb := runNode(t, nm, node, "", sb.String(), string(aj))
 	var got [][3]any
 	if err := json.Unmarshal(outb, &got); err != nil {
 		t.Fatalf("duckdb output %q: %v", outb, err)

@@ -16,6 +16,24 @@ import (
 	"github.com/lair-ir/lair/tables"
 )
 
+// runNode runs a Node.js script (with the test tools on NODE_PATH) in dir
+// and returns its standard output; a failure ends the test with stderr.
+func runNode(t *testing.T, nodeModules, node, dir, script string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(node, append([]string{"-e", script}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nodeModules)
+	out, err := cmd.Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("node: %v %s", err, msg)
+	}
+	return out
+}
+
 // readmeBlock returns the code block after the marker line in README.md.
 func readmeBlock(t *testing.T, marker string) string {
 	t.Helper()
@@ -78,17 +96,7 @@ const pl = require('nodejs-polars');
 })().catch(e => { console.error(e); process.exit(1); });
 `
 	aj, _ := json.Marshal(sql)
-	cmd := exec.Command(node, "-e", script, string(aj))
-	cmd.Dir = ev.OutDir
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nm)
-	outb, err := cmd.Output()
-	if err != nil {
-		msg := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			msg = string(ee.Stderr)
-		}
-		t.Fatalf("node: %v %s", err, msg)
-	}
+	outb := runNode(t, nm, node, ev.OutDir, script, string(aj))
 	var got struct {
 		DuckDB         [][]map[string]any `json:"duckdb"`
 		PolarsMap      []float64          `json:"polars_map"`
