@@ -142,19 +142,14 @@ func (ix *PerQueryIndex) add(s Slice, ref rgRef) {
 }
 
 func (ix *PerQueryIndex) indexFile(fi int, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("read per-query rows: %w", err)
+	f, pf, openErr, parseErr := openParquet(path)
+	if openErr != nil {
+		return fmt.Errorf("read per-query rows: %w", openErr)
+	}
+	if parseErr != nil {
+		return fmt.Errorf("read per-query rows %s: %w (is it a per_query.parquet?)", path, parseErr)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read per-query rows: %w", err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("read per-query rows %s: %w (is it a per_query.parquet?)", path, err)
-	}
 	md := pf.Metadata()
 	col := map[string]int{}
 	for i, c := range pf.Schema().Columns() {
@@ -235,19 +230,14 @@ func (ix *PerQueryIndex) Read(ctx context.Context, s Slice, fn func([]PerQuery) 
 }
 
 func readFileGroups(ctx context.Context, path string, refs []rgRef, s Slice, fn func([]PerQuery) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("read per-query rows: %w", err)
+	f, pf, openErr, parseErr := openParquet(path)
+	if openErr != nil {
+		return fmt.Errorf("read per-query rows: %w", openErr)
+	}
+	if parseErr != nil {
+		return fmt.Errorf("read per-query rows %s: %w", path, parseErr)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read per-query rows: %w", err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("read per-query rows %s: %w", path, err)
-	}
 	var keep []PerQuery
 	for _, ref := range refs {
 		err := readRowGroup(ctx, pf, path, ref.rg, func(rows []PerQuery) error {
@@ -304,19 +294,14 @@ func readRowGroup(ctx context.Context, pf *parquet.File, path string, rg int, fn
 // ReadPerQuery streams every row of a per-query file, in order, to fn in
 // batches (the batch is reused after fn returns).
 func ReadPerQuery(ctx context.Context, path string, fn func([]PerQuery) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("read per-query rows: %w", err)
+	f, pf, openErr, parseErr := openParquet(path)
+	if openErr != nil {
+		return fmt.Errorf("read per-query rows: %w", openErr)
+	}
+	if parseErr != nil {
+		return fmt.Errorf("read per-query rows %s: %w", path, parseErr)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read per-query rows: %w", err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("read per-query rows %s: %w", path, err)
-	}
 	for rg := range pf.RowGroups() {
 		if err := readRowGroup(ctx, pf, path, rg, fn); err != nil {
 			return err

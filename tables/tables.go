@@ -154,22 +154,37 @@ func Read[T any](path string) ([]T, error) {
 
 // Metadata returns a Parquet file's key/value metadata.
 func Metadata(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	f, pf, openErr, parseErr := openParquet(path)
+	if openErr != nil {
+		return nil, openErr
+	}
+	if parseErr != nil {
+		return nil, fmt.Errorf("read %s: %w", path, parseErr)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
 	out := map[string]string{}
 	for _, kv := range pf.Metadata().KeyValueMetadata {
 		out[kv.Key] = kv.Value
 	}
 	return out, nil
+}
+
+// openParquet opens the Parquet file at path. openErr is an error opening
+// or statting the file, parseErr one reading its footer (callers word the
+// two differently); on success the caller closes f when done with pf.
+func openParquet(path string) (f *os.File, pf *parquet.File, openErr, parseErr error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err, nil
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err, nil
+	}
+	if pf, err = parquet.OpenFile(f, st.Size()); err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return f, pf, nil, nil
 }
