@@ -59,6 +59,31 @@ func encodeStage() *pipeline.StageType {
 	}
 }
 
+// openEncoder opens the model in modelDir and an encoder over it with the
+// stage's encode parameters (pooling, normalize, max_length, batch_size,
+// threads, device, backend) and the run's embedding cache.
+func openEncoder(sc *pipeline.StageContext, modelDir string) (*model.Model, *encode.Encoder, error) {
+	m, err := model.Open(modelDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	p := sc.Params
+	threads := p.Int("threads")
+	if threads <= 0 {
+		threads = sc.Env.Threads
+	}
+	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
+		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"), Log: sc.Log}
+	if sc.Env.CacheDir != "" {
+		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
+	}
+	enc, err := encode.New(m, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
+	return m, enc, nil
+}
+
 func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	modelIn, err := sc.Input(pipeline.KindModel)
 	if err != nil {
@@ -76,25 +101,12 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	m, err := model.Open(modelIn.Dir)
+	m, enc, err := openEncoder(sc, modelIn.Dir)
 	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	p := sc.Params
-	threads := p.Int("threads")
-	if threads <= 0 {
-		threads = sc.Env.Threads
-	}
-	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
-		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"), Log: sc.Log}
-	if sc.Env.CacheDir != "" {
-		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
-	}
-	enc, err := encode.New(m, opt)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
+		return err
 	}
 	defer enc.Close()
+	p := sc.Params
 
 	progress := sc.Progress
 	if progress == nil {

@@ -19,8 +19,6 @@ import (
 
 	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/datasets/miracl"
-	"github.com/lair-ir/lair/encoder/encode"
-	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/search"
@@ -240,25 +238,12 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	m, err := model.Open(modelIn.Dir)
+	m, enc, err := openEncoder(sc, modelIn.Dir)
 	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	p := sc.Params
-	threads := p.Int("threads")
-	if threads <= 0 {
-		threads = sc.Env.Threads
-	}
-	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
-		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"), Log: sc.Log}
-	if sc.Env.CacheDir != "" {
-		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
-	}
-	enc, err := encode.New(m, opt)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
+		return err
 	}
 	defer enc.Close()
+	p := sc.Params
 	ncand, err := parquetRows(din.Path(datasets.CandidatesFile))
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
