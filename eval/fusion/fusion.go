@@ -220,16 +220,20 @@ func (f *fuser) fuse(rows []*eval.Ranking) (eval.Ranking, int) {
 				f.add(c, w/(f.opt.K+float64(rank+1)))
 			}
 		case Score:
+			// a candidate missing from a list gets that list's lowest normalised
+			// value: every candidate starts at the sum of those (floor) and each
+			// list adds what its candidates have above its lowest
 			norm, low := normalise(r.TopScores, f.opt.Norm)
 			floor += w * low
 			for j, c := range r.TopCIDs {
-				f.add(c, w*norm[j])
+				f.add(c, w*(norm[j]-low))
 			}
 		}
 	}
-	// a candidate missing from a list gets that list's lowest normalised value
 	if f.opt.Method == Score {
-		f.fillMissing(rows)
+		for _, c := range f.cands {
+			f.scores[c] += floor
+		}
 	}
 	f.ranked = f.ranked[:0]
 	for _, c := range f.cands {
@@ -343,23 +347,6 @@ func (f *fuser) add(c string, v float64) {
 		f.cands = append(f.cands, c)
 	}
 	f.scores[c] += v
-}
-
-// fillMissing adds, for every candidate and every input whose top list
-// lacks it, that input's lowest normalised score times its weight.
-func (f *fuser) fillMissing(rows []*eval.Ranking) {
-	for i, r := range rows {
-		_, low := normalise(r.TopScores, f.opt.Norm)
-		in := make(map[string]struct{}, len(r.TopCIDs))
-		for _, c := range r.TopCIDs {
-			in[c] = struct{}{}
-		}
-		for _, c := range f.cands {
-			if _, ok := in[c]; !ok {
-				f.scores[c] += f.opt.Weights[i] * low
-			}
-		}
-	}
 }
 
 // normalise returns the normalised scores of one top list and the lowest
