@@ -149,8 +149,10 @@ func languagePreference(mc *MeasureContext, r *Ranking, _ metrics.Judged, emit E
 			mc.PoolCount[r.Dataset][l]++
 		}
 	}
-	top := make([]string, len(r.TopCIDs))
-	for i, c := range r.TopCIDs {
+	const k = 100 // the deepest cutoff of these measures: only the top k is looked at
+	n := min(k, len(r.TopCIDs))
+	top := make([]string, n)
+	for i, c := range r.TopCIDs[:n] {
 		top[i] = mc.CandLang[c]
 	}
 	share := float64(mc.PoolCount[r.Dataset][r.QLang]) / float64(r.PoolSize)
@@ -162,12 +164,10 @@ func languagePreference(mc *MeasureContext, r *Ranking, _ metrics.Judged, emit E
 			emit(All, m.name, v)
 		}
 	}
-	const k = 100
 	grade := make(map[string]int32, len(r.RelCIDs))
 	for i, c := range r.RelCIDs {
 		grade[c] = r.RelGrades[i]
 	}
-	n := min(k, len(r.TopCIDs))
 	docs := make([]bias.Doc, n)
 	for i := range n {
 		docs[i] = bias.Doc{Lang: top[i], Grade: grade[r.TopCIDs[i]]}
