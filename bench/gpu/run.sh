@@ -16,10 +16,10 @@
 #     xla_cuda_plugin.so in Python's site-packages, or $LAIR_PJRT_PLUGIN).
 #  2. `lair doctor bench/gpu/gpu.yaml` -> $OUT/doctor.txt; exit 0 means
 #     train/contrastive and encode (backend gomlx) can run on cuda here.
-#  3. export_graphs.py: torch.onnx exports of random-init XLMRobertaModel,
+#  3. export_graphs.py: torch.onnx exports (TorchScript and dynamo) of random-init XLMRobertaModel,
 #     BertModel and DistilBertModel (small configs, < 1 MB each, opsets 14
 #     and 17) with tokenizer.json and torch reference outputs ->
-#     $OUT/graphs/ (runs on CPU too; skipped without torch).
+#     $OUT/graphs.tar.gz (runs on CPU too; skipped without torch).
 #  4. `lair model new`: a random-init XLM-R-base-sized encoder (12 layers,
 #     768 wide, 12 heads, 3072 FFN, 250,002 tokens, 514 positions).
 #  5. `lair run bench/gpu/gpu.yaml`: train/contrastive on cuda for $STEPS
@@ -110,19 +110,21 @@ log "doctor exit $doctor_rc: GPU parts $([ $GPU = yes ] && echo run || echo skip
 if [ "$GPU" = yes ] && [ -z "$LAIR_MIRROR" ]; then
   log "no dataset mirror with xquad-r (set LAIR_MIRROR): GPU parts skipped"; GPU=no
 fi
-gpu_name=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1)
+gpu_name=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
 R[gpu]=${gpu_name:-none}
 
 # 3. exporter graphs
 if [ "${BENCH_GRAPHS:-1}" = 0 ]; then
   R[graphs]="skipped: BENCH_GRAPHS=0"
 elif "$PY" -c 'import torch, transformers' >/dev/null 2>&1; then
-  log "torch.onnx exports -> $OUT/graphs"
-  if timeout 120 "$PY" bench/gpu/export_graphs.py "$OUT/graphs" >>"$OUT/run.log" 2>&1; then
-    R[graphs]="$(ls "$OUT/graphs" | grep -c opset) graphs in graphs/ (see graphs/manifest.json)"
+  log "torch.onnx exports -> $OUT/graphs.tar.gz"
+  # One archive: what comes back from a GPU machine is a few files.
+  if timeout 150 "$PY" bench/gpu/export_graphs.py "$WORK/graphs" >>"$OUT/run.log" 2>&1; then
+    R[graphs]="$(ls "$WORK/graphs" | grep -c opset) graphs in graphs.tar.gz (see its manifest.json)"
   else
     R[graphs]="FAILED (see run.log)"
   fi
+  [ -d "$WORK/graphs" ] && tar -C "$WORK" -czf "$OUT/graphs.tar.gz" graphs
 else
   R[graphs]="skipped: no torch/transformers for $PY"
 fi
@@ -148,7 +150,7 @@ if [ "$GPU" = yes ]; then
   # 4. the XLM-R-base-sized model
   log "lair model new: XLM-R-base-sized random-init encoder"
   # shellcheck disable=SC2086
-  if ! timeout 240 "$LAIR" model new --arch xlmr $MODEL_FLAGS --max-positions 514 "$WORK/xlmr-base" >>"$OUT/run.log" 2>&1; then
+  if ! timeout 120 "$LAIR" model new --arch xlmr $MODEL_FLAGS --max-positions 514 "$WORK/xlmr-base" >>"$OUT/run.log" 2>&1; then
     log "FAILED: lair model new"; GPU=failed
   fi
 fi
@@ -157,7 +159,7 @@ if [ "$GPU" = yes ]; then
   log "lair run bench/gpu/gpu.yaml (train $STEPS steps, encode with gomlx) on $DEVICE"
   cp bench/gpu/gpu.yaml "$WORK/gpu.yaml" # its run records go to $WORK/.lair
   t0=$(date +%s)
-  mem_run "$WORK/mem_lair.txt" timeout 330 "$LAIR" run "$WORK/gpu.yaml" --store "$WORK/store" --jobs 1 \
+  mem_run "$WORK/mem_lair.txt" timeout ${BENCH_RUN_TIMEOUT:-300} "$LAIR" run "$WORK/gpu.yaml" --store "$WORK/store" --jobs 1 \
     --set model="$WORK/xlmr-base" --set steps="$STEPS" --set device="$DEVICE" >>"$OUT/run.log" 2>&1
   rc=$?
   log "lair run exit $rc after $(( $(date +%s) - t0 )) s"
@@ -173,7 +175,7 @@ if [ "$GPU" = yes ]; then
   # 6. the anchor
   if [ -f "$WORK/pairs.csv" ] && [ "$DEVICE" = cuda ] && "$PY" -c 'import sentence_transformers' >/dev/null 2>&1; then
     log "anchor: sentence-transformers MNRL, $STEPS steps"
-    mem_run "$WORK/mem_anchor.txt" timeout 200 "$PY" bench/gpu/anchor.py "$WORK/xlmr-base" "$WORK/pairs.csv" \
+    mem_run "$WORK/mem_anchor.txt" timeout 150 "$PY" bench/gpu/anchor.py "$WORK/xlmr-base" "$WORK/pairs.csv" \
       "$STEPS" "$BATCH" "$MAXLEN" "$WARMUP" "$OUT/anchor.json" >>"$OUT/run.log" 2>&1 || log "FAILED: anchor (see run.log)"
     R[anchor_mem]=$(cat "$WORK/mem_anchor.txt.peak" 2>/dev/null)
   else
