@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,6 +169,9 @@ func Execute(ctx context.Context, plan *Plan, opts RunOptions) (*Result, error) 
 	if err := e.force(); err != nil {
 		return nil, err
 	}
+	if err := e.readOnly(); err != nil {
+		return nil, err
+	}
 	runID := opts.RunID
 	if runID == "" {
 		runID = NewRunID(time.Now())
@@ -240,6 +244,42 @@ func (e *executor) force() error {
 	}
 	e.forced = e.plan.Descendants(roots)
 	return nil
+}
+
+// readOnly refuses, before anything runs, a run on a read-only store
+// that would have to build (or --force) any instance: such a run can only
+// reuse artifacts.
+func (e *executor) readOnly() error {
+	roErr := e.opts.Store.Writable()
+	if roErr == nil {
+		return nil
+	}
+	var must []string
+	total := 0
+	for _, in := range e.plan.Instances {
+		if e.external[in] {
+			continue // taken from the store; missing ones fail by name
+		}
+		total++
+		ok := false
+		if !e.forced[in.Name] {
+			var err error
+			if ok, err = storage.Has(e.ctx, e.opts.Store, in.Key); err != nil {
+				return fmt.Errorf("instance %s: %w", in.Name, err)
+			}
+		}
+		if !ok {
+			must = append(must, in.Name)
+		}
+	}
+	if len(must) == 0 {
+		return nil
+	}
+	list := strings.Join(must[:min(3, len(must))], ", ")
+	if len(must) > 3 {
+		list += ", …"
+	}
+	return fmt.Errorf("%d of %d stage instances would have to run (%s) but %w", len(must), total, list, roErr)
 }
 
 func (e *executor) startRun(runID string) error {

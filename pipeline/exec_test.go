@@ -3,7 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"github.com/lair-ir/lair/storage/dirstore"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lair-ir/lair/storage"
+	"github.com/lair-ir/lair/storage/dirstore"
 )
 
 func loadTestPlan(t *testing.T, reg *Registry, path string, set map[string]string) *Plan {
@@ -321,5 +324,74 @@ func TestManifestRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadManifest(dir, "../etc"); err == nil {
 		t.Fatal("a run id with a path was accepted")
+	}
+}
+
+// readOnlyStore is a store that says it is read-only (as dirstore does on
+// a read-only file system) but would still accept writes: so a stage that
+// runs anyway is caught by the recorder, not by the store.
+type readOnlyStore struct{ storage.Store }
+
+func (s readOnlyStore) Writable() error {
+	return fmt.Errorf("store %s is %w (test): remount it read-write, or pass --store with a writable directory", s.Store, storage.ErrReadOnly)
+}
+
+// TestExecuteReadOnlyStore: on a read-only store a fully cached run
+// succeeds; a run that would build (a changed param, --force) fails before
+// any stage runs, naming the store, what would have run and what to do.
+func TestExecuteReadOnlyStore(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "store"))
+	plan := loadTestPlan(t, testRegistry(&recorder{}), "testdata/plan/quickstart.yaml", nil)
+	if _, err := Execute(context.Background(), plan, RunOptions{Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	ro := readOnlyStore{st}
+
+	rec := &recorder{}
+	plan = loadTestPlan(t, testRegistry(rec), "testdata/plan/quickstart.yaml", nil)
+	res, err := Execute(context.Background(), plan, RunOptions{Store: ro, RunsDir: filepath.Join(dir, "runs")})
+	if err != nil {
+		t.Fatalf("fully cached run on a read-only store: %v", err)
+	}
+	if res.Summary.Cached != len(plan.Instances) || len(rec.names()) != 0 {
+		t.Fatalf("cached run on a read-only store: %+v, ran %v", res.Summary, rec.names())
+	}
+	if b, err := os.ReadFile(filepath.Join(res.RunDir, "report", "out.txt")); err != nil || !strings.HasPrefix(string(b), "report ") {
+		t.Fatalf("report artifact via run link: %q, %v", b, err)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		set   map[string]string
+		force []string
+		want  string
+	}{
+		// size feeds model, and through train everything below it: 11 of
+		// the 17 instances (model, 3 trains, 3 encodes, 3 evals, report).
+		{"changed param", map[string]string{"size": "17"}, nil, "11 of 17 stage instances would have to run (model, train[strategy=cross], train[strategy=hybrid], …)"},
+		{"force", nil, []string{"report"}, "1 of 17 stage instances would have to run (report)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			plan := loadTestPlan(t, testRegistry(rec), "testdata/plan/quickstart.yaml", tc.set)
+			var done int
+			res, err := Execute(context.Background(), plan, RunOptions{Store: ro, Force: tc.force,
+				OnDone: func(InstanceResult) { done++ }})
+			if err == nil {
+				t.Fatalf("a run that must build succeeded on a read-only store: %+v", res.Summary)
+			}
+			if !errors.Is(err, storage.ErrReadOnly) {
+				t.Errorf("error does not wrap ErrReadOnly: %v", err)
+			}
+			for _, w := range []string{tc.want, st.Root(), "read-only", "remount", "--store"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if len(rec.names()) != 0 || done != 0 {
+				t.Errorf("stages ran before the refusal: %v (%d done)", rec.names(), done)
+			}
+		})
 	}
 }

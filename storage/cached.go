@@ -49,6 +49,14 @@ func (c *cached) Check(ctx context.Context) error {
 	return nil
 }
 
+// Writable is the cache's: fetched and built artifacts go through it.
+func (c *cached) Writable() error {
+	if err := c.cache.Writable(); err != nil {
+		return fmt.Errorf("local cache of %s: %w", c.remote, err)
+	}
+	return nil
+}
+
 func (c *cached) Manifest(ctx context.Context, key string) (*Manifest, error) {
 	m, err := c.remote.Manifest(ctx, key)
 	if err != nil {

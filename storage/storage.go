@@ -15,6 +15,12 @@ var ErrNotFound = errors.New("artifact not in store")
 // does not match its manifest.
 var ErrCorrupt = errors.New("artifact damaged")
 
+// ErrReadOnly is returned (wrapped) by a Store opened read-only (its
+// directory is on a read-only file system or not writable by this user)
+// for everything that would write: NewTemp, Publish, Replace, Lock,
+// Delete, Quarantine. Reading (Manifest, Path, List, Verify) works.
+var ErrReadOnly = errors.New("read-only")
+
 // Store holds published, content-addressed artifact directories.
 //
 // Implementations are safe for concurrent use by several goroutines, and
@@ -23,10 +29,15 @@ var ErrCorrupt = errors.New("artifact damaged")
 type Store interface {
 	// String names the store: its directory or URL.
 	String() string
-	// Check probes the store (directory writable; endpoint reachable,
+	// Check probes the store (directory readable, and writable unless it
+	// was opened read-only; endpoint reachable,
 	// credentials accepted, bucket present) so that a run fails with one
 	// clear error before any stage runs.
 	Check(ctx context.Context) error
+	// Writable returns nil when the store accepts new artifacts, else an
+	// error wrapping ErrReadOnly that names the store and says what to
+	// do. A run on a read-only store can only reuse artifacts.
+	Writable() error
 	// Manifest returns the manifest of a published key, or an error
 	// wrapping ErrNotFound.
 	Manifest(ctx context.Context, key string) (*Manifest, error)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+
+	"github.com/lair-ir/lair/storage"
 )
 
 // withHint adds what to do to errors of the file system under the store
@@ -13,6 +15,8 @@ func withHint(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, storage.ErrReadOnly):
+		return err // says what to do already
 	case errors.Is(err, syscall.ENOSPC):
 		return fmt.Errorf("%w: the disk is full: free space on that file system, or point --store (and --cache) at another one", err)
 	case errors.Is(err, syscall.EROFS):

@@ -343,6 +343,38 @@ func TestSharedLocks(t *testing.T) {
 	l.Unlock()
 }
 
+// TestReadOnlySharedLock: a lock file that cannot be opened for writing
+// (mode 0444 here; a read-only file system alike) still takes a shared
+// lock that excludes an exclusive one; ReadOnly creates nothing and
+// refuses to be exclusive.
+func TestReadOnlySharedLock(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ro.lock")
+	if _, err := TryAcquire(p, LockOptions{Shared: true, ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("read-only lock on a missing file: %v; want ErrNotExist", err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a read-only lock created its file: %v", err)
+	}
+	if _, err := TryAcquire(p, LockOptions{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "shared") {
+		t.Fatalf("exclusive read-only lock: %v; want a refusal", err)
+	}
+	if err := os.WriteFile(p, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := TryAcquire(p, LockOptions{Shared: true, ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only shared lock: %v", err)
+	}
+	// An exclusive taker (root may open the 0444 file for writing) waits.
+	if os.Geteuid() == 0 {
+		if _, err := TryAcquire(p, LockOptions{}); !errors.Is(err, ErrLocked) {
+			t.Fatalf("exclusive under a read-only shared lock: %v; want ErrLocked", err)
+		}
+	}
+	ro.Unlock()
+}
+
 // TestLockWaitNamesHolder: a waiter learns the pid, host and note of the
 // holder, another process; when the holder dies the lock is free.
 func TestLockWaitNamesHolder(t *testing.T) {

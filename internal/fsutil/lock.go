@@ -50,6 +50,11 @@ type LockOptions struct {
 	OnWait func(Holder)
 	// WaitEvery is the interval between OnWait calls (0: 10 s).
 	WaitEvery time.Duration
+	// ReadOnly opens an existing lock file for reading only, without
+	// creating it or its directory (a lock on a read-only file system or
+	// in a directory this user may not write). It needs Shared: an
+	// exclusive holder could not record itself.
+	ReadOnly bool
 }
 
 // Lock is a held lock; Unlock releases it.
@@ -113,7 +118,13 @@ func Acquire(ctx context.Context, path string, opts LockOptions) (*Lock, error) 
 // TryAcquire takes the lock at path if it is free, else returns an error
 // satisfying errors.Is(err, ErrLocked).
 func TryAcquire(path string, opts LockOptions) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	flag := os.O_CREATE | os.O_RDWR
+	if opts.ReadOnly {
+		if !opts.Shared {
+			return nil, fmt.Errorf("lock %s: a read-only lock must be shared", path)
+		}
+		flag = os.O_RDONLY
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	how := syscall.LOCK_EX
@@ -121,7 +132,7 @@ func TryAcquire(path string, opts LockOptions) (*Lock, error) {
 		how = syscall.LOCK_SH
 	}
 	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+		f, err := os.OpenFile(path, flag, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}

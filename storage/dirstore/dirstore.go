@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lair-ir/lair/internal/fsutil"
@@ -28,6 +29,10 @@ type Store struct {
 	sessDir   string
 	sessLock  *fsutil.Lock
 	storeLock *fsutil.Lock
+	// readOnly is set (wrapping storage.ErrReadOnly) when the store was
+	// opened read-only: then there is no session (no temp area, no
+	// session lock) and writing methods return it.
+	readOnly error
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -45,11 +50,33 @@ type Options struct {
 
 // Open opens (creating it if needed) the store at root, starts a session
 // and removes temp dirs left by killed sessions.
+//
+// A store that exists but cannot be written (a read-only file system, or
+// a shared store this user may only read) opens read-only, unless
+// opts.Exclusive: its artifacts can be read, and everything that would
+// write fails with an error wrapping storage.ErrReadOnly (see Writable).
 func Open(ctx context.Context, root string, opts Options) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", root, err)
 	}
+	s, err := openWritable(ctx, abs, opts)
+	if err == nil || opts.Exclusive || !cannotWrite(err) {
+		return s, err
+	}
+	if fi, serr := os.Stat(abs); serr != nil || !fi.IsDir() {
+		return nil, err
+	}
+	return openReadOnly(ctx, abs, opts, err)
+}
+
+// cannotWrite reports whether err says the file system or the
+// permissions forbid writing.
+func cannotWrite(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)
+}
+
+func openWritable(ctx context.Context, abs string, opts Options) (*Store, error) {
 	for _, d := range []string{".tmp", ".locks"} {
 		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
 			return nil, fmt.Errorf("store %s: %w (check the path and its permissions, or pass another --store)", abs, err)
@@ -57,6 +84,7 @@ func Open(ctx context.Context, root string, opts Options) (*Store, error) {
 	}
 	s := &Store{root: abs}
 	var once sync.Once
+	var err error
 	s.storeLock, err = fsutil.Acquire(ctx, filepath.Join(abs, ".store.lock"), fsutil.LockOptions{
 		Shared: !opts.Exclusive,
 		Note:   "lair gc",
@@ -86,14 +114,60 @@ func Open(ctx context.Context, root string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// openReadOnly opens the store at abs for reading only; why is the error
+// that writing gave. When the store lock file exists it is taken shared
+// (opened read-only), so a lair gc on this machine still waits for the
+// session to end.
+func openReadOnly(ctx context.Context, abs string, opts Options, why error) (*Store, error) {
+	if _, err := os.ReadDir(abs); err != nil {
+		return nil, fmt.Errorf("store %s: cannot be written (%v) nor read: %w", abs, why, err)
+	}
+	cause := errors.Unwrap(why)
+	if cause == nil {
+		cause = why
+	}
+	s := &Store{root: abs, readOnly: fmt.Errorf("store %s is %w (%v): remount it read-write, or pass --store with a writable directory",
+		abs, storage.ErrReadOnly, cause)}
+	var once sync.Once
+	l, err := fsutil.Acquire(ctx, filepath.Join(abs, ".store.lock"), fsutil.LockOptions{
+		Shared: true, ReadOnly: true,
+		OnWait: func(fsutil.Holder) {
+			if opts.OnWait != nil {
+				once.Do(opts.OnWait)
+			}
+		},
+	})
+	switch {
+	case err == nil:
+		s.storeLock = l
+	case errors.Is(err, fs.ErrNotExist), cannotWrite(err):
+		// No lock file (nothing to exclude: no gc could write here
+		// either), or one this user may not even read.
+	default:
+		return nil, fmt.Errorf("store %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+// Writable returns nil, or for a store opened read-only an error wrapping
+// storage.ErrReadOnly that names it and says what to do.
+func (s *Store) Writable() error { return s.readOnly }
+
 // Root returns the store's directory.
 func (s *Store) Root() string { return s.root }
 
 // String returns the store's directory.
 func (s *Store) String() string { return s.root }
 
-// Check checks that the store's directory is writable.
+// Check checks that the store's directory is writable, or readable when
+// the store was opened read-only.
 func (s *Store) Check(ctx context.Context) error {
+	if s.readOnly != nil {
+		if _, err := os.ReadDir(s.root); err != nil {
+			return fmt.Errorf("store %s: not readable: %w (check its permissions, or pass another --store)", s.root, err)
+		}
+		return nil
+	}
 	f, err := os.CreateTemp(s.sessDir, "check-")
 	if err != nil {
 		return fmt.Errorf("store %s: not writable: %w (check its permissions, or pass another --store)", s.root, err)
@@ -144,6 +218,9 @@ func (s *Store) NewTemp(_ context.Context, key string) (string, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return "", err
 	}
+	if s.readOnly != nil {
+		return "", s.readOnly
+	}
 	// The temp dir is <kd>/files, where <kd> becomes the key directory:
 	// Publish only adds the marker beside it and renames <kd>.
 	kd, err := os.MkdirTemp(s.sessDir, key[:min(12, len(key))]+"-")
@@ -168,6 +245,9 @@ func (s *Store) keyDirOf(dir string) string {
 }
 
 func (s *Store) inSession(dir string) error {
+	if s.readOnly != nil {
+		return s.readOnly
+	}
 	if !strings.HasPrefix(dir, s.sessDir+string(filepath.Separator)) {
 		return fmt.Errorf("store %s: %s is not a temp dir of this session", s.root, dir)
 	}
@@ -340,6 +420,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := storage.CheckKey(key); err != nil {
 		return err
 	}
+	if s.readOnly != nil {
+		return s.readOnly
+	}
 	dst := s.keyDir(key)
 	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -374,6 +457,9 @@ func (s *Store) Quarantine(ctx context.Context, key string) (string, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return "", err
 	}
+	if s.readOnly != nil {
+		return "", s.readOnly
+	}
 	q := filepath.Join(s.root, ".quarantine")
 	if err := os.MkdirAll(q, 0o755); err != nil {
 		return "", fmt.Errorf("store %s: quarantine %s: %w", s.root, key, err)
@@ -390,6 +476,9 @@ func (s *Store) Quarantine(ctx context.Context, key string) (string, error) {
 func (s *Store) Lock(ctx context.Context, key string, opts storage.LockOptions) (func(), error) {
 	if err := storage.CheckKey(key); err != nil {
 		return nil, err
+	}
+	if s.readOnly != nil {
+		return nil, s.readOnly
 	}
 	lo := fsutil.LockOptions{Note: opts.Owner, WaitEvery: opts.ReportEvery}
 	if lo.WaitEvery <= 0 {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lair-ir/lair/storage"
 	"github.com/lair-ir/lair/storage/dirstore"
@@ -130,4 +132,108 @@ func TestVerifyDamagedMarker(t *testing.T) {
 	if keys, _ := s.List(ctx); len(keys) != 0 {
 		t.Errorf("List after Quarantine = %v", keys)
 	}
+}
+
+// readOnlyView mounts a read-only bind mount of dir and returns its path,
+// or skips the test where this process may not mount (not root).
+func readOnlyView(t *testing.T, dir string) string {
+	t.Helper()
+	view := t.TempDir()
+	if out, err := exec.Command("mount", "--bind", dir, view).CombinedOutput(); err != nil {
+		t.Skipf("cannot bind-mount here (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", view).CombinedOutput(); err != nil {
+			t.Logf("umount %s: %v %s", view, err, out)
+		}
+	})
+	if out, err := exec.Command("mount", "-o", "remount,bind,ro", view).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only: %v %s", err, out)
+	}
+	return view
+}
+
+// TestReadOnly: a store on a read-only file system opens read-only:
+// published artifacts can be read and verified; everything that writes
+// fails with ErrReadOnly, naming the store and what to do; lair gc's
+// exclusive open is refused; an exclusive session elsewhere (gc) keeps the
+// read-only session waiting, since it takes the store lock shared.
+func TestReadOnly(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	w := open(t, root)
+	d, _ := w.NewTemp(ctx, "k1")
+	os.WriteFile(filepath.Join(d, "x"), []byte("xyz"), 0o644)
+	if _, err := w.Publish(ctx, "k1", d); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	view := readOnlyView(t, root)
+
+	s, err := dirstore.Open(ctx, view, dirstore.Options{})
+	if err != nil {
+		t.Fatalf("open a read-only store: %v", err)
+	}
+	defer s.Close()
+	if err := s.Check(ctx); err != nil {
+		t.Errorf("Check of a readable read-only store: %v", err)
+	}
+	ro := s.Writable()
+	if !errors.Is(ro, storage.ErrReadOnly) {
+		t.Fatalf("Writable: %v; want ErrReadOnly", ro)
+	}
+	for _, want := range []string{view, "read-only file system", "remount", "--store"} {
+		if !strings.Contains(ro.Error(), want) {
+			t.Errorf("Writable error %q lacks %q", ro, want)
+		}
+	}
+	p, err := s.Path(ctx, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(p, "x")); string(b) != "xyz" {
+		t.Errorf("read %q", b)
+	}
+	if keys, err := s.List(ctx); err != nil || len(keys) != 1 || keys[0] != "k1" {
+		t.Errorf("List: %v %v", keys, err)
+	}
+	if err := s.Verify(ctx, "k1"); err != nil {
+		t.Errorf("Verify: %v", err)
+	}
+	if _, err := s.Path(ctx, "k2"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Path of a missing key: %v", err)
+	}
+	_, e1 := s.NewTemp(ctx, "k2")
+	_, e2 := s.Lock(ctx, "k2", storage.LockOptions{})
+	e3 := s.Delete(ctx, "k1")
+	_, e4 := s.Quarantine(ctx, "k1")
+	_, e5 := s.Publish(ctx, "k2", filepath.Join(view, ".tmp", "x", "files"))
+	for i, err := range []error{e1, e2, e3, e4, e5} {
+		if !errors.Is(err, storage.ErrReadOnly) {
+			t.Errorf("write %d on a read-only store: %v; want ErrReadOnly", i+1, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "k1", dirstore.MarkerName)); err != nil {
+		t.Errorf("the read-only session changed the store: %v", err)
+	}
+
+	if g, err := dirstore.Open(ctx, view, dirstore.Options{Exclusive: true}); err == nil {
+		g.Close()
+		t.Error("an exclusive (lair gc) open of a read-only store succeeded")
+	}
+
+	// The read-only session holds the store lock shared: an exclusive
+	// session (on the writable path to the same store) must wait.
+	gctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if g, err := dirstore.Open(gctx, root, dirstore.Options{Exclusive: true}); err == nil {
+		g.Close()
+		t.Error("an exclusive open did not wait for the read-only session")
+	}
+	s.Close()
+	g, err := dirstore.Open(ctx, root, dirstore.Options{Exclusive: true})
+	if err != nil {
+		t.Fatalf("exclusive open after the read-only session closed: %v", err)
+	}
+	g.Close()
 }

@@ -20,4 +20,10 @@
 // to killed runs and are removed when a store is opened. Published
 // directories are 0755 and files at least 0644, so a store can be shared
 // by a group.
+//
+// A store that exists but cannot be written (read-only file system, or no
+// write permission) opens read-only, except for lair gc (Exclusive): no
+// session, no temp area; the store lock is taken shared through a
+// read-only descriptor when the file exists; reading works and writing
+// fails with storage.ErrReadOnly, naming the store and what to do.
 package dirstore

@@ -148,9 +148,10 @@ func TestDiskFull(t *testing.T) {
 }
 
 // TestReadOnlyStore: a store mounted read-only serves a fully cached run
-// or refuses it with a clear error; a run that must build something fails
-// with an error naming the store and saying it is read-only, before or
-// at the first stage, and leaves the store as it was.
+// (every instance cached, the reference bytes, nothing written); a run
+// that must build something fails with an error naming the store, saying
+// it is read-only and what to do, before any stage runs, and leaves the
+// store as it was.
 func TestReadOnlyStore(t *testing.T) {
 	dag := genDAG(3)
 	ref := reference(t, dag)
@@ -160,17 +161,10 @@ func TestReadOnlyStore(t *testing.T) {
 	m.mustLair("run", "dag.yaml", "--store", store)
 	remount(t, store, "ro")
 
-	r := m.lair("run", "dag.yaml", "--store", store)
-	if r.code == 0 {
-		wantStatuses(t, r, 3, "cached")
-		sameAsReference(t, m, ref)
-	} else {
-		if !strings.Contains(r.stderr, store) || !strings.Contains(strings.ToLower(r.stderr), "read-only") {
-			t.Errorf("cached run on a read-only store: the error does not name the store and say read-only:\n%s", r)
-		}
-		softDefect(t, "a fully cached run cannot read a read-only store (it opens the store's lock file for writing): %s", lastLines(r.stderr, 1))
-	}
-	t.Logf("cached run on a read-only store: exit %d %s", r.code, lastLines(r.stderr, 2))
+	r := m.mustLair("run", "dag.yaml", "--store", store)
+	wantStatuses(t, r, 3, "cached")
+	sameAsReference(t, m, ref)
+	t.Logf("cached run on a read-only store: %s", lastLines(r.stdout, 2))
 
 	m.write("dag4.yaml", genDAG(4))
 	r = m.lair("run", "dag4.yaml", "--store", store)
