@@ -63,12 +63,31 @@ func ReadMeta(dir string) (Meta, error) {
 	return m, nil
 }
 
-// Dataset is a normalized retrieval dataset held in memory.
+// Dataset is a normalized retrieval dataset held in memory. It is the one
+// in-memory form of a dataset artifact: the datasets stages write it and
+// eval, pairs and leakage read it.
 type Dataset struct {
 	Meta       Meta
 	Queries    []tables.Query
 	Candidates []tables.Candidate
 	Qrels      []tables.Qrel
+	// Dir is the artifact directory Read read it from ("" when built in
+	// memory); Check names the files in it.
+	Dir string
+}
+
+// Name is the dataset's name: the dataset column of its first query, else
+// meta.json's dataset, else the base name of Dir.
+func (d *Dataset) Name() string {
+	switch {
+	case len(d.Queries) > 0 && d.Queries[0].Dataset != "":
+		return d.Queries[0].Dataset
+	case d.Meta.Dataset != "":
+		return d.Meta.Dataset
+	case d.Dir != "":
+		return filepath.Base(d.Dir)
+	}
+	return ""
 }
 
 // Write writes the dataset artifact files into dir; meta counts are filled in.
@@ -80,33 +99,101 @@ func (d *Dataset) Write(dir string) error {
 	d.Meta.Counts["candidates"] = int64(len(d.Candidates))
 	d.Meta.Counts["qrels"] = int64(len(d.Qrels))
 	kv := d.Meta.TableMeta()
-	if err := tables.Write(filepath.Join(dir, QueriesFile), d.Queries, kv); err != nil {
+	if err := WriteQueries(dir, d.Queries, kv); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(dir, CandidatesFile), d.Candidates, kv); err != nil {
+	if err := WriteCandidates(dir, d.Candidates, kv); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(dir, QrelsFile), d.Qrels, kv); err != nil {
+	if err := WriteQrels(dir, d.Qrels, kv); err != nil {
 		return err
 	}
 	return WriteMeta(dir, d.Meta)
 }
 
-// Read reads a dataset artifact directory.
+// Read reads the dataset artifact in dir: the three tables and meta.json.
+// A missing meta.json (tables written by hand, as in tests) leaves Meta
+// empty; a malformed one is an error. Read does not validate the rows
+// (see Check and ReadChecked): a topics-only dataset has no candidates.
 func Read(dir string) (*Dataset, error) {
-	m, err := ReadMeta(dir)
-	if err != nil {
+	d := &Dataset{Dir: dir}
+	if _, err := os.Stat(filepath.Join(dir, MetaFile)); err == nil {
+		if d.Meta, err = ReadMeta(dir); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if d.Queries, err = ReadQueries(dir); err != nil {
 		return nil, err
 	}
-	d := &Dataset{Meta: m}
-	if d.Queries, err = tables.Read[tables.Query](filepath.Join(dir, QueriesFile)); err != nil {
+	if d.Candidates, err = ReadCandidates(dir); err != nil {
 		return nil, err
 	}
-	if d.Candidates, err = tables.Read[tables.Candidate](filepath.Join(dir, CandidatesFile)); err != nil {
-		return nil, err
-	}
-	if d.Qrels, err = tables.Read[tables.Qrel](filepath.Join(dir, QrelsFile)); err != nil {
+	if d.Qrels, err = ReadQrels(dir); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// ReadChecked reads the dataset artifact in dir and checks it (Check), as
+// retrieval and evaluation need.
+func ReadChecked(dir string) (*Dataset, error) {
+	d, err := Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Check(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Check validates the tables for retrieval: at least one query and one
+// candidate, non-empty ids and languages, unique ids, qrels naming known
+// queries and candidates. Errors name the file and the first bad row.
+func (d *Dataset) Check() error {
+	qf := filepath.Join(d.Dir, QueriesFile)
+	cf := filepath.Join(d.Dir, CandidatesFile)
+	rf := filepath.Join(d.Dir, QrelsFile)
+	if len(d.Queries) == 0 {
+		return fmt.Errorf("%s: no queries", qf)
+	}
+	if len(d.Candidates) == 0 {
+		return fmt.Errorf("%s: no candidates", cf)
+	}
+	qids := make(map[string]int, len(d.Queries))
+	for i, q := range d.Queries {
+		switch {
+		case q.QID == "":
+			return fmt.Errorf("%s row %d: empty qid", qf, i)
+		case q.Lang == "":
+			return fmt.Errorf("%s row %d (qid %q): empty lang; every query needs an ISO 639-1 language", qf, i, q.QID)
+		}
+		if j, dup := qids[q.QID]; dup {
+			return fmt.Errorf("%s row %d: qid %q already used by row %d", qf, i, q.QID, j)
+		}
+		qids[q.QID] = i
+	}
+	cids := make(map[string]int, len(d.Candidates))
+	for i, c := range d.Candidates {
+		switch {
+		case c.CID == "":
+			return fmt.Errorf("%s row %d: empty cid", cf, i)
+		case c.Lang == "":
+			return fmt.Errorf("%s row %d (cid %q): empty lang; every candidate needs an ISO 639-1 language", cf, i, c.CID)
+		}
+		if j, dup := cids[c.CID]; dup {
+			return fmt.Errorf("%s row %d: cid %q already used by row %d", cf, i, c.CID, j)
+		}
+		cids[c.CID] = i
+	}
+	for i, r := range d.Qrels {
+		if _, ok := qids[r.QID]; !ok {
+			return fmt.Errorf("%s row %d: qid %q is not in %s", rf, i, r.QID, QueriesFile)
+		}
+		if _, ok := cids[r.CID]; !ok {
+			return fmt.Errorf("%s row %d: cid %q is not in %s", rf, i, r.CID, CandidatesFile)
+		}
+	}
+	return nil
 }

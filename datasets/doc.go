@@ -12,6 +12,9 @@
 //   - pairs: training pairs from a parallel QA dataset, or from a user's file.
 //   - leakage: the gate that fails when evaluation text occurs in training pairs.
 //
-// This package holds what they share: the dataset artifact layout (queries,
-// candidates, qrels Parquet files plus meta.json) and its reader and writer.
+// This package holds what they share and owns the dataset artifact: its
+// layout (queries, candidates, qrels Parquet files plus meta.json) and the
+// one reader (Read, ReadChecked, ReadQueries, ReadCandidateBatches, ...) and
+// writer (Dataset.Write, WriteQueries, CreateCandidates, ...) of it. Stages,
+// eval and the other packages go through these and never name its files.
 package datasets

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/datasets/lareqa"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/metrics"
@@ -23,7 +24,7 @@ func BenchmarkBM25Real(b *testing.B) {
 			if err != nil {
 				b.Skip(err)
 			}
-			ds := &Dataset{Name: spec.Name, Queries: res.Queries, Candidates: res.Candidates, Qrels: res.Qrels}
+			ds := &datasets.Dataset{Meta: datasets.Meta{Dataset: spec.Name}, Queries: res.Queries, Candidates: res.Candidates, Qrels: res.Qrels}
 			if err := ds.Check(); err != nil {
 				b.Fatal(err)
 			}

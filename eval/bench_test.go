@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval/metrics"
 	"github.com/lair-ir/lair/tables"
 )
@@ -20,14 +21,14 @@ import (
 // languages x 1,190 questions (13,090 queries), 13,014 candidates, 11
 // relevant candidates per query (one per language), and random unit
 // vectors of dimension dim.
-func xquadShape(dim int) (*Dataset, *tables.Embeddings) {
+func xquadShape(dim int) (*datasets.Dataset, *tables.Embeddings) {
 	langs := []string{"ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"}
 	groups, cands := 1190, 13014
 	if g, err := strconv.Atoi(os.Getenv("LAIR_BENCH_GROUPS")); err == nil && g > 0 { // smaller runs for profiling
 		groups, cands = g, g*11
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	ds := &Dataset{Name: "xquad-r"}
+	ds := &datasets.Dataset{Meta: datasets.Meta{Dataset: "xquad-r"}}
 	e := &tables.Embeddings{Dim: dim, ModelKey: "random"}
 	vec := func() {
 		v := make([]float32, dim)

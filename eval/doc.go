@@ -3,9 +3,9 @@
 //
 // The pipeline, in steps:
 //
-//  1. LoadDataset reads a dataset artifact (queries, candidates, qrels)
-//     and checks it (unknown ids, empty languages, duplicates), naming the
-//     file and the first bad row.
+//  1. datasets.ReadChecked reads a dataset artifact (queries, candidates,
+//     qrels) and checks it (unknown ids, empty languages, duplicates),
+//     naming the file and the first bad row; eval has no reader of its own.
 //  2. Prepare arranges the candidates by (language, id) so that each
 //     language is one contiguous segment, and resolves every query's
 //     relevant candidates (relevance > 0).

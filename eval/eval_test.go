@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/evaltest"
 	"github.com/lair-ir/lair/eval/metrics"
@@ -32,7 +33,7 @@ func loadSynthetic(t *testing.T, langs []string, groups, distractors int) (*Prep
 	if err := ds.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := LoadDataset(dir)
+	loaded, err := datasets.ReadChecked(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,20 +443,20 @@ func TestBadInput(t *testing.T) {
 	// empty language in the dataset
 	qs := slices.Clone(ds.Queries)
 	qs[2].Lang = ""
-	if err := tables.Write(filepath.Join(dir, QueriesFile), qs, nil); err != nil {
+	if err := tables.Write(filepath.Join(dir, datasets.QueriesFile), qs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadDataset(dir); err == nil || !strings.Contains(err.Error(), "queries.parquet row 2") || !strings.Contains(err.Error(), "empty lang") {
+	if _, err := datasets.ReadChecked(dir); err == nil || !strings.Contains(err.Error(), "queries.parquet row 2") || !strings.Contains(err.Error(), "empty lang") {
 		t.Errorf("empty lang: %v", err)
 	}
 	// qrels naming an unknown candidate
-	if err := tables.Write(filepath.Join(dir, QueriesFile), ds.Queries, nil); err != nil {
+	if err := tables.Write(filepath.Join(dir, datasets.QueriesFile), ds.Queries, nil); err != nil {
 		t.Fatal(err)
 	}
 	qr := slices.Clone(ds.Qrels)
 	qr[3].CID = "ghost"
-	tables.Write(filepath.Join(dir, QrelsFile), qr, nil)
-	if _, err := LoadDataset(dir); err == nil || !strings.Contains(err.Error(), "qrels.parquet row 3: cid \"ghost\"") {
+	tables.Write(filepath.Join(dir, datasets.QrelsFile), qr, nil)
+	if _, err := datasets.ReadChecked(dir); err == nil || !strings.Contains(err.Error(), "qrels.parquet row 3: cid \"ghost\"") {
 		t.Errorf("unknown cid: %v", err)
 	}
 }

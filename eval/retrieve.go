@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval/search"
 	"github.com/lair-ir/lair/tables"
 )
@@ -87,7 +88,7 @@ func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bo
 	var bad []BadVector
 	var badQ, badC []int
 	Q := search.Matrix{Data: make([]float32, len(p.DS.Queries)*dim), Dim: dim}
-	qf := filepath.Join(p.DS.Dir, QueriesFile)
+	qf := filepath.Join(p.DS.Dir, datasets.QueriesFile)
 	for i, q := range p.DS.Queries {
 		r, ok := qrow[q.QID]
 		if !ok {
@@ -102,7 +103,7 @@ func DenseScorer(p *Prepared, e *tables.Embeddings, embPath string, normalize bo
 		}
 	}
 	C := search.Matrix{Data: make([]float32, len(p.CID)*dim), Dim: dim}
-	cf := filepath.Join(p.DS.Dir, CandidatesFile)
+	cf := filepath.Join(p.DS.Dir, datasets.CandidatesFile)
 	for i, cid := range p.CID {
 		r, ok := crow[cid]
 		if !ok {
@@ -214,7 +215,7 @@ func Retrieve(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, o
 		return nil, err
 	}
 
-	dsName := p.DS.Name
+	dsName := p.DS.Name()
 	batch := make([]Ranking, 0, 256)
 	flush := func(force bool) error {
 		if len(batch) == 0 || (!force && len(batch) < cap(batch)) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval/metrics"
 	"github.com/lair-ir/lair/eval/search"
 	"github.com/lair-ir/lair/tables"
@@ -45,28 +46,28 @@ type EvalConfig struct {
 // and qrels files. Per-query rows go to cfg.PerQueryPath as they are
 // produced; memory holds one batch of rankings and the aggregates. It
 // returns the metric rows.
-func EvaluateRankings(ctx context.Context, rankings []string, datasets []*Dataset, cfg EvalConfig) (ms []tables.Metric, err error) {
+func EvaluateRankings(ctx context.Context, rankings []string, dss []*datasets.Dataset, cfg EvalConfig) (ms []tables.Metric, err error) {
 	specs, err := metrics.ParseAll(cfg.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]*Dataset{}
+	byName := map[string]*datasets.Dataset{}
 	var names []string
-	for _, ds := range datasets {
-		byName[ds.Name] = ds
-		names = append(names, ds.Name)
+	for _, ds := range dss {
+		byName[ds.Name()] = ds
+		names = append(names, ds.Name())
 	}
 	slices.Sort(names)
 	// candidate languages, for the top-10 language mix
 	candLang := map[string]string{}
 	langSet := map[string]bool{}
 	pools := map[string]map[string]int{}
-	for _, ds := range datasets {
-		pools[ds.Name] = map[string]int{}
+	for _, ds := range dss {
+		pools[ds.Name()] = map[string]int{}
 		for _, c := range ds.Candidates {
 			candLang[c.CID] = c.Lang
 			langSet[c.Lang] = true
-			pools[ds.Name][c.Lang]++
+			pools[ds.Name()][c.Lang]++
 		}
 	}
 	var langs []string

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/evaltest"
 	"github.com/lair-ir/lair/eval/stats"
@@ -30,7 +31,7 @@ func makeMetrics(t *testing.T, dir string) {
 	if err := ds.Write(dsDir); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := eval.LoadDataset(dsDir)
+	loaded, err := datasets.ReadChecked(dsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func makeMetrics(t *testing.T, dir string) {
 		}
 		rankings = append(rankings, path)
 	}
-	m, err := eval.EvaluateRankings(context.Background(), rankings, []*eval.Dataset{loaded}, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true,
+	m, err := eval.EvaluateRankings(context.Background(), rankings, []*datasets.Dataset{loaded}, eval.EvalConfig{Metrics: eval.DefaultLAReQAMetrics, Bias: true,
 		PerQueryPath: filepath.Join(dir, "per_query.parquet")})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/evaltest"
@@ -34,7 +35,7 @@ func pipelineOutputs(t *testing.T) map[string][]byte {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	var datasets []*eval.Dataset
+	var dss []*datasets.Dataset
 	var rankings []string
 	for di, spec := range []struct {
 		name  string
@@ -46,11 +47,11 @@ func pipelineOutputs(t *testing.T) map[string][]byte {
 		if err := sd.Write(dsDir); err != nil {
 			t.Fatal(err)
 		}
-		ds, err := eval.LoadDataset(dsDir)
+		ds, err := datasets.ReadChecked(dsDir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		datasets = append(datasets, ds)
+		dss = append(dss, ds)
 		p := eval.Prepare(ds)
 		for ri, r := range pipelineRuns {
 			emb := sd.Embed(12, 0.9-0.3*r.alpha, 0.6*(1-r.alpha), uint64(10*r.seed+di))
@@ -72,7 +73,7 @@ func pipelineOutputs(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ds := range datasets {
+	for _, ds := range dss {
 		p := eval.Prepare(ds)
 		opt := eval.RetrieveOptions{RunID: "bm25", K: 30, CrossK: 8, Threads: 2, QueryBlock: 16}
 		perLang, pooled, err := eval.BM25Scorers(p, bm25.DefaultParams, nil, 2)
@@ -90,7 +91,7 @@ func pipelineOutputs(t *testing.T) map[string][]byte {
 
 	evalDir := filepath.Join(dir, "eval")
 	os.MkdirAll(evalDir, 0o755)
-	mp, pqp := evaluatePipeline(t, ctx, rankings, datasets, evalDir)
+	mp, pqp := evaluatePipeline(t, ctx, rankings, dss, evalDir)
 
 	out := map[string][]byte{}
 	dump := func(name, path string, hash bool) {

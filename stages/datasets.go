@@ -222,7 +222,7 @@ func leakageStage() *pipeline.StageType {
 			if err != nil {
 				return err
 			}
-			ps, err := pairs.ReadFile(ctx, pin.Path(datasets.PairsFile))
+			ps, err := pairs.Read(pin.Dir)
 			if err != nil {
 				return err
 			}
@@ -240,7 +240,7 @@ func leakageStage() *pipeline.StageType {
 			if err != nil {
 				return err
 			}
-			if err := leakage.WriteReport(filepath.Join(sc.OutDir, "check.json"), rep); err != nil {
+			if err := leakage.WriteReport(sc.OutDir, rep); err != nil {
 				return err
 			}
 			for _, e := range rep.Examples {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/encoder/encode"
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/modelgen"
@@ -93,11 +94,11 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	queries, err := tables.Read[tables.Query](din.Path("queries.parquet"))
+	queries, err := datasets.ReadQueries(din.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	cands, err := tables.Read[tables.Candidate](din.Path("candidates.parquet"))
+	cands, err := datasets.ReadCandidates(din.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -139,7 +140,7 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	n := len(queries) + len(cands)
 	e := &tables.Embeddings{IDs: make([]string, 0, n), Roles: make([]string, 0, n), Langs: make([]string, 0, n),
-		Dim: dim, Vectors: append(qv, cv...), ModelKey: m.Hash, License: datasetLicense(din.Dir)}
+		Dim: dim, Vectors: append(qv, cv...), ModelKey: m.Hash, License: datasets.License(din.Dir)}
 	for _, q := range queries {
 		e.IDs, e.Roles, e.Langs = append(e.IDs, q.QID), append(e.Roles, tables.RoleQuery), append(e.Langs, q.Lang)
 	}
@@ -198,11 +199,11 @@ func runModelGenerate(ctx context.Context, sc *pipeline.StageContext) error {
 		Intermediate: p.Int("intermediate"), MaxPositions: p.Int("max_positions"), VocabSize: p.Int("vocab_size"),
 		Seed: uint64(p.Int("seed"))}
 	for _, in := range sc.InputsOf(pipeline.KindDataset) {
-		qs, err := tables.Read[tables.Query](in.Path("queries.parquet"))
+		qs, err := datasets.ReadQueries(in.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}
-		cs, err := tables.Read[tables.Candidate](in.Path("candidates.parquet"))
+		cs, err := datasets.ReadCandidates(in.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}

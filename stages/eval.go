@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/pipeline"
@@ -114,7 +115,7 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	ds, err := eval.LoadDataset(dsIn.Dir)
+	ds, err := datasets.ReadChecked(dsIn.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -146,17 +147,17 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 
 	runID := evalRunID(sc, embIn.Stage)
-	sc.Progress.Start("retrieve "+ds.Name, int64(len(ds.Queries)))
+	sc.Progress.Start("retrieve "+ds.Name(), int64(len(ds.Queries)))
 	ropt := evalRetrieveOptions(sc, runID)
-	ropt.License = datasetLicense(dsIn.Dir)
+	ropt.License = datasets.License(dsIn.Dir)
 	st, err := eval.RetrieveToFile(ctx, p, scorer, scorer, ropt, filepath.Join(sc.OutDir, eval.RankingsFile))
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name, "rows", st.Rows, "skipped_no_relevant", st.NoRel,
+	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name(), "rows", st.Rows, "skipped_no_relevant", st.NoRel,
 		"degenerate_queries", badQ, "degenerate_passages", badC)
-	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": []string{ds.Name},
-		"model_key": modelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasetLicense(dsIn.Dir),
+	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": []string{ds.Name()},
+		"model_key": modelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasets.License(dsIn.Dir),
 		"degenerate_embeddings": map[string]any{"queries": badQ, "passages": badC, "ids": badIDs}})
 }
 
@@ -172,7 +173,7 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 	var names, licenses []string
 	rows := map[string]map[string]int{}
 	for _, in := range sc.InputsOf(pipeline.KindDataset) {
-		ds, err := eval.LoadDataset(in.Dir)
+		ds, err := datasets.ReadChecked(in.Dir)
 		if err != nil {
 			w.Close()
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
@@ -197,17 +198,17 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 		if slices.Contains(settings, eval.Mono) || slices.Contains(settings, eval.Cross) {
 			passes++
 		}
-		sc.Progress.Start("bm25 "+ds.Name, int64(passes*len(ds.Queries)))
+		sc.Progress.Start("bm25 "+ds.Name(), int64(passes*len(ds.Queries)))
 		st, err := eval.Retrieve(ctx, prep, perLang, pooled, opt, w.Write)
 		if err != nil {
 			w.Close()
-			return fmt.Errorf("stage %s: %s: %w", sc.Name, ds.Name, err)
+			return fmt.Errorf("stage %s: %s: %w", sc.Name, ds.Name(), err)
 		}
-		names = append(names, ds.Name)
-		if l := datasetLicense(in.Dir); l != "" {
-			licenses = append(licenses, ds.Name+": "+l)
+		names = append(names, ds.Name())
+		if l := datasets.License(in.Dir); l != "" {
+			licenses = append(licenses, ds.Name()+": "+l)
 		}
-		rows[ds.Name] = st.Rows
+		rows[ds.Name()] = st.Rows
 	}
 	w.SetLicense(strings.Join(licenses, "; "))
 	if err := w.Close(); err != nil {
@@ -243,17 +244,17 @@ func evalStage(name, doc string, defMetrics []string, depth int, bias bool) *pip
 
 func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
-	var datasets []*eval.Dataset
+	var dss []*datasets.Dataset
 	meta := map[string]string{}
 	var licenses []string
 	for _, in := range sc.InputsOf(pipeline.KindDataset) {
-		ds, err := eval.LoadDataset(in.Dir)
+		ds, err := datasets.ReadChecked(in.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}
-		datasets = append(datasets, ds)
-		if l := datasetLicense(in.Dir); l != "" {
-			licenses = append(licenses, ds.Name+": "+l)
+		dss = append(dss, ds)
+		if l := datasets.License(in.Dir); l != "" {
+			licenses = append(licenses, ds.Name()+": "+l)
 		}
 	}
 	if len(licenses) > 0 {
@@ -273,7 +274,7 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	p := sc.Params
 	sc.Progress.Start("evaluate", int64(len(paths)))
-	m, err := eval.EvaluateRankings(ctx, paths, datasets, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
+	m, err := eval.EvaluateRankings(ctx, paths, dss, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
 		RunDepth: p.Int("run_depth"), RunSettings: p.Strings("run_settings"), RunsDir: filepath.Join(sc.OutDir, "runs"),
 		PerQueryPath: filepath.Join(sc.OutDir, tables.PerQueryFile), PerQueryMeta: meta})
 	if err != nil {
@@ -444,21 +445,6 @@ func degenerateNote(dir string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s: %d queries, %d passages", m.RunID, m.Degenerate.Queries, m.Degenerate.Passages)
-}
-
-// datasetLicense returns the license in a dataset artifact's meta.json ("" if none).
-func datasetLicense(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
-	if err != nil {
-		return ""
-	}
-	var m struct {
-		License string `json:"license"`
-	}
-	if json.Unmarshal(b, &m) != nil {
-		return ""
-	}
-	return m.License
 }
 
 func evalWriteJSON(path string, v any) error {

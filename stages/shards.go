@@ -152,11 +152,11 @@ func runCorpusShard(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: %w", sc.Name, &miracl.MissingCorpusError{Dir: dir, Langs: []string{lang}})
 	}
 	// The language's queries and qrels.
-	qs, err := tables.Read[tables.Query](in.Path(datasets.QueriesFile))
+	qs, err := datasets.ReadQueries(in.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	qrels, err := tables.Read[tables.Qrel](in.Path(datasets.QrelsFile))
+	qrels, err := datasets.ReadQrels(in.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -172,13 +172,13 @@ func runCorpusShard(ctx context.Context, sc *pipeline.StageContext) error {
 	meta := datasets.Meta{Dataset: miracl.Name, Languages: []string{lang}, License: miracl.License, Counts: map[string]int64{},
 		Notes: []string{fmt.Sprintf("shard %d of %d of the %s corpus (docids hashed with FNV-1a)", shard, shards, lang)}}
 	kv := meta.TableMeta()
-	if err := tables.Write(filepath.Join(sc.OutDir, datasets.QueriesFile), qs, kv); err != nil {
+	if err := datasets.WriteQueries(sc.OutDir, qs, kv); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(sc.OutDir, datasets.QrelsFile), qrels, kv); err != nil {
+	if err := datasets.WriteQrels(sc.OutDir, qrels, kv); err != nil {
 		return err
 	}
-	cw, err := miracl.NewCandidateWriter(filepath.Join(sc.OutDir, datasets.CandidatesFile), kv)
+	cw, err := datasets.CreateCandidates(sc.OutDir, kv)
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	queries, err := tables.Read[tables.Query](din.Path(datasets.QueriesFile))
+	queries, err := datasets.ReadQueries(din.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -244,7 +244,7 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	defer enc.Close()
 	p := sc.Params
-	ncand, err := parquetRows(din.Path(datasets.CandidatesFile))
+	ncand, err := datasets.CountCandidates(din.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -276,7 +276,7 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	err = write(tables.RoleQuery, p.String("query_prefix"), ids, langs, texts)
 	if err == nil {
-		err = tables.ReadBatches(din.Path(datasets.CandidatesFile), max(1, p.Int("chunk")), func(cs []tables.Candidate) error {
+		err = datasets.ReadCandidateBatches(din.Dir, max(1, p.Int("chunk")), func(cs []tables.Candidate) error {
 			ids, langs, texts = ids[:0], langs[:0], texts[:0]
 			for _, c := range cs {
 				ids, langs, texts = append(ids, c.CID), append(langs, c.Lang), append(texts, c.Text)
@@ -303,24 +303,6 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	return nil
 }
 
-// parquetRows returns the number of rows of a Parquet file.
-func parquetRows(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	return pf.NumRows(), nil
-}
-
 func gatherStage() *pipeline.StageType {
 	return &pipeline.StageType{
 		Name:    "retrieve/gather",
@@ -343,7 +325,7 @@ func runGather(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	qrels, err := tables.Read[tables.Qrel](din.Path(datasets.QrelsFile))
+	qrels, err := datasets.ReadQrels(din.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -466,10 +448,10 @@ func shardQueries(dir string) (si shardInfo, qs []tables.Query, rels map[string]
 	if !ok {
 		return si, nil, nil, fmt.Errorf("%s has no %s: the dataset input must come from corpus/shard", dir, shardInfoFile)
 	}
-	if qs, err = tables.Read[tables.Query](filepath.Join(dir, datasets.QueriesFile)); err != nil {
+	if qs, err = datasets.ReadQueries(dir); err != nil {
 		return si, nil, nil, err
 	}
-	qrels, err := tables.Read[tables.Qrel](filepath.Join(dir, datasets.QrelsFile))
+	qrels, err := datasets.ReadQrels(dir)
 	if err != nil {
 		return si, nil, nil, err
 	}
@@ -647,8 +629,8 @@ func bm25StatsStage() *pipeline.StageType {
 }
 
 // readCandidateTerms analyzes a shard's candidates batch by batch.
-func readCandidateTerms(path string, threads int, fn func(cs []tables.Candidate, terms [][]string) error) error {
-	return tables.ReadBatches(path, 4096, func(cs []tables.Candidate) error {
+func readCandidateTerms(dir string, threads int, fn func(cs []tables.Candidate, terms [][]string) error) error {
+	return datasets.ReadCandidateBatches(dir, 4096, func(cs []tables.Candidate) error {
 		texts, langs := make([]string, len(cs)), make([]string, len(cs))
 		for i, c := range cs {
 			texts[i], langs[i] = c.Text, c.Lang
@@ -672,7 +654,7 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}
-		q, err := tables.Read[tables.Qrel](in.Path(datasets.QrelsFile))
+		q, err := datasets.ReadQrels(in.Dir)
 		if err != nil {
 			return err
 		}
@@ -687,7 +669,7 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 			stats[si.Lang] = &bm25.Stats{DF: map[string]int64{}}
 		}
 		tot.Shards[si.Lang]++
-		err = readCandidateTerms(in.Path(datasets.CandidatesFile), max(1, sc.Env.Threads), func(cs []tables.Candidate, terms [][]string) error {
+		err = readCandidateTerms(in.Dir, max(1, sc.Env.Threads), func(cs []tables.Candidate, terms [][]string) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -738,9 +720,9 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 	sc.Log.Info("bm25 statistics", "languages", len(stats), "judged_passages", len(relCands), "qrels_not_in_corpus", nq-len(qrels))
 	for _, w := range []func() error{
 		func() error { return tables.Write(filepath.Join(sc.OutDir, bm25StatsFile), rows, nil) },
-		func() error { return tables.Write(filepath.Join(sc.OutDir, datasets.QueriesFile), queries, nil) },
-		func() error { return tables.Write(filepath.Join(sc.OutDir, datasets.QrelsFile), qrels, nil) },
-		func() error { return tables.Write(filepath.Join(sc.OutDir, datasets.CandidatesFile), relCands, nil) },
+		func() error { return datasets.WriteQueries(sc.OutDir, queries, nil) },
+		func() error { return datasets.WriteQrels(sc.OutDir, qrels, nil) },
+		func() error { return datasets.WriteCandidates(sc.OutDir, relCands, nil) },
 		func() error { return evalWriteJSON(filepath.Join(sc.OutDir, bm25StatsMeta), tot) },
 	} {
 		if err := w(); err != nil {
@@ -773,7 +755,7 @@ func readBM25Stats(dir, lang string) (*bm25.Stats, []tables.Candidate, error) {
 			st.DF[r.Term] = r.DF
 		}
 	}
-	cands, err := tables.Read[tables.Candidate](filepath.Join(dir, datasets.CandidatesFile))
+	cands, err := datasets.ReadCandidates(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -828,7 +810,7 @@ func runBM25Shard(ctx context.Context, sc *pipeline.StageContext) error {
 	qTerms := bm25.Tokenize(qText, qLang, threads)
 	var ids []string
 	var terms [][]string
-	if err := readCandidateTerms(filepath.Join(shardDir, datasets.CandidatesFile), threads, func(cs []tables.Candidate, t [][]string) error {
+	if err := readCandidateTerms(shardDir, threads, func(cs []tables.Candidate, t [][]string) error {
 		for _, c := range cs {
 			ids = append(ids, strings.Clone(c.CID))
 		}

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/lair-ir/lair/batching"
+	"github.com/lair-ir/lair/datasets/pairs"
 	"github.com/lair-ir/lair/pipeline"
-	"github.com/lair-ir/lair/tables"
 )
 
 func registerTraining(r *pipeline.Registry) {
@@ -48,7 +48,7 @@ func runBatchesPlan(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	pairs, err := tables.Read[tables.Pair](in.Path("pairs.parquet"))
+	ps, err := pairs.Read(in.Dir)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func runBatchesPlan(ctx context.Context, sc *pipeline.StageContext) error {
 		Epochs: p.Int("epochs"), Seed: int64(p.Int("seed")), DropLast: p.Bool("drop_last"),
 		CrossMode: p.String("cross_mode"), ProportionalBy: p.String("proportional_by"),
 	}
-	plan, err := batching.Build(pairs, cfg)
+	plan, err := batching.Build(ps, cfg)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}

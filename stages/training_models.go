@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/lair-ir/lair/batching"
+	"github.com/lair-ir/lair/datasets/pairs"
 	"github.com/lair-ir/lair/encoder/backend"
 	"github.com/lair-ir/lair/encoder/tiny"
 	"github.com/lair-ir/lair/encoder/train"
@@ -53,13 +54,13 @@ func runTinyModel(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	pairs, err := tables.Read[tables.Pair](in.Path("pairs.parquet"))
+	ps, err := pairs.Read(in.Dir)
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	texts := []string{"Query: ", "Passage: "}
-	for _, p := range pairs {
+	for _, p := range ps {
 		if p.Split != "train" {
 			continue
 		}
@@ -71,7 +72,7 @@ func runTinyModel(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 	}
 	if len(seen) == 0 {
-		return fmt.Errorf("stage %s: %s has no split=train pairs to learn a vocabulary from", sc.Name, in.Path("pairs.parquet"))
+		return fmt.Errorf("stage %s: %s has no split=train pairs to learn a vocabulary from", sc.Name, pairs.Path(in.Dir))
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -209,12 +210,12 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	var val []train.Batch
 	if pin := sc.InputsOf(pipeline.KindPairs); len(pin) > 0 {
-		pairs, err := tables.Read[tables.Pair](pin[0].Path("pairs.parquet"))
+		ps, err := pairs.Read(pin[0].Dir)
 		if err != nil {
 			return err
 		}
 		var vp []tables.Pair
-		for _, pr := range pairs {
+		for _, pr := range ps {
 			if pr.Split == "validation" {
 				vp = append(vp, pr)
 			}

@@ -152,6 +152,19 @@ func Read[T any](path string) ([]T, error) {
 	return rows, nil
 }
 
+// NumRows returns the number of rows of a Parquet file, from its footer.
+func NumRows(path string) (int64, error) {
+	f, pf, openErr, parseErr := openParquet(path)
+	if openErr != nil {
+		return 0, openErr
+	}
+	if parseErr != nil {
+		return 0, fmt.Errorf("read %s: %w", path, parseErr)
+	}
+	defer f.Close()
+	return pf.NumRows(), nil
+}
+
 // Metadata returns a Parquet file's key/value metadata.
 func Metadata(path string) (map[string]string, error) {
 	f, pf, openErr, parseErr := openParquet(path)

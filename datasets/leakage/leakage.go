@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -281,11 +282,28 @@ func byteLen(s string, n int) int {
 	return len(s)
 }
 
-// WriteReport writes check.json.
-func WriteReport(path string, r *Report) error {
+// ReportFile is the file of a check artifact that holds the Report.
+const ReportFile = "check.json"
+
+// WriteReport writes the report (check.json) into the check artifact dir.
+func WriteReport(dir string, r *Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(dir, ReportFile), append(b, '\n'), 0o644)
+}
+
+// ReadReport reads the report of the check artifact in dir.
+func ReadReport(dir string) (*Report, error) {
+	path := filepath.Join(dir, ReportFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
 }

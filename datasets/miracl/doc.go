@@ -5,8 +5,8 @@
 // corpus, not redistributed here, is read in its official layout
 // <corpus_dir>/<lang>/docs-*.jsonl.gz (lines {"docid","title","text"}; the
 // Hugging Face directory names miracl-corpus-v1.0-<lang> work too) as a
-// stream: passages go through a CandidateWriter that flushes a Parquet row
-// group every RowGroupRows rows, so memory stays bounded for any corpus size.
+// stream: passages go through a datasets.CandidateWriter that flushes a Parquet row
+// group every datasets.RowGroupRows rows, so memory stays bounded for any corpus size.
 // Without a corpus, Prepare fails with a MissingCorpusError that says where
 // to put it, unless TopicsOnly is set.
 package miracl

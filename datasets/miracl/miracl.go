@@ -11,14 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/lair-ir/lair/tables"
 )
@@ -277,77 +273,6 @@ func ParseCorpusLine(b []byte) (Doc, error) {
 		d.Title = *l.Title
 	}
 	return d, nil
-}
-
-// CandidateWriter writes candidates.parquet incrementally, one row group
-// per RowGroupRows rows, so a corpus of any size needs bounded memory.
-type CandidateWriter struct {
-	f     *os.File
-	w     *parquet.GenericWriter[tables.Candidate]
-	buf   []tables.Candidate
-	path  string
-	Count int64
-}
-
-// RowGroupRows is the row group size of streamed candidate files.
-const RowGroupRows = 50_000
-
-// NewCandidateWriter creates path with the given key/value metadata.
-func NewCandidateWriter(path string, meta map[string]string) (*CandidateWriter, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	opts := []parquet.WriterOption{parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}), parquet.MaxRowsPerRowGroup(RowGroupRows)}
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		opts = append(opts, parquet.KeyValueMetadata(k, meta[k]))
-	}
-	return &CandidateWriter{f: f, path: path, w: parquet.NewGenericWriter[tables.Candidate](f, opts...)}, nil
-}
-
-// Write adds one candidate.
-func (cw *CandidateWriter) Write(c tables.Candidate) error {
-	cw.buf = append(cw.buf, c)
-	cw.Count++
-	if len(cw.buf) == 1024 {
-		return cw.flush()
-	}
-	return nil
-}
-
-func (cw *CandidateWriter) flush() error {
-	if len(cw.buf) == 0 {
-		return nil
-	}
-	if _, err := cw.w.Write(cw.buf); err != nil {
-		return fmt.Errorf("write %s: %w", cw.path, err)
-	}
-	clear(cw.buf)
-	cw.buf = cw.buf[:0]
-	return nil
-}
-
-// Close finishes the file.
-func (cw *CandidateWriter) Close() error {
-	err := cw.flush()
-	if cerr := cw.w.Close(); err == nil {
-		err = cerr
-	}
-	if serr := cw.f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := cw.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", cw.path, err)
-	}
-	return nil
 }
 
 // Candidate converts a passage of a language into a candidates row: text

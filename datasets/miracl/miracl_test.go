@@ -135,10 +135,11 @@ func TestCorpus(t *testing.T) {
 
 func TestStreamingRowGroups(t *testing.T) {
 	corpus := t.TempDir()
-	n := 2*RowGroupRows + 10
+	n := 2*datasets.RowGroupRows + 10
 	writeCorpus(t, corpus, []string{"yo"}, n, func(_ string, i int) string { return fmt.Sprintf("%d#0", i) })
-	out := filepath.Join(t.TempDir(), "c.parquet")
-	cw, err := NewCandidateWriter(out, map[string]string{"license": License})
+	outDir := t.TempDir()
+	out := datasets.CandidatesPath(outDir)
+	cw, err := datasets.CreateCandidates(outDir, map[string]string{"license": License})
 	if err != nil {
 		t.Fatal(err)
 	}

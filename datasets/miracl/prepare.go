@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/lair-ir/lair/datasets"
@@ -88,13 +87,13 @@ func Prepare(ctx context.Context, langs []string, files map[string]Files, opt Op
 	meta.Counts["queries"] = int64(len(queries))
 	meta.Counts["qrels"] = int64(len(qrels))
 	kv := meta.TableMeta()
-	if err := tables.Write(filepath.Join(outDir, datasets.QueriesFile), queries, kv); err != nil {
+	if err := datasets.WriteQueries(outDir, queries, kv); err != nil {
 		return meta, err
 	}
-	if err := tables.Write(filepath.Join(outDir, datasets.QrelsFile), qrels, kv); err != nil {
+	if err := datasets.WriteQrels(outDir, qrels, kv); err != nil {
 		return meta, err
 	}
-	cw, err := NewCandidateWriter(filepath.Join(outDir, datasets.CandidatesFile), kv)
+	cw, err := datasets.CreateCandidates(outDir, kv)
 	if err != nil {
 		return meta, err
 	}

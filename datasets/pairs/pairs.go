@@ -228,6 +228,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// Read reads the pairs of the pairs artifact in dir (as Write wrote them;
+// rows are not validated again: use ReadFile for a user's file).
+func Read(dir string) ([]tables.Pair, error) {
+	return tables.Read[tables.Pair](filepath.Join(dir, datasets.PairsFile))
+}
+
+// Path is the pairs table of the pairs artifact in dir, for messages.
+func Path(dir string) string { return filepath.Join(dir, datasets.PairsFile) }
+
 // Write writes a pairs artifact (pairs.parquet, meta.json) into dir. The
 // meta's counts are filled from the pairs.
 func Write(dir string, pairs []tables.Pair, meta datasets.Meta) error {

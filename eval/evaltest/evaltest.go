@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -68,13 +68,13 @@ func (ds *Dataset) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(dir, "queries.parquet"), ds.Queries, nil); err != nil {
+	if err := datasets.WriteQueries(dir, ds.Queries, nil); err != nil {
 		return err
 	}
-	if err := tables.Write(filepath.Join(dir, "candidates.parquet"), ds.Candidates, nil); err != nil {
+	if err := datasets.WriteCandidates(dir, ds.Candidates, nil); err != nil {
 		return err
 	}
-	return tables.Write(filepath.Join(dir, "qrels.parquet"), ds.Qrels, nil)
+	return datasets.WriteQrels(dir, ds.Qrels, nil)
 }
 
 // Embed makes embeddings for every query and candidate: a group vector
