@@ -32,12 +32,19 @@ func TestTrainDeviceNotAvailable(t *testing.T) {
 			}
 		}
 	}
-	// The checkpoint folder does not depend on the device: a run
-	// checkpointed on one device resumes on the other.
-	a := stageCtx(t, trainContrastiveStage(), map[string]any{"device": "cpu"}, ghost, "")
-	b := stageCtx(t, trainContrastiveStage(), map[string]any{"device": "cuda"}, ghost, "")
-	c := stageCtx(t, trainContrastiveStage(), map[string]any{"lr": 1e-3}, ghost, "")
-	if checkpointKey(a) != checkpointKey(b) || checkpointKey(a) == checkpointKey(c) {
-		t.Errorf("checkpoint keys: cpu %s cuda %s lr %s", checkpointKey(a), checkpointKey(b), checkpointKey(c))
+	// Checkpoints are named by the instance key: a run resumes only the
+	// instance it was killed in (another device is another instance).
+	cache := t.TempDir()
+	a := stageCtx(t, trainContrastiveStage(), map[string]any{"device": "cpu"}, ghost, cache)
+	b := stageCtx(t, trainContrastiveStage(), map[string]any{"device": "cuda"}, ghost, cache)
+	if got := checkpointDir(a); got != filepath.Join(cache, "train", a.Key) {
+		t.Errorf("checkpoint dir %s, want %s/train/<instance key %s>", got, cache, a.Key)
+	}
+	if checkpointDir(a) == checkpointDir(b) {
+		t.Errorf("cpu and cuda instances share checkpoint dir %s", checkpointDir(a))
+	}
+	a.Key = ""
+	if got := checkpointDir(a); got != "" {
+		t.Errorf("checkpoint dir without an instance key: %s, want none", got)
 	}
 }

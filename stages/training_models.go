@@ -2,14 +2,11 @@ package stages
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/lair-ir/lair/batching"
 	"github.com/lair-ir/lair/datasets/pairs"
@@ -128,26 +125,16 @@ func trainContrastiveStage() *pipeline.StageType {
 	}
 }
 
-// checkpointKey hashes what determines a training run: stage type and
-// version, resolved parameters and input keys.
-func checkpointKey(sc *pipeline.StageContext) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s@%s\n", sc.Type.Name, sc.Type.Version)
-	keys := make([]string, 0, len(sc.Params))
-	for k := range sc.Params {
-		keys = append(keys, k)
+// checkpointDir is where an instance keeps its checkpoints: named by the
+// instance key (sc.Key), so a run resumes exactly the instance it was
+// killed in, and any change of type version, parameter (device and
+// max_minutes included) or input starts afresh. "" (no checkpoints)
+// without a cache directory or a key.
+func checkpointDir(sc *pipeline.StageContext) string {
+	if sc.Env.CacheDir == "" || sc.Key == "" {
+		return ""
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if k == "max_minutes" || k == "device" {
-			continue // a time limit does not change the run's steps; a run checkpointed on one device resumes on the other
-		}
-		fmt.Fprintf(h, "%s=%v\n", k, sc.Params[k])
-	}
-	for _, a := range sc.Inputs {
-		fmt.Fprintf(h, "input %s %s\n", a.Kind, a.Key)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	return filepath.Join(sc.Env.CacheDir, "train", sc.Key)
 }
 
 // Precisions of train/contrastive.
@@ -197,8 +184,8 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 	cfg.MaxSteps, cfg.MaxMinutes, cfg.EvalEvery = p.Int("max_steps"), p.Float("max_minutes"), p.Int("eval_every")
 	cfg.Patience, cfg.ValMaxPairs, cfg.CheckpointEvery = p.Int("patience"), p.Int("val_max_pairs"), p.Int("checkpoint_every")
 	cfg.Log = sc.Log
-	if sc.Env.CacheDir != "" && cfg.CheckpointEvery > 0 {
-		cfg.CheckpointDir = filepath.Join(sc.Env.CacheDir, "train", checkpointKey(sc))
+	if cfg.CheckpointEvery > 0 {
+		cfg.CheckpointDir = checkpointDir(sc)
 	}
 	if sc.Progress != nil {
 		total := len(plan)

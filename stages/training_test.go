@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lair-ir/lair/batching"
+	"github.com/lair-ir/lair/encoder/train"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/tables"
 )
@@ -29,7 +30,12 @@ func stageCtx(t *testing.T, typ *pipeline.StageType, params map[string]any, inpu
 		p[k] = v
 	}
 	out := t.TempDir()
-	return &pipeline.StageContext{Name: typ.Name, Type: typ, Params: p, Inputs: inputs, OutDir: out, Env: pipeline.Env{CacheDir: cache}}
+	// The key as the planner makes it (no KeyParams here).
+	var keys []string
+	for _, a := range inputs {
+		keys = append(keys, a.Key)
+	}
+	return &pipeline.StageContext{Name: typ.Name, Key: pipeline.KeyOf(typ, p, keys), Type: typ, Params: p, Inputs: inputs, OutDir: out, Env: pipeline.Env{CacheDir: cache}}
 }
 
 func synthPairs() []tables.Pair {
@@ -96,21 +102,51 @@ func TestTrainingStagesEndToEnd(t *testing.T) {
 	if err := runTrainContrastive(kctx, tsc); err == nil {
 		t.Fatal("killed run succeeded")
 	}
-	// ...is resumed by a new run with a fresh output directory.
-	tsc2 := stageCtx(t, trainContrastiveStage(), params, inputs, cache)
-	if err := runTrainContrastive(ctx, tsc2); err != nil {
-		t.Fatal(err)
+	// The checkpoint is named by the instance key, nothing else.
+	if _, err := os.Stat(filepath.Join(cache, "train", tsc.Key, train.CheckpointFile)); err != nil {
+		t.Fatalf("no checkpoint under the instance key %s: %v", tsc.Key, err)
 	}
-	var summary struct {
+	type summaryJSON struct {
 		Steps    int `json:"steps"`
 		Resumed  int `json:"resumed_from_step"`
 		BestStep int `json:"best_step"`
 	}
-	js, err := os.ReadFile(filepath.Join(tsc2.OutDir, "training.json"))
-	if err != nil {
+	readSummary := func(sc *pipeline.StageContext) (summaryJSON, []byte) {
+		t.Helper()
+		js, err := os.ReadFile(filepath.Join(sc.OutDir, "training.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s summaryJSON
+		if err := json.Unmarshal(js, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s, js
+	}
+	// Another instance (another key: max_steps 4) shares the cache but not
+	// the checkpoint: it starts at step 0 (resuming the killed run's step
+	// 6 checkpoint would overshoot its 4 steps) and leaves that one alone.
+	other := map[string]any{"max_steps": 4}
+	for k, v := range params {
+		other[k] = v
+	}
+	osc := stageCtx(t, trainContrastiveStage(), other, inputs, cache)
+	if osc.Key == tsc.Key {
+		t.Fatal("max_steps does not change the key")
+	}
+	if err := runTrainContrastive(ctx, osc); err != nil {
 		t.Fatal(err)
 	}
-	json.Unmarshal(js, &summary)
+	if s, js := readSummary(osc); s.Resumed != 0 || s.Steps != 4 {
+		t.Errorf("another instance's summary %s: want 4 steps from 0", js)
+	}
+	// ...and the killed instance is resumed by a new run with a fresh
+	// output directory.
+	tsc2 := stageCtx(t, trainContrastiveStage(), params, inputs, cache)
+	if err := runTrainContrastive(ctx, tsc2); err != nil {
+		t.Fatal(err)
+	}
+	summary, js := readSummary(tsc2)
 	if summary.Resumed != 6 || summary.Steps != len(bf.Batches) {
 		t.Errorf("summary %s: want resume from 6 and %d steps", js, len(bf.Batches))
 	}
