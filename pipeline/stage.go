@@ -138,9 +138,9 @@ type Env struct {
 	Mirror   string // dataset mirror: a directory or base URL ("" = official URLs)
 	CacheDir string // download and embedding caches
 	Threads  int    // CPU threads a stage may use
-	// Backend is the GoMLX backend that training stages use (the
-	// GOMLX_BACKEND syntax, e.g. "go:parallelism=16"); "" lets the stage
-	// choose. It changes speed, not results, so it is not in any key.
+	// Backend is the GoMLX backend that stages running GoMLX on device
+	// cpu use (training, and encoding with backend gomlx; the GOMLX_BACKEND
+	// syntax, e.g. "go:parallelism=16"); "" lets the stage choose. It changes speed, not results, so it is not in any key.
 	Backend string
 }
 

@@ -74,7 +74,8 @@ func openEncoder(sc *pipeline.StageContext, modelDir string) (*model.Model, *enc
 		threads = sc.Env.Threads
 	}
 	opt := encode.Options{Pooling: p.String("pooling"), Normalize: p.Bool("normalize"), MaxLength: p.Int("max_length"),
-		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"), Log: sc.Log}
+		BatchSize: p.Int("batch_size"), Threads: threads, Device: p.String("device"), Backend: p.String("backend"),
+		GoMLXConfig: sc.Env.Backend, Log: sc.Log}
 	if sc.Env.CacheDir != "" {
 		opt.CacheDir = filepath.Join(sc.Env.CacheDir, "embeddings")
 	}

@@ -9,9 +9,9 @@ import (
 	"github.com/lair-ir/lair/pipeline"
 )
 
-// TestTrainDeviceNotAvailable: device cuda without a usable plugin, and
-// precision bf16, fail with one clear error before any input is read (the
-// inputs here do not exist).
+// TestTrainDeviceNotAvailable: device cuda without a usable plugin fails
+// with one clear error before any input is read (the inputs here do not
+// exist).
 func TestTrainDeviceNotAvailable(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "xla_cuda_plugin.so")
 	t.Setenv("LAIR_PJRT_PLUGIN", missing)
@@ -22,7 +22,6 @@ func TestTrainDeviceNotAvailable(t *testing.T) {
 	}{
 		{map[string]any{"device": "cuda"}, []string{"stage train/contrastive: device cuda is not available: the PJRT plugin " + missing +
 			" named by $LAIR_PJRT_PLUGIN does not exist"}},
-		{map[string]any{"precision": "bf16"}, []string{"precision bf16 is not supported yet", "use precision: fp32"}},
 	} {
 		sc := stageCtx(t, trainContrastiveStage(), tc.params, ghost, t.TempDir())
 		err := runTrainContrastive(context.Background(), sc)

@@ -113,7 +113,7 @@ func trainContrastiveStage() *pipeline.StageType {
 				Doc: "cpu: GoMLX's pure-Go backend; cuda: GoMLX's XLA backend through a PJRT CUDA plugin ($LAIR_PJRT_PLUGIN, " +
 					"$PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla or JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so; see `lair doctor`)"},
 			{Name: "precision", Type: pipeline.TypeString, Default: precisionFP32, Enum: []string{precisionFP32, precisionBF16},
-				Doc: "fp32: float32 weights and activations (on cuda XLA uses TF32 tensor cores for float32 matmuls); bf16: not supported yet (an error)"},
+				Doc: "fp32: float32 weights and activations (on cuda XLA uses TF32 tensor cores for float32 matmuls); bf16: mixed precision, every MatMul of the graph in bfloat16 (operands cast, product cast back to float32), weights, optimizer state, norms, softmax, loss and the exported model in float32"},
 		},
 		Inputs: []pipeline.Input{
 			{Kind: pipeline.KindBatches, Doc: "batch plan (batches.arrow)"},
@@ -145,10 +145,6 @@ const (
 
 func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 	// The device is checked before any data is read or model loaded.
-	if p := sc.Params.String("precision"); p != precisionFP32 {
-		return fmt.Errorf("stage %s: precision %s is not supported yet: onnx-gomlx runs the graph in the dtype of the "+
-			"model's initializers (float32); use precision: fp32", sc.Name, p)
-	}
 	choice, err := backend.Resolve(backend.Options{Device: sc.Params.String("device"), Config: sc.Env.Backend})
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
@@ -214,6 +210,9 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
+	if err := mdl.SetPrecision(train.Precision(p.String("precision"))); err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
+	}
 	be, err := backend.Open(choice)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
@@ -223,7 +222,7 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 		return err
 	}
 	if sc.Log != nil {
-		sc.Log.Info("training", "backend", choice.String(), "params", mdl.NumParams(), "steps", len(plan), "validation_batches", len(val), "checkpoints", cfg.CheckpointDir)
+		sc.Log.Info("training", "backend", choice.String(), "precision", string(mdl.Precision), "bf16_matmuls", mdl.MixedMatMuls, "params", mdl.NumParams(), "steps", len(plan), "validation_batches", len(val), "checkpoints", cfg.CheckpointDir)
 	}
 	res, err := tr.Run(ctx, plan, val)
 	if err != nil {
@@ -236,7 +235,7 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 		return err
 	}
 	summary := map[string]any{"steps": res.Steps, "best_step": res.BestStep, "stopped_by": res.StoppedBy,
-		"resumed_from_step": res.Resumed, "params": mdl.NumParams()}
+		"resumed_from_step": res.Resumed, "params": mdl.NumParams(), "precision": string(mdl.Precision)}
 	if !math.IsNaN(res.BestValLoss) && !math.IsInf(res.BestValLoss, 0) {
 		summary["best_val_loss"] = res.BestValLoss
 	}

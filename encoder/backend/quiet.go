@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 func newQuiet(config string) (compute.Backend, error) {
 	name, opts, _ := strings.Cut(config, ":")
 	if name != "go" {
-		return compute.NewWithConfig(config)
+		return newWithConfig(config)
 	}
 	par := -1
 	var rest []string
@@ -29,22 +30,33 @@ func newQuiet(config string) (compute.Backend, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return compute.NewWithConfig(config) // the backend's own error
+			return newWithConfig(config) // the backend's own error
 		}
 		par = n
 	}
 	if par < 0 {
-		return compute.NewWithConfig(config)
+		return newWithConfig(config)
 	}
-	b, err := compute.NewWithConfig(name + ":" + strings.Join(rest, ","))
+	b, err := newWithConfig(name + ":" + strings.Join(rest, ","))
 	if err != nil {
 		return nil, err
 	}
 	if !setParallelism(b, par) {
 		b.Finalize()
-		return compute.NewWithConfig(config)
+		return newWithConfig(config)
 	}
 	return b, nil
+}
+
+// newWithConfig is compute.NewWithConfig with its panics (an unknown
+// backend name panics in GoMLX) turned into errors.
+func newWithConfig(config string) (b compute.Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("%v (set $%s, or the stage's backend, to a configuration such as %q)", r, EnvGoMLX, DefaultGo)
+		}
+	}()
+	return compute.NewWithConfig(config)
 }
 
 // setParallelism calls b.Workers.SetMaxParallelism(n) when b has such a

@@ -58,3 +58,12 @@ func TestResolveConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBackendIsAnError: GoMLX panics on an unknown backend name;
+// lair reports it as an error that says what to set.
+func TestUnknownBackendIsAnError(t *testing.T) {
+	b, err := newQuiet("nosuch:x=1")
+	if err == nil || b != nil || !strings.Contains(err.Error(), `"nosuch"`) || !strings.Contains(err.Error(), "$GOMLX_BACKEND") {
+		t.Errorf("newQuiet(nosuch:x=1) = %v, %v", b, err)
+	}
+}

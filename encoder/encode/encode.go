@@ -36,7 +36,11 @@ type Options struct {
 	// Plugin is an explicit PJRT plugin for BackendGoMLX on cuda ("" =
 	// $LAIR_PJRT_PLUGIN and the usual places; see package backend).
 	Plugin string
-	Lib    string // ONNX Runtime library ("" = ort.DefaultLibraryPath)
+	// GoMLXConfig is the GoMLX backend configuration for BackendGoMLX on
+	// device cpu (GOMLX_BACKEND syntax; "" = $GOMLX_BACKEND, else
+	// backend.DefaultGo).
+	GoMLXConfig string
+	Lib         string // ONNX Runtime library ("" = ort.DefaultLibraryPath)
 	// CacheDir is the root of the embedding cache (Env.CacheDir/embeddings);
 	// "" disables caching.
 	CacheDir string
@@ -88,7 +92,7 @@ func New(m *model.Model, opt Options) (*Encoder, error) {
 	case BackendORT:
 	case BackendGoMLX:
 		var err error
-		if choice, err = backend.Resolve(backend.Options{Device: opt.Device, Plugin: opt.Plugin}); err != nil {
+		if choice, err = backend.Resolve(backend.Options{Device: opt.Device, Plugin: opt.Plugin, Config: opt.GoMLXConfig}); err != nil {
 			return nil, fmt.Errorf("encode: backend gomlx: %w", err)
 		}
 	default:

@@ -73,4 +73,10 @@ func TestGoMLXBackendErrors(t *testing.T) {
 	if !errors.As(err, &na) || !strings.Contains(err.Error(), "encode: backend gomlx: device cuda is not available: the PJRT plugin "+missing) {
 		t.Errorf("cuda without plugin: %v", err)
 	}
+	// The stage's GoMLX configuration (pipeline.Env.Backend) reaches the
+	// backend: a bad one is named in the error.
+	_, err = encode.New(m, encode.Options{Backend: encode.BackendGoMLX, GoMLXConfig: "nosuch:x=1", MaxLength: 32})
+	if err == nil || !strings.Contains(err.Error(), `"nosuch:x=1"`) {
+		t.Errorf("GoMLXConfig nosuch:x=1: %v", err)
+	}
 }

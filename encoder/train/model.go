@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/onnx-gomlx/onnx"
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
 
+	"github.com/lair-ir/lair/encoder/backend"
 	"github.com/lair-ir/lair/encoder/graphout"
 	"github.com/lair-ir/lair/encoder/onnxpb"
 
@@ -21,19 +22,15 @@ import (
 )
 
 // DefaultBackend is the GoMLX backend configuration used when GOMLX_BACKEND
-// is unset. parallelism=16 avoids the pure-Go backend's deadlock on 2 cores
-// (parallelism=2 can hang: "all goroutines are asleep").
-const DefaultBackend = "go:parallelism=16"
+// is unset (backend.DefaultGo: parallelism=2 on 2 cores can deadlock).
+const DefaultBackend = backend.DefaultGo
 
-// NewBackend returns the GoMLX backend: $GOMLX_BACKEND, else DefaultBackend.
+// NewBackend returns the pure-Go GoMLX backend: $GOMLX_BACKEND, else
+// DefaultBackend. Stages choose theirs through package backend.
 func NewBackend() (compute.Backend, error) {
-	cfg := os.Getenv("GOMLX_BACKEND")
-	if cfg == "" {
-		cfg = DefaultBackend
-	}
-	b, err := compute.NewWithConfig(cfg)
+	b, _, err := backend.New(backend.Options{Device: backend.CPU})
 	if err != nil {
-		return nil, fmt.Errorf("train: GoMLX backend %q: %w", cfg, err)
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	return b, nil
 }
@@ -66,6 +63,12 @@ type Model struct {
 	// sparse (lazy) AdamW through the training view (see sparseView); empty
 	// when the graph has none.
 	Sparse []SparseTable
+	// Precision is the number format of the training graph's matrix
+	// products (SetPrecision; "" and FP32 mean float32). MixedMatMuls
+	// counts the MatMuls that run in bfloat16 under BF16.
+	Precision    Precision
+	MixedMatMuls int
+
 	// view is the graph the training steps run when Sparse is not empty:
 	// the ONNX graph with the tables' Gathers replaced by graph inputs.
 	view onnx.Model

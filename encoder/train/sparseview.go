@@ -34,13 +34,9 @@ const onnxProtoName = "protos.ModelProto"
 // the copy: nothing in it reads them. ok is false when the graph has no such
 // Gather (the model then trains densely).
 func sparseView(data []byte, trainable func(onnxName string) (int, bool)) (view []byte, tables []SparseTable, err error) {
-	mt, err := protoregistry.GlobalTypes.FindMessageByName(onnxProtoName)
+	msg, err := parseModelProto(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: onnx-gomlx's %s is not registered: %w", onnxProtoName, err)
-	}
-	msg := mt.New()
-	if err := proto.Unmarshal(data, msg.Interface()); err != nil {
-		return nil, nil, fmt.Errorf("train: parse ONNX: %w", err)
+		return nil, nil, err
 	}
 	graph := msg.Mutable(field(msg, "graph")).Message()
 	nodes := graph.Mutable(field(graph, "node")).List()
@@ -137,6 +133,20 @@ func sparseView(data []byte, trainable func(onnxName string) (int, bool)) (view 
 		return nil, nil, fmt.Errorf("train: write the sparse training view: %w", err)
 	}
 	return view, tables, nil
+}
+
+// parseModelProto decodes an ONNX file into onnx-gomlx's ModelProto
+// message, for edits through protobuf reflection.
+func parseModelProto(data []byte) (protoreflect.Message, error) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(onnxProtoName)
+	if err != nil {
+		return nil, fmt.Errorf("train: onnx-gomlx's %s is not registered: %w", onnxProtoName, err)
+	}
+	msg := mt.New()
+	if err := proto.Unmarshal(data, msg.Interface()); err != nil {
+		return nil, fmt.Errorf("train: parse ONNX: %w", err)
+	}
+	return msg, nil
 }
 
 // gatherAxis is the Gather node's axis attribute (0 when absent).
