@@ -39,6 +39,7 @@ STEPS=${BENCH_STEPS:-30}
 # BENCH_DEVICE=cpu and BENCH_MODEL="--layers 1 --hidden 32 --heads 2 --intermediate 64"
 # run every part on the CPU with a tiny model: a check of the script itself.
 DEVICE=${BENCH_DEVICE:-cuda}
+PRECISION=${BENCH_PRECISION:-fp32} # bf16: mixed precision training
 MODEL_FLAGS=${BENCH_MODEL:---layers 12 --hidden 768 --heads 12 --intermediate 3072 --vocab-size 250002}
 WARMUP=${BENCH_WARMUP:-5}
 BATCH=100
@@ -160,7 +161,7 @@ if [ "$GPU" = yes ]; then
   cp bench/gpu/gpu.yaml "$WORK/gpu.yaml" # its run records go to $WORK/.lair
   t0=$(date +%s)
   mem_run "$WORK/mem_lair.txt" timeout ${BENCH_RUN_TIMEOUT:-300} "$LAIR" run "$WORK/gpu.yaml" --store "$WORK/store" --jobs 1 \
-    --set model="$WORK/xlmr-base" --set steps="$STEPS" --set device="$DEVICE" >>"$OUT/run.log" 2>&1
+    --set model="$WORK/xlmr-base" --set steps="$STEPS" --set device="$DEVICE" --set precision="$PRECISION" >>"$OUT/run.log" 2>&1
   rc=$?
   log "lair run exit $rc after $(( $(date +%s) - t0 )) s"
   [ "$rc" -ne 0 ] && GPU=failed
@@ -184,7 +185,7 @@ if [ "$GPU" = yes ]; then
 fi
 
 # 7. the table
-"$PY" - "$OUT" "$WARMUP" "$BATCH" "${R[gpu]} (device $DEVICE)" "${R[graphs]}" "${R[lair_mem]:-}" "${R[anchor_mem]:-}" "$GPU" "$STEPS" \
+"$PY" - "$OUT" "$WARMUP" "$BATCH" "${R[gpu]} (device $DEVICE, precision $PRECISION)" "${R[graphs]}" "${R[lair_mem]:-}" "${R[anchor_mem]:-}" "$GPU" "$STEPS" \
   >"$OUT/table.md" 2>>"$OUT/run.log" <<'EOF' || {
 import csv, json, os, sys
 out, warm, batch, gpu, graphs, lmem, amem, state, steps = sys.argv[1:10]

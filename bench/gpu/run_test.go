@@ -47,7 +47,7 @@ func TestRunSkipsGPUPartsWithoutGPU(t *testing.T) {
 		"| train pairs/s | skipped (no GPU) | skipped (no GPU) | - |",
 		"| GPU memory, max used | skipped (no GPU) | skipped (no GPU) | - |",
 		"| encode texts/s (backend gomlx, 13,014 XQuAD-R candidates) | skipped (no GPU) | - | - |",
-		"GPU: none (device cuda);",
+		"GPU: none (device cuda, precision fp32);",
 		"Exporter graphs: skipped: BENCH_GRAPHS=0.",
 	} {
 		if !strings.Contains(string(table), want) {
