@@ -1,25 +1,6 @@
-// Package doctor implements `lair doctor [DAG]`: what this machine offers
-// lair, and whether a DAG's stages can run on it.
-//
-// The steps:
-//
-//  1. Gather probes the machine through Probes (the real one in the
-//     command, fakes in tests): lair and Go versions, the store, cache and
-//     mirror, the ONNX Runtime library (path, version, execution
-//     providers), GoMLX's registered backends, the PJRT plugins found and
-//     every place looked at (package encoder/backend), and the GPUs seen.
-//     It also resolves each device once: cpu and cuda for GoMLX, cpu and
-//     cuda for ONNX Runtime.
-//  2. Write renders that as plain text.
-//  3. Check walks a planned DAG and, for every stage instance that names a
-//     device or backend (train/contrastive: device; encode and
-//     encode/shard: backend and device), says whether this machine offers it, with the reason when
-//     not. Main exits with code 2 when any instance cannot run.
 package doctor
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -270,54 +251,6 @@ func Check(plan *pipeline.Plan, m Machine) []Finding {
 		out = append(out, f)
 	}
 	return out
-}
-
-// Main runs `lair doctor [--pjrt-plugin FILE] [DAG [--set NAME=VALUE]...]`. It returns a
-// UsageError-wrapped error (exit 2) when a DAG stage cannot run here.
-func Main(ctx context.Context, args []string, stdout io.Writer, reg *pipeline.Registry, env pipeline.Env, lairVersion string,
-	load func(path string, set map[string]string) (*pipeline.Plan, error), usage func(format string, a ...any) error) error {
-	fs := flag.NewFlagSet("lair doctor", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	plugin := fs.String("pjrt-plugin", "", "PJRT plugin file for device cuda (default $"+backend.EnvPlugin+", then the usual places)")
-	set := map[string]string{}
-	fs.Func("set", "override a DAG param: NAME=VALUE; repeatable", func(s string) error {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("--set %q: want NAME=VALUE", s)
-		}
-		set[k] = v
-		return nil
-	})
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "usage: lair doctor [--pjrt-plugin FILE] [DAG [--set NAME=VALUE]...]\n\nPrints what this machine offers lair; given a DAG, checks that every stage's device and backend are available (exit 2 when not).")
-		fs.PrintDefaults()
-	}
-	var pos []string // flags may come before or after the DAG
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return err
-			}
-			return usage("%v", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
-	}
-	if len(pos) > 1 {
-		return usage("usage: lair doctor [--pjrt-plugin FILE] [DAG [--set NAME=VALUE]...]")
-	}
-	var plan *pipeline.Plan
-	var dag string
-	if len(pos) == 1 {
-		dag = pos[0]
-		var err error
-		if plan, err = load(dag, set); err != nil {
-			return err
-		}
-	}
-	return Doctor(stdout, HostProbes(lairVersion, *plugin), env, dag, plan, usage)
 }
 
 // Doctor writes what the machine of p offers and, when plan is not nil,
