@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/lair-ir/lair/batching"
 	"github.com/lair-ir/lair/datasets/pairs"
@@ -108,7 +109,7 @@ func trainContrastiveStage() *pipeline.StageType {
 			{Name: "eval_every", Type: pipeline.TypeInt, Default: 0, Doc: "validate every N steps (0 = 10 times per run)"},
 			{Name: "patience", Type: pipeline.TypeInt, Default: d.Patience, Doc: "early stopping: validations without improvement (0 = off)"},
 			{Name: "val_max_pairs", Type: pipeline.TypeInt, Default: d.ValMaxPairs, Doc: "validation pairs used (0 = all)"},
-			{Name: "checkpoint_every", Type: pipeline.TypeInt, Default: d.CheckpointEvery, Doc: "steps between checkpoints (0 = none)"},
+			{Name: "checkpoint_every", Type: pipeline.TypeInt, Default: d.CheckpointEvery, Doc: "steps between checkpoints (0 = none); at most one per 30 s of training"},
 			{Name: "device", Type: pipeline.TypeString, Default: backend.CPU, Enum: backend.Devices,
 				Doc: "cpu: GoMLX's pure-Go backend; cuda: GoMLX's XLA backend through a PJRT CUDA plugin ($LAIR_PJRT_PLUGIN, " +
 					"$PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla or JAX's jax_plugins/xla_cuda*/xla_cuda_plugin.so; see `lair doctor`)"},
@@ -137,6 +138,11 @@ func checkpointDir(sc *pipeline.StageContext) string {
 	return filepath.Join(sc.Env.CacheDir, "train", sc.Key)
 }
 
+// trainCheckpointInterval is the least wall time between two checkpoints
+// of train/contrastive (see train.Config.CheckpointInterval): a killed run
+// loses at most about this much training.
+const trainCheckpointInterval = 30 * time.Second
+
 // Precisions of train/contrastive.
 const (
 	precisionFP32 = "fp32"
@@ -144,6 +150,12 @@ const (
 )
 
 func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
+	return trainContrastive(ctx, sc, trainCheckpointInterval)
+}
+
+// trainContrastive runs train/contrastive with at most one checkpoint per
+// ckInterval (0: every checkpoint_every steps).
+func trainContrastive(ctx context.Context, sc *pipeline.StageContext, ckInterval time.Duration) error {
 	// The device is checked before any data is read or model loaded.
 	choice, err := backend.Resolve(backend.Options{Device: sc.Params.String("device"), Config: sc.Env.Backend})
 	if err != nil {
@@ -182,6 +194,10 @@ func runTrainContrastive(ctx context.Context, sc *pipeline.StageContext) error {
 	cfg.Log = sc.Log
 	if cfg.CheckpointEvery > 0 {
 		cfg.CheckpointDir = checkpointDir(sc)
+		// At most one checkpoint per ckInterval: the tiny model's 50-step
+		// checkpoints came every ~0.5 s and took half of a quickstart
+		// training's wall time.
+		cfg.CheckpointInterval = ckInterval
 	}
 	if sc.Progress != nil {
 		total := len(plan)

@@ -99,7 +99,7 @@ func TestTrainingStagesEndToEnd(t *testing.T) {
 	tsc := stageCtx(t, trainContrastiveStage(), params, inputs, cache)
 	kctx, cancel := context.WithCancel(ctx)
 	tsc.Progress = &cancelAt{n: 7, cancel: cancel}
-	if err := runTrainContrastive(kctx, tsc); err == nil {
+	if err := trainContrastive(kctx, tsc, 0); err == nil { // 0: a checkpoint every checkpoint_every steps, however fast
 		t.Fatal("killed run succeeded")
 	}
 	// The checkpoint is named by the instance key, nothing else.
@@ -143,7 +143,7 @@ func TestTrainingStagesEndToEnd(t *testing.T) {
 	// ...and the killed instance is resumed by a new run with a fresh
 	// output directory.
 	tsc2 := stageCtx(t, trainContrastiveStage(), params, inputs, cache)
-	if err := runTrainContrastive(ctx, tsc2); err != nil {
+	if err := trainContrastive(ctx, tsc2, 0); err != nil {
 		t.Fatal(err)
 	}
 	summary, js := readSummary(tsc2)

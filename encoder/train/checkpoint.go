@@ -126,10 +126,16 @@ func saveCheckpoint(dir string, t *Trainer, st *state) error {
 	binary.Write(w, binary.LittleEndian, uint64(len(js)))
 	w.Write(js)
 	buf := make([]byte, 4)
+	chunk := make([]byte, 0, 1<<16) // little-endian floats, encoded a chunk at a time
 	for _, d := range datas {
-		for _, x := range d {
-			binary.LittleEndian.PutUint32(buf, math.Float32bits(x))
-			w.Write(buf)
+		for len(d) > 0 {
+			n := min(len(d), cap(chunk)/4)
+			chunk = chunk[:0]
+			for _, x := range d[:n] {
+				chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(x))
+			}
+			w.Write(chunk)
+			d = d[n:]
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -185,15 +191,15 @@ func loadCheckpoint(dir string, t *Trainer) (*state, error) {
 		return nil, bad(err.Error())
 	}
 	tens := map[string][]float32{}
-	buf := make([]byte, 4)
 	for _, ti := range h.Tensors {
 		if r.Len() < 4*ti.Size {
 			return nil, bad("truncated tensors")
 		}
 		d := make([]float32, ti.Size)
+		raw := make([]byte, 4*ti.Size)
+		io.ReadFull(r, raw)
 		for i := range d {
-			io.ReadFull(r, buf)
-			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf))
+			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 		}
 		tens[ti.Name] = d
 	}

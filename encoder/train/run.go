@@ -54,12 +54,20 @@ func (t *Trainer) Run(ctx context.Context, plan []PlannedBatch, val []Batch) (*R
 		best = st.Best
 	}
 	start := time.Now()
+	lastCk := start // a resumed run has just read its checkpoint
 	saveCk := func() error {
 		if cfg.CheckpointDir == "" {
 			return nil
 		}
+		if cfg.CheckpointInterval > 0 && time.Since(lastCk) < cfg.CheckpointInterval {
+			return nil // too soon: a killed run replays these steps, with the same result
+		}
 		st.Best = best
-		return saveCheckpoint(cfg.CheckpointDir, t, st)
+		if err := saveCheckpoint(cfg.CheckpointDir, t, st); err != nil {
+			return err
+		}
+		lastCk = time.Now()
+		return nil
 	}
 	validate := func(k int) (stop bool, err error) {
 		if len(val) == 0 {

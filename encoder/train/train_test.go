@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/tables"
@@ -269,5 +270,39 @@ func TestEarlyStoppingKeepsBestAndSurvivesResume(t *testing.T) {
 	}
 	if res2.Steps != res.Steps || res2.StoppedBy != "early_stopping" {
 		t.Errorf("restart: %d steps (%s), first run %d", res2.Steps, res2.StoppedBy, res.Steps)
+	}
+}
+
+// A checkpoint due less than CheckpointInterval after the last one (or the
+// start) is skipped, and skipping changes nothing in the weights.
+func TestCheckpointIntervalSkipsCheckpoints(t *testing.T) {
+	dir := staticModel(t, 16)
+	plan := synthPlan(20, 6)
+	val := []Batch{synthPlan(1, 6)[0].Batch}
+	run := func(interval time.Duration) (*Trainer, string) {
+		cfg := testConfig()
+		cfg.CheckpointDir = filepath.Join(t.TempDir(), "ck")
+		cfg.CheckpointInterval = interval
+		tr := newTestTrainer(t, dir, cfg)
+		if _, err := tr.Run(context.Background(), plan, val); err != nil {
+			t.Fatal(err)
+		}
+		return tr, filepath.Join(cfg.CheckpointDir, CheckpointFile)
+	}
+	every, path := run(0)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("interval 0: %v, want a checkpoint", err)
+	}
+	spaced, path := run(time.Hour)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("interval 1h: stat %s: %v, want no checkpoint written", path, err)
+	}
+	a, b := weights(every), weights(spaced)
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatalf("weight %s[%d]: %v with checkpoints, %v without", every.model.Trainable[i].Path(), j, a[i][j], b[i][j])
+			}
+		}
 	}
 }
