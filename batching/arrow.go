@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -125,6 +126,23 @@ type File struct {
 	Meta    map[string]string // schema metadata (the plan's parameters)
 	Batches []ReadBatch
 }
+
+// Write writes the batch plan artifact into dir: batches.arrow, plus
+// stats.parquet and stats.json (WriteStats).
+func Write(dir string, p *Plan) error {
+	if err := WriteArrow(filepath.Join(dir, FileName), p); err != nil {
+		return err
+	}
+	return WriteStats(dir, p)
+}
+
+// Read reads the plan (batches.arrow) of the batch plan artifact in dir.
+func Read(dir string) (*File, error) {
+	return ReadArrow(filepath.Join(dir, FileName))
+}
+
+// Path is the plan file of the batch plan artifact in dir, for messages.
+func Path(dir string) string { return filepath.Join(dir, FileName) }
 
 // ReadArrow reads a batches.arrow file.
 func ReadArrow(path string) (*File, error) {

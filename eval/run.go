@@ -8,24 +8,8 @@ import (
 
 	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval/metrics"
-	"github.com/lair-ir/lair/eval/search"
 	"github.com/lair-ir/lair/tables"
 )
-
-// RetrieveToFile runs Retrieve and writes the rows to a rankings file.
-func RetrieveToFile(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, opt RetrieveOptions, path string) (*RetrieveStats, error) {
-	w, err := CreateRankings(path)
-	if err != nil {
-		return nil, err
-	}
-	w.SetLicense(opt.License)
-	st, err := Retrieve(ctx, p, perLang, pooled, opt, w.Write)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	return st, w.Close()
-}
 
 // EvalConfig configures EvaluateRankings.
 type EvalConfig struct {

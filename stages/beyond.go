@@ -65,10 +65,9 @@ func runFuse(ctx context.Context, sc *pipeline.StageContext) error {
 	var runIDs []string
 	datasetSets := make([]map[string]bool, len(arts))
 	for i, a := range arts {
-		path := a.Path(eval.RankingsFile)
-		inputs[i].Path = path
+		inputs[i].Path = eval.RankingsPath(a.Dir)
 		datasetSets[i] = map[string]bool{}
-		err := eval.ReadRankings(path, func(batch []eval.Ranking) error {
+		err := eval.ReadRankingsArtifact(a.Dir, func(batch []eval.Ranking) error {
 			inputs[i].Rows = append(inputs[i].Rows, batch...)
 			for _, r := range batch {
 				datasetSets[i][r.Dataset] = true
@@ -104,7 +103,7 @@ func runFuse(ctx context.Context, sc *pipeline.StageContext) error {
 	if runID == "" {
 		runID = strings.Join(runIDs, "+")
 	}
-	w, err := eval.CreateRankings(filepath.Join(sc.OutDir, eval.RankingsFile))
+	w, err := eval.CreateRankingsArtifact(sc.OutDir)
 	if err != nil {
 		return err
 	}
@@ -118,7 +117,7 @@ func runFuse(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	sc.Log.Info("fused", "run_id", runID, "inputs", len(inputs), "datasets", common, "rows", st.Rows,
 		"relevant_unretrieved", st.Unretrieved)
-	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "inputs": runIDs,
+	return eval.WriteRankingsMeta(sc.OutDir, map[string]any{"run_id": runID, "inputs": runIDs,
 		"datasets": common, "method": p.String("method"), "rows": st.Rows, "relevant_unretrieved": st.Unretrieved})
 }
 
@@ -165,12 +164,7 @@ func runDebias(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: want one embeddings input from stage %q (the fit set) and one other (to transform), got %d and %d: check needs and fit",
 			sc.Name, fitName, len(fitArt), len(applyArt))
 	}
-	read := func(a pipeline.Artifact) (*tables.Embeddings, string, error) {
-		path := a.Path(tables.EmbeddingsArrow)
-		e, err := tables.ReadEmbeddings(path)
-		return e, path, err
-	}
-	fit, fitPath, err := read(fitArt[0])
+	fit, fitPath, err := tables.ReadEmbeddingsArtifact(fitArt[0].Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -179,7 +173,7 @@ func runDebias(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	fit = nil
-	in, inPath, err := read(applyArt[0])
+	in, inPath, err := tables.ReadEmbeddingsArtifact(applyArt[0].Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -194,7 +188,7 @@ func runDebias(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	sc.Log.Info("debiased", "method", m.Method, "fit_languages", m.Langs, "rows", st.Rows, "zero_vectors", st.Zero, "fallback_rows", st.Fallback)
-	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"method": m.Method, "fit_stage": fitArt[0].Stage,
+	return tables.WriteEmbeddingsMeta(sc.OutDir, map[string]any{"method": m.Method, "fit_stage": fitArt[0].Stage,
 		"fit_languages": m.Langs, "directions": len(m.Directions), "rows": st.Rows, "zero_vectors": st.Zero, "fallback_rows": st.Fallback})
 }
 

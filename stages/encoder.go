@@ -2,10 +2,8 @@ package stages
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -164,9 +162,8 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 		sc.Log.Info("encoded", "role", s.role, "texts", s.st.Texts, "unique", s.st.Unique, "cached", s.st.Cached,
 			"encoded", s.st.Encoded, "tokens", s.st.Tokens, "padded", s.st.Padded, "model_s", s.st.Model.Seconds(), "wall_s", s.st.Wall.Seconds())
 	}
-	meta, _ := json.MarshalIndent(map[string]any{"model_key": m.Hash, "dim": dim, "queries": qst, "passages": cst,
-		"degenerate": degenerate}, "", "  ")
-	return os.WriteFile(filepath.Join(sc.OutDir, "encode_stats.json"), append(meta, '\n'), 0o644)
+	return tables.WriteEncodeStats(sc.OutDir, map[string]any{"model_key": m.Hash, "dim": dim, "queries": qst, "passages": cst,
+		"degenerate": degenerate})
 }
 
 func modelGenerateStage() *pipeline.StageType {
@@ -300,8 +297,7 @@ func runModelLoad(ctx context.Context, sc *pipeline.StageContext) error {
 	if _, isRef, _ := model.ParseRef(ref); !isRef {
 		source = "local folder"
 	}
-	src, _ := json.MarshalIndent(map[string]any{"source": source, "model_hash": m.Hash}, "", "  ")
-	return os.WriteFile(filepath.Join(sc.OutDir, "source.json"), append(src, '\n'), 0o644)
+	return model.WriteSource(sc.OutDir, source, m.Hash)
 }
 
 // zeroDegenerate finds the vectors of e that are all zero or hold a NaN or

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lair-ir/lair/datasets"
+	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/pipeline"
@@ -119,11 +120,7 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	embPath := embIn.Path(tables.EmbeddingsArrow)
-	if _, err := os.Stat(embPath); err != nil {
-		embPath = embIn.Path(tables.EmbeddingsParquet)
-	}
-	emb, err := tables.ReadEmbeddings(embPath)
+	emb, embPath, err := tables.ReadEmbeddingsArtifact(embIn.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -150,13 +147,13 @@ func runRetrieveDense(ctx context.Context, sc *pipeline.StageContext) error {
 	sc.Progress.Start("retrieve "+ds.Name(), int64(len(ds.Queries)))
 	ropt := evalRetrieveOptions(sc, runID)
 	ropt.License = datasets.License(dsIn.Dir)
-	st, err := eval.RetrieveToFile(ctx, p, scorer, scorer, ropt, filepath.Join(sc.OutDir, eval.RankingsFile))
+	st, err := eval.RetrieveToArtifact(ctx, p, scorer, scorer, ropt, sc.OutDir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	sc.Log.Info("retrieved", "run_id", runID, "dataset", ds.Name(), "rows", st.Rows, "skipped_no_relevant", st.NoRel,
 		"degenerate_queries", badQ, "degenerate_passages", badC)
-	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": []string{ds.Name()},
+	return eval.WriteRankingsMeta(sc.OutDir, map[string]any{"run_id": runID, "datasets": []string{ds.Name()},
 		"model_key": modelKey, "rows": st.Rows, "skipped_no_relevant": st.NoRel, "license": datasets.License(dsIn.Dir),
 		"degenerate_embeddings": map[string]any{"queries": badQ, "passages": badC, "ids": badIDs}})
 }
@@ -166,7 +163,7 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 	p := sc.Params
 	params := bm25.Params{K1: p.Float("k1"), B: p.Float("b")}
 	runID := evalRunID(sc, "")
-	w, err := eval.CreateRankings(filepath.Join(sc.OutDir, eval.RankingsFile))
+	w, err := eval.CreateRankingsArtifact(sc.OutDir)
 	if err != nil {
 		return err
 	}
@@ -214,7 +211,7 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), map[string]any{"run_id": runID, "datasets": names, "rows": rows,
+	return eval.WriteRankingsMeta(sc.OutDir, map[string]any{"run_id": runID, "datasets": names, "rows": rows,
 		"k1": params.K1, "b": params.B, "license": strings.Join(licenses, "; ")})
 }
 
@@ -260,9 +257,9 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 	if len(licenses) > 0 {
 		meta["license"] = strings.Join(licenses, "; ")
 	}
-	var paths, degenerate []string
+	var dirs, degenerate []string
 	for _, in := range sc.InputsOf(pipeline.KindRankings) {
-		paths = append(paths, in.Path(eval.RankingsFile))
+		dirs = append(dirs, in.Dir)
 		if d := degenerateNote(in.Dir); d != "" {
 			degenerate = append(degenerate, d)
 		}
@@ -273,15 +270,11 @@ func runEval(ctx context.Context, sc *pipeline.StageContext) error {
 		sc.Log.Warn("rankings with degenerate embeddings", "runs", meta["degenerate_embeddings"])
 	}
 	p := sc.Params
-	sc.Progress.Start("evaluate", int64(len(paths)))
-	m, err := eval.EvaluateRankings(ctx, paths, dss, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
-		RunDepth: p.Int("run_depth"), RunSettings: p.Strings("run_settings"), RunsDir: filepath.Join(sc.OutDir, "runs"),
-		PerQueryPath: filepath.Join(sc.OutDir, tables.PerQueryFile), PerQueryMeta: meta})
+	sc.Progress.Start("evaluate", int64(len(dirs)))
+	m, err := eval.EvaluateArtifact(ctx, dirs, dss, eval.EvalConfig{Metrics: p.Strings("metrics"), Bias: p.Bool("bias"),
+		RunDepth: p.Int("run_depth"), RunSettings: p.Strings("run_settings"), PerQueryMeta: meta}, sc.OutDir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	if err := tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), m, meta); err != nil {
-		return err
 	}
 	sc.Log.Info("evaluated", "metric_rows", len(m))
 	return nil
@@ -336,27 +329,27 @@ func runReport(ctx context.Context, sc *pipeline.StageContext) error {
 		in.LanguageGroups = append(in.LanguageGroups, lg)
 	}
 	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
-		in.MetricsFiles = append(in.MetricsFiles, a.Path("metrics.parquet"))
-		if _, err := os.Stat(a.Path("per_query.parquet")); err == nil {
-			in.PerQueryFiles = append(in.PerQueryFiles, a.Path("per_query.parquet"))
+		in.MetricsFiles = append(in.MetricsFiles, eval.MetricsPath(a.Dir))
+		if pq, ok := eval.PerQueryPath(a.Dir); ok {
+			in.PerQueryFiles = append(in.PerQueryFiles, pq)
 		}
 	}
 	for _, a := range sc.InputsOf(pipeline.KindModel) {
-		if _, err := os.Stat(a.Path("training_log.parquet")); err == nil {
-			in.TrainingLogs = append(in.TrainingLogs, reports.NamedFile{Name: a.Stage, Path: a.Path("training_log.parquet")})
+		if log, ok := model.TrainingLogPath(a.Dir); ok {
+			in.TrainingLogs = append(in.TrainingLogs, reports.NamedFile{Name: a.Stage, Path: log})
 		}
 	}
 	if err := reports.Build(ctx, in, sc.OutDir); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	return writeMTEB(sc, in.MetricsFiles)
+	return writeMTEB(sc)
 }
 
 // writeMTEB writes mteb results files (reports/mteb) into OutDir/mteb.
-func writeMTEB(sc *pipeline.StageContext, metricsFiles []string) error {
+func writeMTEB(sc *pipeline.StageContext) error {
 	var rows []tables.Metric
-	for _, f := range metricsFiles {
-		ms, err := tables.Read[tables.Metric](f)
+	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
+		ms, err := eval.ReadMetrics(a.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}
@@ -416,9 +409,9 @@ func runSweep(ctx context.Context, sc *pipeline.StageContext) error {
 		in.Metrics = append(in.Metrics, spec)
 	}
 	for _, a := range sc.InputsOf(pipeline.KindMetrics) {
-		in.MetricsFiles = append(in.MetricsFiles, a.Path("metrics.parquet"))
-		if _, err := os.Stat(a.Path("per_query.parquet")); err == nil {
-			in.PerQueryFiles = append(in.PerQueryFiles, a.Path("per_query.parquet"))
+		in.MetricsFiles = append(in.MetricsFiles, eval.MetricsPath(a.Dir))
+		if pq, ok := eval.PerQueryPath(a.Dir); ok {
+			in.PerQueryFiles = append(in.PerQueryFiles, pq)
 		}
 	}
 	if err := reports.BuildSweep(ctx, in, sc.OutDir); err != nil {
@@ -430,18 +423,8 @@ func runSweep(ctx context.Context, sc *pipeline.StageContext) error {
 // degenerateNote summarises the degenerate_embeddings of a retrieve
 // stage's meta.json ("" if none): "RUN: Q queries, P passages".
 func degenerateNote(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
-	if err != nil {
-		return ""
-	}
-	var m struct {
-		RunID      string `json:"run_id"`
-		Degenerate struct {
-			Queries  int `json:"queries"`
-			Passages int `json:"passages"`
-		} `json:"degenerate_embeddings"`
-	}
-	if json.Unmarshal(b, &m) != nil || m.Degenerate.Queries+m.Degenerate.Passages == 0 {
+	m, ok, err := eval.ReadRankingsMeta(dir)
+	if !ok || err != nil || m.Degenerate.Queries+m.Degenerate.Passages == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s: %d queries, %d passages", m.RunID, m.Degenerate.Queries, m.Degenerate.Passages)

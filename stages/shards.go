@@ -260,7 +260,7 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 			return err
 		}
 		if w == nil {
-			if w, err = tables.CreateEmbeddings(filepath.Join(sc.OutDir, tables.EmbeddingsArrow), dim, m.Hash); err != nil {
+			if w, err = tables.CreateEmbeddingsArtifact(sc.OutDir, dim, m.Hash); err != nil {
 				return err
 			}
 		}
@@ -343,12 +343,12 @@ func runGather(ctx context.Context, sc *pipeline.StageContext) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, err := tables.MapEmbeddings(in.Path(tables.EmbeddingsArrow))
+		m, err := tables.MapEmbeddingsArtifact(in.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}
 		if w == nil {
-			if w, err = tables.CreateEmbeddings(filepath.Join(sc.OutDir, tables.EmbeddingsArrow), m.Dim, m.ModelKey); err != nil {
+			if w, err = tables.CreateEmbeddingsArtifact(sc.OutDir, m.Dim, m.ModelKey); err != nil {
 				m.Close()
 				return err
 			}
@@ -485,12 +485,12 @@ func runDenseShard(ctx context.Context, sc *pipeline.StageContext) error {
 	if len(shardIn) != 1 || len(gatherIn) != 1 {
 		return fmt.Errorf("stage %s: want one shard embeddings input (encode/shard) and one retrieve/gather input, have %d and %d", sc.Name, len(shardIn), len(gatherIn))
 	}
-	g, err := tables.MapEmbeddings(gatherIn[0].Path(tables.EmbeddingsArrow))
+	g, err := tables.MapEmbeddingsArtifact(gatherIn[0].Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	defer g.Close()
-	sh, err := tables.MapEmbeddings(shardIn[0].Path(tables.EmbeddingsArrow))
+	sh, err := tables.MapEmbeddingsArtifact(shardIn[0].Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -898,7 +898,7 @@ func runMerge(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 		return keys[i].lang < keys[j].lang
 	})
-	w, err := eval.CreateRankings(filepath.Join(sc.OutDir, eval.RankingsFile))
+	w, err := eval.CreateRankingsArtifact(sc.OutDir)
 	if err != nil {
 		return err
 	}
@@ -925,7 +925,7 @@ func runMerge(ctx context.Context, sc *pipeline.StageContext) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return evalWriteJSON(filepath.Join(sc.OutDir, "meta.json"), summary)
+	return eval.WriteRankingsMeta(sc.OutDir, summary)
 }
 
 // readShardHead reads the first row of a per-shard file (its run and language).
@@ -1076,10 +1076,10 @@ func miraclReferenceStage() *pipeline.StageType {
 					tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "ndcg@10", Value: v[0] / float64(n[run]), N: n[run]},
 					tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "r@100", Value: v[1] / float64(n[run]), N: n[run]})
 			}
-			if err := tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), rows, map[string]string{"source": miracl.BaselineSource}); err != nil {
+			if err := eval.WriteMetrics(sc.OutDir, rows, map[string]string{"source": miracl.BaselineSource}); err != nil {
 				return err
 			}
-			return tables.Write(filepath.Join(sc.OutDir, "per_query.parquet"), []tables.PerQuery{}, nil)
+			return eval.WritePerQuery(sc.OutDir, []tables.PerQuery{}, nil)
 		},
 	}
 }
@@ -1101,7 +1101,7 @@ func runMiraclTable(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
 	var all []tables.Metric
 	for _, in := range sc.InputsOf(pipeline.KindMetrics) {
-		ms, err := tables.Read[tables.Metric](in.Path("metrics.parquet"))
+		ms, err := eval.ReadMetrics(in.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
 		}

@@ -3,7 +3,6 @@ package stages
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/lair-ir/lair/batching"
 	"github.com/lair-ir/lair/datasets/pairs"
@@ -69,10 +68,7 @@ func runBatchesPlan(ctx context.Context, sc *pipeline.StageContext) error {
 		return fmt.Errorf("stage %s: the plan has no batches (%d train pairs for strategy %s; are there pairs of that kind with split=train?)",
 			sc.Name, len(plan.Pairs), cfg.Strategy)
 	}
-	if err := batching.WriteArrow(filepath.Join(sc.OutDir, batching.FileName), plan); err != nil {
-		return err
-	}
-	if err := batching.WriteStats(sc.OutDir, plan); err != nil {
+	if err := batching.Write(sc.OutDir, plan); err != nil {
 		return err
 	}
 	if sc.Log != nil {

@@ -2,7 +2,6 @@ package stages
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"github.com/lair-ir/lair/batching"
 	"github.com/lair-ir/lair/datasets/pairs"
 	"github.com/lair-ir/lair/encoder/backend"
+	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/encoder/tiny"
 	"github.com/lair-ir/lair/encoder/train"
 	"github.com/lair-ir/lair/pipeline"
@@ -169,7 +169,7 @@ func trainContrastive(ctx context.Context, sc *pipeline.StageContext, ckInterval
 	if err != nil {
 		return err
 	}
-	bf, err := batching.ReadArrow(bin.Path(batching.FileName))
+	bf, err := batching.Read(bin.Dir)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func trainContrastive(ctx context.Context, sc *pipeline.StageContext, ckInterval
 		plan[i] = pb
 	}
 	if len(plan) == 0 {
-		return fmt.Errorf("stage %s: %s holds no batches", sc.Name, bin.Path(batching.FileName))
+		return fmt.Errorf("stage %s: %s holds no batches", sc.Name, batching.Path(bin.Dir))
 	}
 	p := sc.Params
 	cfg := train.DefaultConfig()
@@ -247,7 +247,7 @@ func trainContrastive(ctx context.Context, sc *pipeline.StageContext, ckInterval
 	if err := tr.Export(sc.OutDir); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	if err := tables.Write(filepath.Join(sc.OutDir, "training_log.parquet"), res.Log, nil); err != nil {
+	if err := model.WriteTrainingLog(sc.OutDir, res.Log); err != nil {
 		return err
 	}
 	summary := map[string]any{"steps": res.Steps, "best_step": res.BestStep, "stopped_by": res.StoppedBy,
@@ -255,8 +255,7 @@ func trainContrastive(ctx context.Context, sc *pipeline.StageContext, ckInterval
 	if !math.IsNaN(res.BestValLoss) && !math.IsInf(res.BestValLoss, 0) {
 		summary["best_val_loss"] = res.BestValLoss
 	}
-	js, _ := json.MarshalIndent(summary, "", "  ")
-	if err := os.WriteFile(filepath.Join(sc.OutDir, "training.json"), append(js, '\n'), 0o644); err != nil {
+	if err := model.WriteTrainingSummary(sc.OutDir, summary); err != nil {
 		return err
 	}
 	if cfg.CheckpointDir != "" {
