@@ -45,7 +45,12 @@ func ReadRankingsArtifact(dir string, fn func(batch []Ranking) error) error {
 // RetrieveToArtifact runs Retrieve and writes the rows to the rankings
 // file of the artifact in dir.
 func RetrieveToArtifact(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, opt RetrieveOptions, dir string) (*RetrieveStats, error) {
-	w, err := CreateRankingsArtifact(dir)
+	return RetrieveToFile(ctx, p, perLang, pooled, opt, RankingsPath(dir))
+}
+
+// RetrieveToFile runs Retrieve and writes the rows to a rankings file.
+func RetrieveToFile(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, opt RetrieveOptions, path string) (*RetrieveStats, error) {
+	w, err := CreateRankings(path)
 	if err != nil {
 		return nil, err
 	}

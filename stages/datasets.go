@@ -46,9 +46,9 @@ func lareqaStage(spec lareqa.Spec, doc string) *pipeline.StageType {
 			}
 			var srcs []download.Source
 			for _, l := range langs {
-				s, ok := download.Lookup(spec.Name, l+".json")
+				s, ok := download.Lookup(spec.Name, lareqa.LangFile(l))
 				if !ok {
-					return fmt.Errorf("%s: no pinned source for %s.json", spec.Name, l)
+					return fmt.Errorf("%s: no pinned source for %s", spec.Name, lareqa.LangFile(l))
 				}
 				srcs = append(srcs, s)
 			}

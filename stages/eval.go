@@ -2,12 +2,9 @@ package stages
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -355,7 +352,7 @@ func writeMTEB(sc *pipeline.StageContext) error {
 		}
 		rows = append(rows, ms...)
 	}
-	paths, unknown, err := mteb.Write(filepath.Join(sc.OutDir, "mteb"), rows)
+	paths, unknown, err := mteb.WriteReport(sc.OutDir, rows)
 	if err != nil {
 		return fmt.Errorf("stage %s: mteb results: %w", sc.Name, err)
 	}
@@ -428,12 +425,4 @@ func degenerateNote(dir string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s: %d queries, %d passages", m.RunID, m.Degenerate.Queries, m.Degenerate.Passages)
-}
-
-func evalWriteJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

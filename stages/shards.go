@@ -2,26 +2,19 @@ package stages
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
-	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/datasets/miracl"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/search"
+	shardpkg "github.com/lair-ir/lair/eval/shard"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/reports"
 	"github.com/lair-ir/lair/tables"
@@ -43,14 +36,6 @@ import (
 //	retrieve/bm25-shard[..]      as dense-shard, BM25 with the global statistics
 //	retrieve/merge               rankings.parquet: merged top-k, rank = 1 + sum of the shards' counts
 
-const (
-	shardInfoFile    = "shard.json"
-	shardRankingFile = "shard_rankings.parquet"
-	gatherMarker     = "gather.json"
-	bm25StatsFile    = "bm25_stats.parquet"
-	bm25StatsMeta    = "bm25_stats.json"
-)
-
 // registerShards registers the sharded-retrieval stages.
 func registerShards(r *pipeline.Registry) {
 	r.Register(corpusShardStage())
@@ -62,31 +47,6 @@ func registerShards(r *pipeline.Registry) {
 	r.Register(mergeStage())
 	r.Register(miraclReferenceStage())
 	r.Register(miraclTableStage())
-}
-
-// shardInfo is shard.json: which shard of which language an artifact is.
-type shardInfo struct {
-	Dataset  string `json:"dataset"`
-	Lang     string `json:"lang"`
-	Shard    int    `json:"shard"`
-	Shards   int    `json:"shards"`
-	Passages int64  `json:"passages"`
-	Files    int    `json:"corpus_files"`
-}
-
-func readShardInfo(dir string) (shardInfo, bool, error) {
-	var si shardInfo
-	b, err := os.ReadFile(filepath.Join(dir, shardInfoFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return si, false, nil
-	}
-	if err != nil {
-		return si, false, err
-	}
-	if err := json.Unmarshal(b, &si); err != nil {
-		return si, false, fmt.Errorf("%s: %w", filepath.Join(dir, shardInfoFile), err)
-	}
-	return si, true, nil
 }
 
 // ShardOf is the shard of a docid among n: FNV-1a of the id, modulo n.
@@ -201,7 +161,7 @@ func runCorpusShard(ctx context.Context, sc *pipeline.StageContext) error {
 		return err
 	}
 	sc.Log.Info("shard written", "lang", lang, "shard", shard, "shards", shards, "passages", cw.Count, "files", len(files))
-	return evalWriteJSON(filepath.Join(sc.OutDir, shardInfoFile), shardInfo{Dataset: miracl.Name, Lang: lang, Shard: shard, Shards: shards, Passages: cw.Count, Files: len(files)})
+	return shardpkg.WriteInfo(sc.OutDir, shardpkg.Info{Dataset: miracl.Name, Lang: lang, Shard: shard, Shards: shards, Passages: cw.Count, Files: len(files)})
 }
 
 // encodeChunk is the number of passages encoded (and held) at a time.
@@ -295,10 +255,10 @@ func runEncodeShard(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	if si, ok, err := readShardInfo(din.Dir); err != nil {
+	if si, ok, err := shardpkg.ReadInfo(din.Dir); err != nil {
 		return err
 	} else if ok {
-		return evalWriteJSON(filepath.Join(sc.OutDir, shardInfoFile), si)
+		return shardpkg.WriteInfo(sc.OutDir, si)
 	}
 	return nil
 }
@@ -395,25 +355,7 @@ func runGather(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 	}
 	sc.Log.Info("gathered", "rows", w.Rows(), "relevant_found", found, "relevant_judged", len(rel))
-	return evalWriteJSON(filepath.Join(sc.OutDir, gatherMarker), map[string]any{"rows": w.Rows(), "relevant_found": found, "relevant_judged": len(rel)})
-}
-
-// shardRow is one row of shard_rankings.parquet: one query's result in
-// one shard.
-type shardRow struct {
-	RunID     string    `parquet:"run_id,dict"`
-	Dataset   string    `parquet:"dataset,dict"`
-	Lang      string    `parquet:"lang,dict"`
-	Shard     int32     `parquet:"shard"`
-	Shards    int32     `parquet:"shards"`
-	Passages  int64     `parquet:"passages"` // passages in the shard
-	QID       string    `parquet:"qid"`
-	RelCIDs   []string  `parquet:"rel_cids,list"`   // the query's relevant passages found in the corpus
-	RelGrades []int32   `parquet:"rel_grades,list"` // their grades
-	RelScores []float32 `parquet:"rel_scores,list"` // their scores
-	RelAhead  []int32   `parquet:"rel_ahead,list"`  // passages of this shard ranked ahead of each
-	TopCIDs   []string  `parquet:"top_cids,list"`
-	TopScores []float32 `parquet:"top_scores,list"`
+	return shardpkg.WriteGather(sc.OutDir, map[string]any{"rows": w.Rows(), "relevant_found": found, "relevant_judged": len(rel)})
 }
 
 var shardSearchParams = []pipeline.Param{
@@ -440,13 +382,9 @@ func denseShardStage() *pipeline.StageType {
 }
 
 // shardQueries reads a shard dataset's queries and their relevant passages.
-func shardQueries(dir string) (si shardInfo, qs []tables.Query, rels map[string][]tables.Qrel, err error) {
-	si, ok, err := readShardInfo(dir)
-	if err != nil {
+func shardQueries(dir string) (si shardpkg.Info, qs []tables.Query, rels map[string][]tables.Qrel, err error) {
+	if si, err = shardpkg.RequireInfo(dir); err != nil {
 		return si, nil, nil, err
-	}
-	if !ok {
-		return si, nil, nil, fmt.Errorf("%s has no %s: the dataset input must come from corpus/shard", dir, shardInfoFile)
 	}
 	if qs, err = datasets.ReadQueries(dir); err != nil {
 		return si, nil, nil, err
@@ -476,7 +414,7 @@ func runDenseShard(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	var shardIn, gatherIn []pipeline.Artifact
 	for _, in := range sc.InputsOf(pipeline.KindEmbeddings) {
-		if _, err := os.Stat(in.Path(gatherMarker)); err == nil {
+		if shardpkg.IsGather(in.Dir) {
 			gatherIn = append(gatherIn, in)
 		} else {
 			shardIn = append(shardIn, in)
@@ -576,10 +514,10 @@ func runDenseShard(ctx context.Context, sc *pipeline.StageContext) error {
 	return writeShardRows(sc, si, int64(len(ids)), qs, relQrels, ths, res)
 }
 
-func writeShardRows(sc *pipeline.StageContext, si shardInfo, passages int64, qs []tables.Query, relQrels [][]tables.Qrel, ths [][]search.IDThreshold, res []search.ShardResult) error {
-	rows := make([]shardRow, len(qs))
+func writeShardRows(sc *pipeline.StageContext, si shardpkg.Info, passages int64, qs []tables.Query, relQrels [][]tables.Qrel, ths [][]search.IDThreshold, res []search.ShardResult) error {
+	rows := make([]shardpkg.Row, len(qs))
 	for q := range qs {
-		r := shardRow{RunID: sc.Params.String("run_id"), Dataset: si.Dataset, Lang: si.Lang, Shard: int32(si.Shard), Shards: int32(si.Shards),
+		r := shardpkg.Row{RunID: sc.Params.String("run_id"), Dataset: si.Dataset, Lang: si.Lang, Shard: int32(si.Shard), Shards: int32(si.Shards),
 			Passages: passages, QID: qs[q].QID, RelAhead: res[q].Ahead}
 		for k, th := range ths[q] {
 			r.RelCIDs = append(r.RelCIDs, th.ID)
@@ -592,26 +530,8 @@ func writeShardRows(sc *pipeline.StageContext, si shardInfo, passages int64, qs 
 		}
 		rows[q] = r
 	}
-	if err := tables.Write(filepath.Join(sc.OutDir, shardRankingFile), rows, nil); err != nil {
-		return err
-	}
 	si.Passages = passages
-	return evalWriteJSON(filepath.Join(sc.OutDir, shardInfoFile), si)
-}
-
-// bm25StatRow is one row of bm25_stats.parquet: a term's document
-// frequency in one language's whole corpus.
-type bm25StatRow struct {
-	Lang string `parquet:"lang,dict"`
-	Term string `parquet:"term"`
-	DF   int64  `parquet:"df"`
-}
-
-// bm25Totals is bm25_stats.json: per language, documents and tokens.
-type bm25Totals struct {
-	Docs   map[string]int64 `json:"docs"`
-	Tokens map[string]int64 `json:"tokens"`
-	Shards map[string]int   `json:"shards"`
+	return shardpkg.WriteRows(sc.OutDir, rows, si)
 }
 
 func bm25StatsStage() *pipeline.StageType {
@@ -642,7 +562,7 @@ func readCandidateTerms(dir string, threads int, fn func(cs []tables.Candidate, 
 func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
 	stats := map[string]*bm25.Stats{}
-	tot := bm25Totals{Docs: map[string]int64{}, Tokens: map[string]int64{}, Shards: map[string]int{}}
+	tot := shardpkg.Totals{Docs: map[string]int64{}, Tokens: map[string]int64{}, Shards: map[string]int{}}
 	var queries []tables.Query
 	var qrels []tables.Qrel
 	var relCands []tables.Candidate
@@ -687,7 +607,7 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 		sc.Progress.Add(1)
 	}
-	var rows []bm25StatRow
+	var rows []shardpkg.StatRow
 	for _, l := range slices.Sorted(func(yield func(string) bool) {
 		for l := range stats {
 			if !yield(l) {
@@ -698,7 +618,7 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 		st := stats[l]
 		tot.Docs[l], tot.Tokens[l] = st.Docs, st.Tokens
 		for t, df := range st.DF {
-			rows = append(rows, bm25StatRow{Lang: l, Term: t, DF: df})
+			rows = append(rows, shardpkg.StatRow{Lang: l, Term: t, DF: df})
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool {
@@ -719,11 +639,10 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 	qrels = slices.DeleteFunc(qrels, func(r tables.Qrel) bool { return !found[r.CID] })
 	sc.Log.Info("bm25 statistics", "languages", len(stats), "judged_passages", len(relCands), "qrels_not_in_corpus", nq-len(qrels))
 	for _, w := range []func() error{
-		func() error { return tables.Write(filepath.Join(sc.OutDir, bm25StatsFile), rows, nil) },
+		func() error { return shardpkg.WriteBM25Stats(sc.OutDir, rows, tot) },
 		func() error { return datasets.WriteQueries(sc.OutDir, queries, nil) },
 		func() error { return datasets.WriteQrels(sc.OutDir, qrels, nil) },
 		func() error { return datasets.WriteCandidates(sc.OutDir, relCands, nil) },
-		func() error { return evalWriteJSON(filepath.Join(sc.OutDir, bm25StatsMeta), tot) },
 	} {
 		if err := w(); err != nil {
 			return err
@@ -734,26 +653,9 @@ func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 }
 
 func readBM25Stats(dir, lang string) (*bm25.Stats, []tables.Candidate, error) {
-	var tot bm25Totals
-	b, err := os.ReadFile(filepath.Join(dir, bm25StatsMeta))
+	st, err := shardpkg.ReadBM25Stats(dir, lang)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := json.Unmarshal(b, &tot); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, bm25StatsMeta), err)
-	}
-	if _, ok := tot.Docs[lang]; !ok {
-		return nil, nil, fmt.Errorf("%s has no statistics for %s: retrieve/bm25-stats must read this language's shards", dir, lang)
-	}
-	st := &bm25.Stats{Docs: tot.Docs[lang], Tokens: tot.Tokens[lang], DF: map[string]int64{}}
-	rows, err := tables.Read[bm25StatRow](filepath.Join(dir, bm25StatsFile))
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, r := range rows {
-		if r.Lang == lang {
-			st.DF[r.Term] = r.DF
-		}
 	}
 	cands, err := datasets.ReadCandidates(dir)
 	if err != nil {
@@ -784,7 +686,7 @@ func runBM25Shard(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
 	var shardDir, statsDir string
 	for _, in := range sc.InputsOf(pipeline.KindDataset) {
-		if _, err := os.Stat(in.Path(bm25StatsMeta)); err == nil {
+		if shardpkg.HasBM25Stats(in.Dir) {
 			statsDir = in.Dir
 		} else {
 			shardDir = in.Dir
@@ -872,18 +774,17 @@ func mergeStage() *pipeline.StageType {
 	}
 }
 
-type runLang struct{ run, lang string }
-
 func runMerge(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
-	groups := map[runLang][]string{} // -> shard files
+	type runLang struct{ run, lang string }
+	groups := map[runLang][]string{} // -> shard artifacts
 	for _, in := range sc.InputsOf(pipeline.KindRankings) {
-		p := in.Path(shardRankingFile)
-		rows, err := readShardHead(p)
+		head, err := shardpkg.ReadHead(in.Dir)
 		if err != nil {
 			return fmt.Errorf("stage %s: %s: %w", sc.Name, in.Stage, err)
 		}
-		groups[runLang{rows.RunID, rows.Lang}] = append(groups[runLang{rows.RunID, rows.Lang}], p)
+		key := runLang{head.RunID, head.Lang}
+		groups[key] = append(groups[key], in.Dir)
 	}
 	if len(groups) == 0 {
 		return fmt.Errorf("stage %s: no per-shard inputs", sc.Name)
@@ -910,7 +811,7 @@ func runMerge(ctx context.Context, sc *pipeline.StageContext) error {
 			w.Close()
 			return err
 		}
-		rows, n, err := mergeGroup(key, groups[key], k)
+		rows, n, err := shardpkg.Merge(key.run, key.lang, groups[key], k)
 		if err != nil {
 			w.Close()
 			return fmt.Errorf("stage %s: %w", sc.Name, err)
@@ -926,114 +827,6 @@ func runMerge(ctx context.Context, sc *pipeline.StageContext) error {
 		return err
 	}
 	return eval.WriteRankingsMeta(sc.OutDir, summary)
-}
-
-// readShardHead reads the first row of a per-shard file (its run and language).
-func readShardHead(path string) (shardRow, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return shardRow{}, err
-	}
-	defer f.Close()
-	r := parquet.NewGenericReader[shardRow](f)
-	defer r.Close()
-	buf := make([]shardRow, 1)
-	n, err := r.Read(buf)
-	if n == 0 {
-		if err == nil || err == io.EOF {
-			err = errors.New("no rows (a language without queries?)")
-		}
-		return shardRow{}, err
-	}
-	return buf[0], nil
-}
-
-// mergeGroup merges the shards of one run and language.
-func mergeGroup(key runLang, files []string, k int) ([]eval.Ranking, int64, error) {
-	var shards int32 = -1
-	byShard := map[int32][]shardRow{}
-	var passages int64
-	for _, p := range files {
-		rows, err := tables.Read[shardRow](p)
-		if err != nil {
-			return nil, 0, err
-		}
-		if len(rows) == 0 {
-			return nil, 0, fmt.Errorf("%s: no rows", p)
-		}
-		s := rows[0].Shard
-		if shards >= 0 && rows[0].Shards != shards {
-			return nil, 0, fmt.Errorf("run %s, %s: shard files disagree on the number of shards (%d and %d)", key.run, key.lang, shards, rows[0].Shards)
-		}
-		shards = rows[0].Shards
-		if _, dup := byShard[s]; dup {
-			return nil, 0, fmt.Errorf("run %s, %s: shard %d appears twice", key.run, key.lang, s)
-		}
-		byShard[s] = rows
-		passages += rows[0].Passages
-	}
-	var missing []string
-	for s := int32(0); s < shards; s++ {
-		if _, ok := byShard[s]; !ok {
-			missing = append(missing, fmt.Sprint(s))
-		}
-	}
-	if len(missing) > 0 {
-		return nil, 0, fmt.Errorf("run %s, %s: shard(s) %s of %d missing: every shard must be searched (re-run the failed instances)", key.run, key.lang, strings.Join(missing, ", "), shards)
-	}
-	nq := len(byShard[0])
-	for s := int32(1); s < shards; s++ {
-		if len(byShard[s]) != nq {
-			return nil, 0, fmt.Errorf("run %s, %s: shard %d has %d queries, shard 0 has %d", key.run, key.lang, s, len(byShard[s]), nq)
-		}
-	}
-	out := make([]eval.Ranking, 0, nq)
-	lists := make([][]search.IDHit, shards)
-	for q := 0; q < nq; q++ {
-		base := byShard[0][q]
-		ahead := make([]int32, len(base.RelCIDs))
-		for s := int32(0); s < shards; s++ {
-			r := &byShard[s][q]
-			if r.QID != base.QID || !slices.Equal(r.RelCIDs, base.RelCIDs) || len(r.RelAhead) != len(base.RelCIDs) {
-				return nil, 0, fmt.Errorf("run %s, %s: shard %d row %d is query %s, shard 0's is %s (or their relevant passages differ)", key.run, key.lang, s, q, r.QID, base.QID)
-			}
-			for i, a := range r.RelAhead {
-				ahead[i] += a
-			}
-			l := make([]search.IDHit, len(r.TopCIDs))
-			for i := range l {
-				l[i] = search.IDHit{Score: r.TopScores[i], ID: r.TopCIDs[i], Shard: s}
-			}
-			lists[s] = l
-		}
-		top, err := search.MergeTop(k, lists...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("run %s, %s, query %s: %w", key.run, key.lang, base.QID, err)
-		}
-		if len(base.RelCIDs) == 0 {
-			continue // no relevant passage in the corpus: no row, as in unsharded retrieval
-		}
-		row := eval.Ranking{RunID: key.run, Dataset: base.Dataset, Setting: eval.Mono, QID: base.QID, QLang: key.lang, CLang: key.lang,
-			PoolSize: int32(min(passages, math.MaxInt32))}
-		idx := make([]int, len(base.RelCIDs))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return ahead[idx[a]] < ahead[idx[b]] })
-		for _, i := range idx {
-			row.RelCIDs = append(row.RelCIDs, base.RelCIDs[i])
-			row.RelLangs = append(row.RelLangs, key.lang)
-			row.RelGrades = append(row.RelGrades, base.RelGrades[i])
-			row.RelRanks = append(row.RelRanks, ahead[i]+1)
-			row.RelScores = append(row.RelScores, base.RelScores[i])
-		}
-		for _, h := range top {
-			row.TopCIDs = append(row.TopCIDs, h.ID)
-			row.TopScores = append(row.TopScores, h.Score)
-		}
-		out = append(out, row)
-	}
-	return out, passages, nil
 }
 
 func miraclReferenceStage() *pipeline.StageType {
@@ -1107,70 +900,8 @@ func runMiraclTable(ctx context.Context, sc *pipeline.StageContext) error {
 		}
 		all = append(all, ms...)
 	}
-	md, err := miraclTable(all)
-	if err != nil {
+	if err := reports.WriteMIRACL(sc.OutDir, all); err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	if err := os.WriteFile(filepath.Join(sc.OutDir, "report.md"), []byte(md), 0o644); err != nil {
-		return err
-	}
-	return tables.Write(filepath.Join(sc.OutDir, "metrics.parquet"), all, nil)
-}
-
-// miraclTable renders the MIRACL metrics (setting mono) as Markdown tables.
-func miraclTable(ms []tables.Metric) (string, error) {
-	type key struct{ run, lang, metric string }
-	val := map[key]float64{}
-	runs, langs := map[string]bool{}, map[string]bool{}
-	for _, m := range ms {
-		if m.Dataset != miracl.Name || m.Setting != eval.Mono || m.CLang != m.QLang || (m.Metric != "ndcg@10" && m.Metric != "r@100") {
-			continue
-		}
-		val[key{m.RunID, m.QLang, m.Metric}] = m.Value
-		runs[m.RunID] = true
-		langs[m.QLang] = true
-	}
-	if len(runs) == 0 {
-		return "", errors.New("no MIRACL nDCG@10 or Recall@100 rows in the inputs (want eval/miracl and reference/miracl metrics)")
-	}
-	rs := slices.Sorted(func(y func(string) bool) {
-		for r := range runs {
-			if !y(r) {
-				return
-			}
-		}
-	})
-	var ls []string
-	for _, l := range miracl.Languages {
-		if langs[l] {
-			ls = append(ls, l)
-		}
-	}
-	if langs[eval.All] {
-		ls = append(ls, eval.All)
-	}
-	var b strings.Builder
-	b.WriteString("# MIRACL dev\n\nnDCG@10 and Recall@100 at retrieval depth 1000; `all` is the mean over the languages shown. " +
-		"Rows named `(pyserini 2CR)` are published baselines: " + miracl.BaselineSource + "\n")
-	for _, metric := range []string{"ndcg@10", "r@100"} {
-		fmt.Fprintf(&b, "\n## %s\n\n| lang | %s |\n|---|%s\n", metric, strings.Join(rs, " | "), strings.Repeat("---:|", len(rs)))
-		for _, l := range ls {
-			fmt.Fprintf(&b, "| %s |", l)
-			for _, r := range rs {
-				if v, ok := val[key{r, l, metric}]; ok {
-					fmt.Fprintf(&b, " %.4f |", v)
-				} else {
-					b.WriteString(" – |")
-				}
-			}
-			b.WriteString("\n")
-		}
-	}
-	b.WriteString("\n## The paper (mean nDCG@10 over the 18 languages)\n\n| model | batching | nDCG@10 |\n|---|---|---:|\n")
-	for _, p := range reports.PaperRows {
-		if p.Dataset == miracl.Name {
-			fmt.Fprintf(&b, "| %s | %s | %.3f |\n", p.Init, p.Sampling, p.NDCG10)
-		}
-	}
-	return b.String(), nil
+	return nil
 }

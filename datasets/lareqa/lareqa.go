@@ -350,12 +350,16 @@ func Languages(spec Spec, sel []string) ([]string, error) {
 	return out, nil
 }
 
+// LangFile is the raw file of one language (as pinned in download and
+// laid out in a mirror's dataset directory).
+func LangFile(lang string) string { return lang + ".json" }
+
 // LoadDir parses the language files <dir>/<lang>.json (for example a mirror's
 // xquad-r directory) and builds the dataset.
 func LoadDir(ctx context.Context, spec Spec, dir string, langs []string) (*Result, error) {
 	paths := map[string]string{}
 	for _, l := range langs {
-		paths[l] = filepath.Join(dir, l+".json")
+		paths[l] = filepath.Join(dir, LangFile(l))
 	}
 	return LoadFiles(ctx, spec, langs, paths)
 }

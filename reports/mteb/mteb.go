@@ -186,6 +186,15 @@ func Build(rows []tables.Metric) (results map[[2]string]*TaskResult, unknown []s
 	return results, unknown
 }
 
+// DirName is the folder of a report artifact that holds the mteb results.
+const DirName = "mteb"
+
+// WriteReport writes the results into the mteb folder of the report
+// artifact reportDir (see Write).
+func WriteReport(reportDir string, rows []tables.Metric) (paths []string, unknown []string, err error) {
+	return Write(filepath.Join(reportDir, DirName), rows)
+}
+
 // Write writes one file per (run_id, dataset) under dir and returns their
 // paths, sorted. Run ids become folder names with "/" replaced by "_".
 func Write(dir string, rows []tables.Metric) (paths []string, unknown []string, err error) {
