@@ -16,7 +16,8 @@
 //
 // Build also writes summary.md and summary.svg (the main numbers and the
 // key plot, for a README) and, with LanguageGroups, macro averages over
-// groups of query languages (e.g. those unseen in training).
+// groups of query languages (e.g. those unseen in training), computed by
+// stats.GroupAverages into language_groups.parquet and only rendered here.
 //
 // BuildSweep makes the sweep report: run ids NAME[KEY=VALUE,...] are
 // parsed (ParseRunID), metrics are averaged over a replicate key and drawn

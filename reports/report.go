@@ -39,7 +39,7 @@ type Input struct {
 	// LanguageGroups get their own macro averages (and those of the
 	// other query languages) in the summary, e.g. languages unseen in
 	// training.
-	LanguageGroups []LanguageGroup
+	LanguageGroups []stats.LanguageGroup
 }
 
 // SigRow is one row of significance.parquet.
@@ -70,8 +70,13 @@ type LogRow struct {
 	ValLoss float64 `parquet:"val_loss"`
 }
 
+// LanguageGroupsFile is the table of language-group averages
+// (stats.GroupRow) a report with LanguageGroups writes.
+const LanguageGroupsFile = "language_groups.parquet"
+
 // Build reads the inputs and writes report.html, metrics.parquet,
-// per_query.parquet and significance.parquet into outDir.
+// per_query.parquet and significance.parquet (and, with LanguageGroups,
+// language_groups.parquet: the averages the summary shows) into outDir.
 func Build(ctx context.Context, in Input, outDir string) error {
 	var ms []tables.Metric
 	meta := map[string]string{}
@@ -162,7 +167,8 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	page.Degenerate = meta["degenerate"]
 	page.Tradeoffs = tradeoffs(&page, ivs)
 	page.LangBars = biasBars(&page)
-	page.Groups = groupRows(ms, page.idx, in.LanguageGroups, page.Cols)
+	groups := stats.GroupAverages(ms, in.LanguageGroups)
+	page.Groups = groupTable(groups, page.Cols)
 	f, err := os.Create(filepath.Join(outDir, "report.html"))
 	if err != nil {
 		return err
@@ -174,7 +180,7 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(outDir, "summary.md"), []byte(summaryMarkdown(title, ms, comps, base, alpha, in.LanguageGroups)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(outDir, "summary.md"), []byte(summaryMarkdown(title, ms, comps, base, alpha, groups)), 0o644); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(outDir, "summary.svg"), []byte(summarySVG(title, ms)), 0o644); err != nil {
@@ -182,6 +188,11 @@ func Build(ctx context.Context, in Input, outDir string) error {
 	}
 	if err := tables.Write(filepath.Join(outDir, "metrics.parquet"), ms, meta); err != nil {
 		return err
+	}
+	if len(in.LanguageGroups) > 0 {
+		if err := tables.Write(filepath.Join(outDir, LanguageGroupsFile), groups, meta); err != nil {
+			return err
+		}
 	}
 	if err := mergePerQuery(ctx, in.PerQueryFiles, filepath.Join(outDir, tables.PerQueryFile), meta); err != nil {
 		return err

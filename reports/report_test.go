@@ -77,7 +77,7 @@ func buildReport(t *testing.T) (dir, out string) {
 		PerQueryFiles: []string{filepath.Join(dir, "per_query.parquet")},
 		TrainingLogs:  []NamedFile{{Name: "train[strategy=hybrid]", Path: filepath.Join(dir, "training_log.parquet")}},
 		Baseline:      "encode[strategy=mono]", Permutations: 500, Bootstrap: 200, Seed: 1, Threads: 2,
-		LanguageGroups: []LanguageGroup{{Name: "unseen", Langs: []string{"th", "el"}}}}, out)
+		LanguageGroups: []stats.LanguageGroup{{Name: "unseen", Langs: []string{"th", "el"}}}}, out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
 	"github.com/lair-ir/lair/eval/evaltest"
+	"github.com/lair-ir/lair/eval/stats"
 	"github.com/lair-ir/lair/reports"
 	"github.com/lair-ir/lair/tables"
 )
@@ -106,10 +107,10 @@ func pipelineOutputs(t *testing.T) map[string][]byte {
 
 	rep := filepath.Join(dir, "report")
 	os.MkdirAll(rep, 0o755)
-	lg, _ := reports.ParseLanguageGroup("unseen=zh")
+	lg, _ := stats.ParseLanguageGroup("unseen=zh")
 	in := reports.Input{Title: "pipeline golden", MetricsFiles: []string{mp}, PerQueryFiles: []string{pqp}, Baseline: "bm25",
 		SigMetrics: []string{"map", "r@10", "rd"}, Permutations: 300, Bootstrap: 60, Seed: 3, Threads: 2, AllPairs: true,
-		LanguageGroups: []reports.LanguageGroup{lg}}
+		LanguageGroups: []stats.LanguageGroup{lg}}
 	if err := reports.Build(ctx, in, rep); err != nil {
 		t.Fatal(err)
 	}

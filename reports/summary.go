@@ -11,42 +11,6 @@ import (
 	"github.com/lair-ir/lair/tables"
 )
 
-// LanguageGroup names a set of query languages (e.g. the languages unseen
-// in training) whose macro average the summary reports separately, beside
-// the macro average over the dataset's other query languages.
-type LanguageGroup struct {
-	Name  string
-	Langs []string
-}
-
-// ParseLanguageGroup parses "name=l1,l2,..." (e.g. "unseen=el,ru,th,tr").
-func ParseLanguageGroup(s string) (LanguageGroup, error) {
-	name, list, ok := strings.Cut(s, "=")
-	name = strings.TrimSpace(name)
-	if !ok || name == "" || strings.ContainsAny(name, ",=") {
-		return LanguageGroup{}, fmt.Errorf("language group %q: want NAME=LANG,LANG,... (e.g. unseen=el,ru,th,tr)", s)
-	}
-	g := LanguageGroup{Name: name}
-	for _, l := range strings.Split(list, ",") {
-		l = strings.TrimSpace(l)
-		if l == "" || l == "all" || strings.ContainsAny(l, "= ") {
-			return LanguageGroup{}, fmt.Errorf("language group %q: bad language %q (want language codes separated by commas)", s, l)
-		}
-		if !slices.Contains(g.Langs, l) {
-			g.Langs = append(g.Langs, l)
-		}
-	}
-	return g, nil
-}
-
-// complementName labels the query languages outside a group.
-func (g LanguageGroup) complementName() string {
-	if g.Name == "unseen" {
-		return "seen"
-	}
-	return "not " + g.Name
-}
-
 // mdCols are the summary.md columns.
 var mdCols = []col{
 	{"mono", "map", "mono mAP"}, {"cross", "map", "cross mAP"}, {"multi", "map", "multi mAP"},
@@ -54,98 +18,43 @@ var mdCols = []col{
 	{"multi", "peer@100", "PEER@100 ↑"}, {"multi", "pref@10", "pref@10 (1 = none)"},
 }
 
-// groupRow is the macro average of a run's metrics over a set of query
-// languages (computed from the per-language metric rows).
+// groupRow is one row of the language-group tables: the averages of
+// stats.GroupAverages for one run, dataset and set of query languages,
+// arranged in the table's columns.
 type groupRow struct {
 	Run, Dataset, Group string
 	Langs               []string
 	Cells               []cell
 }
 
-// perLangValue returns the per-query-language metric row of a setting:
-// (X, X) in mono, (X, all) in cross and multi.
-func perLangValue(idx map[mkey]tables.Metric, run, ds, setting, metric, lang string) (float64, bool) {
-	if m, ok := idx[mkey{run, ds, setting, metric, lang, "all"}]; ok {
-		return m.Value, true
+// groupTable arranges the language-group averages (stats.GroupAverages,
+// language_groups.parquet) into rows with one cell per column, in the
+// order of the rows; a cell without a row is absent. It computes nothing.
+func groupTable(rows []stats.GroupRow, cols []col) []groupRow {
+	type key struct{ run, ds, group string }
+	type vkey struct {
+		key
+		setting, metric string
 	}
-	if m, ok := idx[mkey{run, ds, setting, metric, lang, lang}]; ok {
-		return m.Value, true
+	var order []key
+	langs := map[key][]string{}
+	val := map[vkey]float64{}
+	for _, r := range rows {
+		k := key{r.RunID, r.Dataset, r.Group}
+		if _, ok := langs[k]; !ok {
+			order = append(order, k)
+			langs[k] = r.Langs
+		}
+		val[vkey{k, r.Setting, r.Metric}] = r.Value
 	}
-	return 0, false
-}
-
-// queryLangs returns the query languages of a run on a dataset, sorted.
-func queryLangs(ms []tables.Metric, run, ds string) []string {
-	var out []string
-	for _, m := range ms {
-		if m.RunID == run && m.Dataset == ds && m.QLang != "all" && !slices.Contains(out, m.QLang) {
-			out = append(out, m.QLang)
+	out := make([]groupRow, 0, len(order))
+	for _, k := range order {
+		g := groupRow{Run: k.run, Dataset: k.ds, Group: k.group, Langs: langs[k]}
+		for _, c := range cols {
+			v, ok := val[vkey{k, c.Setting, c.Metric}]
+			g.Cells = append(g.Cells, cell{Run: k.run, Dataset: k.ds, Setting: c.Setting, Metric: c.Metric, QLang: k.group, CLang: "all", Value: v, Present: ok})
 		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// groupRows returns, for every run and dataset where a group's languages
-// occur, the macro averages over the group's query languages and over the
-// dataset's other query languages, for the given columns. A cell is
-// present only when every language of the set has the metric.
-func groupRows(ms []tables.Metric, idx map[mkey]tables.Metric, groups []LanguageGroup, cols []col) []groupRow {
-	type rd struct{ run, ds string }
-	var pairs []rd
-	for _, m := range ms {
-		if p := (rd{m.RunID, m.Dataset}); !slices.Contains(pairs, p) {
-			pairs = append(pairs, p)
-		}
-	}
-	slices.SortFunc(pairs, func(a, b rd) int {
-		if c := strings.Compare(a.ds, b.ds); c != 0 {
-			return c
-		}
-		return strings.Compare(a.run, b.run)
-	})
-	var out []groupRow
-	for _, g := range groups {
-		for _, p := range pairs {
-			langs := queryLangs(ms, p.run, p.ds)
-			var in, rest []string
-			for _, l := range langs {
-				if slices.Contains(g.Langs, l) {
-					in = append(in, l)
-				} else {
-					rest = append(rest, l)
-				}
-			}
-			if len(in) == 0 {
-				continue
-			}
-			for _, set := range []struct {
-				name  string
-				langs []string
-			}{{g.complementName(), rest}, {g.Name, in}} {
-				if len(set.langs) == 0 {
-					continue
-				}
-				r := groupRow{Run: p.run, Dataset: p.ds, Group: set.name, Langs: set.langs}
-				for _, c := range cols {
-					sum, ok := 0.0, true
-					for _, l := range set.langs {
-						v, has := perLangValue(idx, p.run, p.ds, c.Setting, c.Metric, l)
-						if !has {
-							ok = false
-							break
-						}
-						sum += v
-					}
-					ce := cell{Run: p.run, Dataset: p.ds, Setting: c.Setting, Metric: c.Metric, QLang: set.name, CLang: "all", Present: ok}
-					if ok {
-						ce.Value = sum / float64(len(set.langs))
-					}
-					r.Cells = append(r.Cells, ce)
-				}
-				out = append(out, r)
-			}
-		}
+		out = append(out, g)
 	}
 	return out
 }
@@ -170,7 +79,7 @@ func mdEscape(s string) string {
 // summaryMarkdown renders summary.md: the main metrics per dataset and
 // system with significance marks against the baseline, then the language
 // group averages.
-func summaryMarkdown(title string, ms []tables.Metric, comps []stats.Comparison, base string, alpha float64, groups []LanguageGroup) string {
+func summaryMarkdown(title string, ms []tables.Metric, comps []stats.Comparison, base string, alpha float64, groups []stats.GroupRow) string {
 	idx := map[mkey]tables.Metric{}
 	for _, m := range ms {
 		idx[mkey{m.RunID, m.Dataset, m.Setting, m.Metric, m.QLang, m.CLang}] = m
@@ -248,7 +157,7 @@ func summaryMarkdown(title string, ms []tables.Metric, comps []stats.Comparison,
 		fmt.Fprintf(&b, "▲ / ▼: significantly better / worse than the baseline `%s` (paired randomization test over queries, two-sided, p < %g); "+
 			"unmarked: not significant, or not tested (see the report's sig_metrics).\n", strings.ReplaceAll(base, "`", "'"), alpha)
 	}
-	gr := groupRows(ms, idx, groups, cols)
+	gr := groupTable(groups, cols)
 	if len(gr) > 0 {
 		b.WriteString("\n### Query-language groups\n\n")
 		header("system · query languages")

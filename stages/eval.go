@@ -12,6 +12,7 @@ import (
 	"github.com/lair-ir/lair/encoder/model"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
+	"github.com/lair-ir/lair/eval/stats"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/reports"
 	"github.com/lair-ir/lair/reports/mteb"
@@ -287,7 +288,7 @@ func reportStage() *pipeline.StageType {
 			"mAP, R@k and rank distance per system beside the paper's reference rows, mAP heatmaps per (query language, candidate language), " +
 			"language-bias charts, significance of every run against a baseline (paired randomization test, bootstrap CI, Holm), and " +
 			"training-loss curves when model inputs carry training_log.parquet. Also writes the merged metrics.parquet, per_query.parquet " +
-			"and significance.parquet, and summary.md (Markdown table of the main numbers with significance marks) and summary.svg " +
+			"and significance.parquet (with language_groups also language_groups.parquet, the group averages the summary shows), and summary.md (Markdown table of the main numbers with significance marks) and summary.svg " +
 			"(multi mAP and rank distance per system and dataset) for embedding in a README.",
 		Params: []pipeline.Param{
 			{Name: "title", Type: pipeline.TypeString, Default: "lair report", Doc: "page title"},
@@ -319,7 +320,7 @@ func runReport(ctx context.Context, sc *pipeline.StageContext) error {
 		Permutations: p.Int("permutations"), Bootstrap: p.Int("bootstrap"), Alpha: p.Float("alpha"), Seed: uint64(p.Int("seed")),
 		Threads: max(1, sc.Env.Threads), AllPairs: p.Bool("all_pairs")}
 	for _, g := range p.Strings("language_groups") {
-		lg, err := reports.ParseLanguageGroup(g)
+		lg, err := stats.ParseLanguageGroup(g)
 		if err != nil {
 			return fmt.Errorf("stage %s: param language_groups: %w", sc.Name, err)
 		}

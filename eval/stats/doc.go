@@ -13,7 +13,10 @@
 //     per (run, dataset, setting) with its stratified bootstrap interval,
 //     the whiskers of report/html's mAP-against-RD charts;
 //   - Band and TQuantile975: a sweep point's mean over replicates and its
-//     band (t-based 95% CI, min–max or none).
+//     band (t-based 95% CI, min–max or none);
+//   - GroupAverages: macro averages over groups of query languages (e.g.
+//     unseen in training) and over the other ones, from metric rows: the
+//     language_groups.parquet that report/html's summaries render.
 //
 // The tests themselves (randomization, bootstrap, Holm) are in package
 // significance; the renderers in package reports only render the tables
