@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -34,30 +33,15 @@ type SweepInput struct {
 	Log           *slog.Logger
 }
 
-// SweepRow is one row of sweep.parquet: a sweep point's mean over
-// replicates and its band. Band is "t95" (mean ± t-based 95% CI, n ≥ 3),
-// "minmax" (n = 2) or "none" (n = 1).
-type SweepRow struct {
-	Dataset string  `parquet:"dataset,dict"`
-	Setting string  `parquet:"setting,dict"` // the system: run name plus labels other than x and the replicate
-	Metric  string  `parquet:"metric,dict"`  // "multi map", "multi rd", ...
-	X       float64 `parquet:"x"`
-	Mean    float64 `parquet:"mean"`
-	Lo      float64 `parquet:"lo"`
-	Hi      float64 `parquet:"hi"`
-	N       int64   `parquet:"n"`
-	Band    string  `parquet:"band,dict"`
-}
+// SweepRow is one row of sweep.parquet (see stats.SweepPoint).
+type SweepRow = stats.SweepPoint
 
 // SweepTest is one row of sweep_tests.parquet (see stats.SweepTest).
 type SweepTest = stats.SweepTest
 
-// RefLine is a run without the x label, drawn as a horizontal reference.
-type RefLine struct {
-	Dataset, Name, Metric string
-	Value                 float64
-	N                     int
-}
+// RefLine is a run without the x label, drawn as a horizontal reference
+// (see stats.SweepRef).
+type RefLine = stats.SweepRef
 
 type sweepRun struct {
 	id, setting string
@@ -130,67 +114,19 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 		}
 		runs[id] = r
 	}
-	wanted := map[MetricSpec]bool{}
-	for _, s := range in.Metrics {
-		wanted[s] = true
+	var sruns []stats.SweepRun
+	for _, id := range runIDs(ms) {
+		r := runs[id]
+		sruns = append(sruns, stats.SweepRun{ID: r.id, System: r.setting, X: r.x, HasX: r.hasX})
 	}
-	type pkey struct {
-		dataset, setting string
-		spec             MetricSpec
-		x                float64
+	var specs []stats.SweepMetric
+	for _, m := range in.Metrics {
+		specs = append(specs, stats.SweepMetric{Setting: m.Setting, Metric: m.Metric, Label: m.String()})
 	}
-	type rkey struct {
-		dataset, setting string
-		spec             MetricSpec
-	}
-	points := map[pkey][]float64{}
-	refs := map[rkey][]float64{}
-	xRuns := map[pkey][]string{}
-	for _, m := range ms {
-		spec := MetricSpec{m.Setting, m.Metric}
-		if m.QLang != "all" || m.CLang != "all" || !wanted[spec] {
-			continue
-		}
-		r := runs[m.RunID]
-		if !r.hasX {
-			k := rkey{m.Dataset, r.setting, spec}
-			refs[k] = append(refs[k], m.Value)
-			continue
-		}
-		k := pkey{m.Dataset, r.setting, spec, r.x}
-		points[k] = append(points[k], m.Value)
-		xRuns[k] = append(xRuns[k], m.RunID)
-	}
-	if len(points) == 0 {
+	rows, refLines := stats.SweepPoints(ms, sruns, specs)
+	if len(rows) == 0 {
 		return fmt.Errorf("sweep: no run id carries the label %s=... with one of the metrics %v (run ids: %v)", in.X, in.Metrics, runIDs(ms))
 	}
-	var rows []SweepRow
-	for k, vs := range points {
-		mean, lo, hi, kind := stats.Band(vs)
-		rows = append(rows, SweepRow{Dataset: k.dataset, Setting: k.setting, Metric: k.spec.String(), X: k.x, Mean: mean, Lo: lo, Hi: hi, N: int64(len(vs)), Band: kind})
-	}
-	specRank := func(s string) int {
-		for i, m := range in.Metrics {
-			if m.String() == s {
-				return i
-			}
-		}
-		return len(in.Metrics)
-	}
-	slices.SortFunc(rows, func(a, b SweepRow) int {
-		return cmp.Or(cmp.Compare(a.Dataset, b.Dataset), cmp.Compare(specRank(a.Metric), specRank(b.Metric)), cmp.Compare(a.Setting, b.Setting), cmp.Compare(a.X, b.X))
-	})
-	var refLines []RefLine
-	for k, vs := range refs {
-		mean := 0.0
-		for _, v := range vs {
-			mean += v
-		}
-		refLines = append(refLines, RefLine{Dataset: k.dataset, Name: k.setting, Metric: k.spec.String(), Value: mean / float64(len(vs)), N: len(vs)})
-	}
-	slices.SortFunc(refLines, func(a, b RefLine) int {
-		return cmp.Or(cmp.Compare(a.Dataset, b.Dataset), cmp.Compare(specRank(a.Metric), specRank(b.Metric)), cmp.Compare(a.Name, b.Name))
-	})
 
 	// paired tests between neighbouring x values
 	var tests []SweepTest
@@ -200,10 +136,6 @@ func BuildSweep(ctx context.Context, in SweepInput, outDir string) error {
 		ix, err := tables.IndexPerQuery(in.PerQueryFiles)
 		if err != nil {
 			return fmt.Errorf("sweep: %w", err)
-		}
-		var sruns []stats.SweepRun
-		for _, r := range runs {
-			sruns = append(sruns, stats.SweepRun{ID: r.id, System: r.setting, X: r.x, HasX: r.hasX})
 		}
 		if tests, err = stats.SweepTests(ctx, ix, sruns, sweepFamilies(rows), stats.SweepOptions{Permutations: in.Permutations,
 			Bootstrap: in.Bootstrap, Seed: in.Seed, Threads: in.Threads}); err != nil {

@@ -12,8 +12,9 @@
 //   - MacroIntervals: the macro average over query languages of a metric
 //     per (run, dataset, setting) with its stratified bootstrap interval,
 //     the whiskers of report/html's mAP-against-RD charts;
-//   - Band and TQuantile975: a sweep point's mean over replicates and its
-//     band (t-based 95% CI, min–max or none);
+//   - SweepPoints, Band and TQuantile975: a sweep point's mean over
+//     replicates and its band (t-based 95% CI, min–max or none), and the
+//     reference lines of runs without x: sweep.parquet;
 //   - GroupAverages: macro averages over groups of query languages (e.g.
 //     unseen in training) and over the other ones, from metric rows: the
 //     language_groups.parquet that report/html's summaries render.

@@ -187,3 +187,104 @@ func SweepTests(ctx context.Context, ix *tables.PerQueryIndex, runs []SweepRun, 
 	}
 	return out, nil
 }
+
+// SweepMetric is a metric a sweep plots: a setting and a metric, named
+// Label in the output ("multi map").
+type SweepMetric struct{ Setting, Metric, Label string }
+
+// SweepPoint is one row of sweep.parquet: a sweep point's mean over
+// replicates and its band. Band is "t95" (mean ± t-based 95% CI, n ≥ 3),
+// "minmax" (n = 2) or "none" (n = 1).
+type SweepPoint struct {
+	Dataset string  `parquet:"dataset,dict"`
+	Setting string  `parquet:"setting,dict"` // the system: run name plus labels other than x and the replicate
+	Metric  string  `parquet:"metric,dict"`  // "multi map", "multi rd", ...
+	X       float64 `parquet:"x"`
+	Mean    float64 `parquet:"mean"`
+	Lo      float64 `parquet:"lo"`
+	Hi      float64 `parquet:"hi"`
+	N       int64   `parquet:"n"`
+	Band    string  `parquet:"band,dict"`
+}
+
+// SweepRef is a system without an x value (a run without the x label),
+// drawn as a horizontal reference: its mean over its runs.
+type SweepRef struct {
+	Dataset, Name, Metric string
+	Value                 float64
+	N                     int
+}
+
+// SweepPoints aggregates the all-language metric rows (q_lang = c_lang =
+// all) of the sweep's runs: per dataset, system, metric and x value the
+// mean over replicates and its band (Band), and per system without x its
+// mean. Rows of runs not in runs and metrics not in metrics are ignored.
+// Both results are sorted by dataset, metric (in the order of metrics),
+// system and x.
+func SweepPoints(ms []tables.Metric, runs []SweepRun, metrics []SweepMetric) ([]SweepPoint, []SweepRef) {
+	byID := make(map[string]SweepRun, len(runs))
+	for _, r := range runs {
+		byID[r.ID] = r
+	}
+	rank := map[[2]string]int{}
+	label := map[[2]string]string{}
+	for i, m := range metrics {
+		k := [2]string{m.Setting, m.Metric}
+		if _, dup := rank[k]; !dup {
+			rank[k], label[k] = i, m.Label
+		}
+	}
+	type pkey struct {
+		dataset, system string
+		spec            [2]string
+		x               float64
+	}
+	type rkey struct {
+		dataset, system string
+		spec            [2]string
+	}
+	points := map[pkey][]float64{}
+	refs := map[rkey][]float64{}
+	for _, m := range ms {
+		spec := [2]string{m.Setting, m.Metric}
+		r, known := byID[m.RunID]
+		if _, wanted := rank[spec]; !wanted || !known || m.QLang != "all" || m.CLang != "all" {
+			continue
+		}
+		if !r.HasX {
+			k := rkey{m.Dataset, r.System, spec}
+			refs[k] = append(refs[k], m.Value)
+			continue
+		}
+		k := pkey{m.Dataset, r.System, spec, r.X}
+		points[k] = append(points[k], m.Value)
+	}
+	var out []SweepPoint
+	for k, vs := range points {
+		mean, lo, hi, kind := Band(vs)
+		out = append(out, SweepPoint{Dataset: k.dataset, Setting: k.system, Metric: label[k.spec], X: k.x, Mean: mean, Lo: lo, Hi: hi, N: int64(len(vs)), Band: kind})
+	}
+	specRank := func(l string) int {
+		for _, m := range metrics {
+			if m.Label == l {
+				return rank[[2]string{m.Setting, m.Metric}]
+			}
+		}
+		return len(metrics)
+	}
+	slices.SortFunc(out, func(a, b SweepPoint) int {
+		return cmp.Or(cmp.Compare(a.Dataset, b.Dataset), cmp.Compare(specRank(a.Metric), specRank(b.Metric)), cmp.Compare(a.Setting, b.Setting), cmp.Compare(a.X, b.X))
+	})
+	var rl []SweepRef
+	for k, vs := range refs {
+		mean := 0.0
+		for _, v := range vs {
+			mean += v
+		}
+		rl = append(rl, SweepRef{Dataset: k.dataset, Name: k.system, Metric: label[k.spec], Value: mean / float64(len(vs)), N: len(vs)})
+	}
+	slices.SortFunc(rl, func(a, b SweepRef) int {
+		return cmp.Or(cmp.Compare(a.Dataset, b.Dataset), cmp.Compare(specRank(a.Metric), specRank(b.Metric)), cmp.Compare(a.Name, b.Name))
+	})
+	return out, rl
+}
