@@ -425,3 +425,31 @@ func FuzzDecodeArrow(f *testing.F) {
 		}
 	})
 }
+
+// TestArtifactWriteRead: Write lays out the batch plan artifact (the names
+// are part of existing artifacts) and Read gives back what WriteArrow wrote.
+func TestArtifactWriteRead(t *testing.T) {
+	p, err := Build(synth(6, []string{"de", "en"}, 2), Config{Strategy: StrategyMono, BatchSize: 4, Epochs: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := Write(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"batches.arrow", "stats.parquet", "stats.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("layout: %v", err)
+		}
+	}
+	if Path(dir) != filepath.Join(dir, "batches.arrow") {
+		t.Errorf("Path = %s", Path(dir))
+	}
+	f, err := Read(dir)
+	if err != nil || len(f.Batches) != len(p.Batches) {
+		t.Fatalf("Read: %v, %d batches of %d", err, len(f.Batches), len(p.Batches))
+	}
+	if _, err := Read(t.TempDir()); err == nil || !strings.Contains(err.Error(), "batches.arrow") {
+		t.Errorf("Read of an empty folder: %v", err)
+	}
+}

@@ -120,6 +120,13 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if len(got) != 2 || got[0] != in[0] || got[1] != in[1] {
 		t.Errorf("round trip: %+v", got)
 	}
+	// the artifact reader gives the same rows
+	if got, err := Read(dir); err != nil || len(got) != 2 || got[0] != in[0] || got[1] != in[1] {
+		t.Errorf("Read: %+v, %v", got, err)
+	}
+	if Path(dir) != filepath.Join(dir, "pairs.parquet") {
+		t.Errorf("Path = %s", Path(dir))
+	}
 	m, _ := datasets.ReadMeta(dir)
 	if m.Counts["mono"] != 1 || m.Counts["validation"] != 1 || strings.Join(m.Languages, ",") != "de,en" {
 		t.Errorf("meta %+v", m)
