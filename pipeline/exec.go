@@ -169,6 +169,26 @@ func Execute(ctx context.Context, plan *Plan, opts RunOptions) (*Result, error) 
 	if err := e.force(); err != nil {
 		return nil, err
 	}
+	// Hold every key of the plan before looking for any: a lair gc on
+	// another machine then keeps them (or this run waits for it to end).
+	keys := make([]string, len(plan.Instances))
+	for i, in := range plan.Instances {
+		keys[i] = in.Key
+	}
+	owner := "lair run " + plan.DAG.Path
+	if opts.Only != "" {
+		owner = "lair stage run " + plan.DAG.Path + " " + opts.Only
+	}
+	release, herr := opts.Store.Hold(ctx, keys, storage.HoldOptions{
+		Owner: owner,
+		OnWait: func(gc *storage.Lease) {
+			log.Info("waiting for a lair gc on the store to end", "store", opts.Store.String(), "gc", gc.String())
+		},
+	})
+	if herr != nil {
+		return nil, herr
+	}
+	defer release()
 	if err := e.readOnly(); err != nil {
 		return nil, err
 	}

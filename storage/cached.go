@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // NewCached returns a Store over the shared backend remote that keeps a
@@ -24,13 +25,38 @@ import (
 //   - Verify downloads and checks every file from remote, and drops a
 //     damaged cached copy (the next Path fetches it again);
 //   - Close closes the cache's session.
-func NewCached(remote Remote, cache Store) Store {
-	return &cached{remote: remote, cache: cache}
+//   - Hold writes a run lease into remote (renewed while held), and
+//     Collect a gc lease, so that runs and collections on different
+//     machines see each other (see Store.Hold).
+func NewCached(remote Remote, cache Store, opts ...CachedOptions) Store {
+	c := &cached{remote: remote, cache: cache, runTTL: RunLeaseTTL, gcTTL: GCLeaseTTL, poll: time.Second}
+	for _, o := range opts {
+		if o.RunLeaseTTL > 0 {
+			c.runTTL = o.RunLeaseTTL
+		}
+		if o.GCLeaseTTL > 0 {
+			c.gcTTL = o.GCLeaseTTL
+		}
+		if o.Poll > 0 {
+			c.poll = o.Poll
+		}
+	}
+	return c
+}
+
+// CachedOptions tune NewCached; zero fields keep the defaults.
+type CachedOptions struct {
+	RunLeaseTTL time.Duration // default RunLeaseTTL
+	GCLeaseTTL  time.Duration // default GCLeaseTTL
+	// Poll is how often Hold looks again while a gc runs (default 1s).
+	Poll time.Duration
 }
 
 type cached struct {
-	remote Remote
-	cache  Store
+	remote        Remote
+	cache         Store
+	runTTL, gcTTL time.Duration
+	poll          time.Duration
 	// seen holds the manifest the last Manifest call of a key returned,
 	// so that the Path right after it needs no second request; Path uses
 	// it once.
@@ -225,6 +251,113 @@ func (c *cached) Quarantine(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return where, c.cache.Delete(ctx, key)
+}
+
+// Hold writes a run lease naming keys into remote first, and only then
+// looks for collections in progress (and waits for them to end). A gc
+// writes its lease first and only then reads the run leases (Collect).
+// With a store whose writes are visible to every later listing (S3 is),
+// one of the two sees the other: either the gc keeps the run's keys, or
+// the run waits for the gc to end before it looks for cached artifacts.
+func (c *cached) Hold(ctx context.Context, keys []string, opts HoldOptions) (func(), error) {
+	l := NewLease(LeaseRun, opts.Owner, keys, c.runTTL)
+	release, err := c.hold(ctx, l, c.runTTL)
+	if err != nil {
+		return nil, err
+	}
+	waited := false
+	for {
+		gcs, err := c.remote.Leases(ctx, LeaseGC)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("store %s: read gc leases: %w", c.remote, err)
+		}
+		var busy *Lease
+		now := time.Now()
+		for _, g := range gcs {
+			if g.Live(now) {
+				busy = g
+				break
+			}
+		}
+		if busy == nil {
+			return release, nil
+		}
+		if !waited && opts.OnWait != nil {
+			opts.OnWait(busy)
+		}
+		waited = true
+		select {
+		case <-ctx.Done():
+			release()
+			return nil, fmt.Errorf("store %s: waited for %s to end: %w", c.remote, busy, ctx.Err())
+		case <-time.After(c.poll):
+		}
+	}
+}
+
+// hold puts l into remote and renews it every third of ttl until the
+// returned release, which deletes it.
+func (c *cached) hold(ctx context.Context, l *Lease, ttl time.Duration) (func(), error) {
+	if err := c.remote.PutLease(ctx, l); err != nil {
+		return nil, fmt.Errorf("store %s: write %s lease: %w", c.remote, l.Kind, err)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				// A failed renewal is tried again at the next tick; the
+				// lease lives ttl, three ticks.
+				r := *l
+				r.Expires = time.Now().UTC().Add(ttl).Round(time.Millisecond)
+				rctx, cancel := context.WithTimeout(context.Background(), ttl/3)
+				c.remote.PutLease(rctx, &r)
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c.remote.DeleteLease(dctx, l)
+		})
+	}, nil
+}
+
+// Collect writes a gc lease into remote first, then reads the run
+// leases (see Hold); expired ones (of killed runs) are deleted.
+func (c *cached) Collect(ctx context.Context) ([]*Lease, func(), error) {
+	g := NewLease(LeaseGC, "lair gc", nil, c.gcTTL)
+	done, err := c.hold(ctx, g, c.gcTTL)
+	if err != nil {
+		return nil, nil, err
+	}
+	runs, err := c.remote.Leases(ctx, LeaseRun)
+	if err != nil {
+		done()
+		return nil, nil, fmt.Errorf("store %s: read run leases: %w", c.remote, err)
+	}
+	var live []*Lease
+	now := time.Now()
+	for _, l := range runs {
+		if l.Live(now) {
+			live = append(live, l)
+		} else if err := c.remote.DeleteLease(ctx, l); err != nil {
+			done()
+			return nil, nil, fmt.Errorf("store %s: delete expired lease of %s: %w", c.remote, l, err)
+		}
+	}
+	return live, done, nil
 }
 
 func (c *cached) Close() error { return c.cache.Close() }

@@ -33,6 +33,16 @@
 // file:///dir name the same local store; s3://bucket/prefix a cached S3
 // store.
 //
+// # Sessions on several machines
+//
+// A run holds every key of its plan (Store.Hold) and lair gc announces
+// itself (Store.Collect). On a local store the store lock does both for
+// the processes of one machine. On a shared backend they exchange Leases
+// through the store (<prefix>/.leases/run-<id>.json and gc-<id>.json,
+// renewed while held, expiring when their holder died): each side writes
+// its own lease before reading the other's, so a gc keeps the keys of
+// every run on any machine, or the run waits for the gc to end.
+//
 // # Integrity
 //
 // Verify recomputes every checksum of an artifact against its manifest

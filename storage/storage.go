@@ -78,6 +78,22 @@ type Store interface {
 	// Quarantine unpublishes key and keeps its files aside for inspection;
 	// it returns where they are. The next run rebuilds the artifact.
 	Quarantine(ctx context.Context, key string) (string, error)
+	// Hold marks keys as in use by this session until release is called
+	// (a run holds every key of its plan from before it looks for cached
+	// ones until it ends), so that lair gc on any machine keeps them. On a
+	// local store the session's shared store lock already keeps lair gc
+	// out, so Hold records nothing there; on a shared backend it writes a
+	// lease into the store and renews it while held. When a collection is
+	// in progress on another machine, Hold waits for it to end (until ctx
+	// ends; opts.OnWait hears who collects).
+	Hold(ctx context.Context, keys []string, opts HoldOptions) (release func(), err error)
+	// Collect announces a collection (lair gc) to sessions on other
+	// machines, then returns the live leases of runs elsewhere: their
+	// keys must be kept. done withdraws the announcement. The store must
+	// have been opened for collection (stores.Options.Exclusive), which
+	// keeps the sessions of this machine out; a local store then has no
+	// leases to return.
+	Collect(ctx context.Context) (inUse []*Lease, done func(), err error)
 	// Close ends the session: its temp dirs go and its locks are released.
 	Close() error
 }
@@ -144,6 +160,12 @@ type Remote interface {
 	// Quarantine moves key's marker aside (so the key is unpublished but
 	// its files stay for inspection) and returns where it went.
 	Quarantine(ctx context.Context, key string) (string, error)
+	// PutLease writes (or renews) l where every machine sees it.
+	PutLease(ctx context.Context, l *Lease) error
+	// Leases returns the leases of kind in the store, live or expired.
+	Leases(ctx context.Context, kind LeaseKind) ([]*Lease, error)
+	// DeleteLease removes l; a missing lease is not an error.
+	DeleteLease(ctx context.Context, l *Lease) error
 }
 
 // Has reports whether key is published in s.

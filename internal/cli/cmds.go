@@ -326,12 +326,26 @@ func cmdGC(ctx context.Context, s *sys, args []string) error {
 		return fmt.Errorf("gc: %w", err)
 	}
 	defer st.Close()
+	// On a shared store, announce the collection and learn which keys
+	// runs on other machines hold (they are kept); runs starting from now
+	// on wait for it to end.
+	inUse, done, err := st.Collect(ctx)
+	if err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	defer done()
 	runsDir := filepath.Join(f.lairDir(), "runs")
 	ids, err := pipeline.ListRuns(runsDir)
 	if err != nil {
 		return err
 	}
 	keep := map[string]bool{}
+	for _, l := range inUse {
+		for _, k := range l.Keys {
+			keep[k] = true
+		}
+		fmt.Fprintf(stdout, "gc: keeping the %d keys of the running %s\n", len(l.Keys), l)
+	}
 	for _, id := range ids {
 		m, err := pipeline.ReadManifest(runsDir, id)
 		if err != nil {

@@ -526,6 +526,20 @@ func (s *Store) cleanStale() {
 	}
 }
 
+// Hold records nothing: the session's shared store lock keeps lair gc
+// (which opens the store exclusively) out until Close.
+func (s *Store) Hold(context.Context, []string, storage.HoldOptions) (func(), error) {
+	return func() {}, nil
+}
+
+// Collect returns no leases: a store opened Exclusive has waited for
+// every other session of this machine to end (and a local store has no
+// sessions on other machines, short of a network file system whose locks
+// do not reach them).
+func (s *Store) Collect(context.Context) ([]*storage.Lease, func(), error) {
+	return nil, func() {}, nil
+}
+
 // Close removes this session's temp dirs and releases its locks.
 func (s *Store) Close() error {
 	var err error

@@ -360,3 +360,69 @@ func equalTrees(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestS3GCOtherMachine: machine A runs a DAG whose last instance uploads
+// slowly (10 MB through a proxy slowed to 512 KB/s) after reusing five
+// cached instances. Meanwhile machine B, which has no run records at all,
+// runs `lair gc` on the bucket: it must keep every key A's run uses (A's
+// lease in the bucket names them) and say whose they are. A's run then
+// succeeds and its rerun is fully cached. Once A's run has ended, B's gc
+// deletes everything (B's records reference nothing), so the lease went
+// with the run.
+func TestS3GCOtherMachine(t *testing.T) {
+	srv := s3server.Start(t, s3server.Options{Buckets: []string{bucket}})
+	proxy := s3server.NewProxy(t, srv.Addr)
+	a := newMachine(t, "a", s3server.EnvFor(proxy.Endpoint, srv.AccessKey, srv.SecretKey)...)
+	b := newMachine(t, "b", srv.Env()...)
+	a.write("dag.yaml", chainDAG)
+	wantStatuses(t, a.mustLair("run", "dag.yaml", "--store", storeURL), 5, "ran")
+	root := filepath.Join(srv.Root, bucket, "team")
+	before := checkPublished(t, root)
+	if len(before) != 5 {
+		t.Fatalf("published %v, want 5 keys", before)
+	}
+
+	a.write("dag2.yaml", chainDAG+`  big: {uses: model/generate, with: {arch: static, hidden: 128, vocab_size: 20000, seed: 7}}
+`)
+	proxy.SetRate(512 << 10)
+	cmd := a.command("run", "dag2.yaml", "--store", storeURL)
+	var aout strings.Builder
+	cmd.Stdout, cmd.Stderr = &aout, &aout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, _, up, _ := proxy.Stats(); up > 1<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			t.Fatalf("machine A's run uploaded nothing in 2 minutes:\n%s", aout.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	g := b.mustLair("gc", "--store", storeURL)
+	during := checkPublished(t, root)
+	proxy.SetRate(0)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("machine A's run during B's gc: %v\n%s", err, aout.String())
+	}
+	if len(during) != len(before) {
+		t.Errorf("B's gc during A's run deleted keys A uses: %d of %d left\n%s", len(during), len(before), g)
+	}
+	if !strings.Contains(g.stdout, "keeping the 6 keys of the running run pid") || !strings.Contains(g.stdout, "lair run dag2.yaml") {
+		t.Errorf("B's gc does not say whose keys it keeps:\n%s", g)
+	}
+	t.Logf("gc on machine B during A's run: %s", lastLines(g.stdout, 2))
+	wantStatuses(t, a.mustLair("run", "dag2.yaml", "--store", storeURL), 6, "cached")
+
+	g = b.mustLair("gc", "--store", storeURL)
+	if keys := checkPublished(t, root); len(keys) != 0 || !strings.Contains(g.stdout, "deleted 6 of 6") {
+		t.Errorf("B's gc after A's runs ended left %v:\n%s", keys, g)
+	}
+	if objs, _ := srv.Objects(bucket, "team/.leases/"); len(objs) != 0 {
+		t.Errorf("leases left in the bucket after every run and gc ended: %v", objs)
+	}
+}

@@ -28,6 +28,7 @@ func TestCachedConformance(t *testing.T) {
 		return storage.NewCached(remote, cache)
 	}
 	storetest.Run(t, storetest.Backend{
+		Shared: true,
 		Open: func(t *testing.T, dir string) storage.Store {
 			cacheDir, err := os.MkdirTemp(dir, "cache-")
 			if err != nil {

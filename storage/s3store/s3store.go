@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -503,6 +504,71 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		if r.Err != nil {
 			return s.explain("delete "+r.ObjectName, r.Err)
 		}
+	}
+	return nil
+}
+
+// leaseObject is <prefix>/.leases/<kind>-<id>.json: one listing by kind
+// finds every lease of that kind.
+func (s *Store) leaseObject(kind storage.LeaseKind, id string) string {
+	return s.base() + ".leases/" + string(kind) + "-" + id + ".json"
+}
+
+// PutLease writes l as <prefix>/.leases/<kind>-<id>.json.
+func (s *Store) PutLease(ctx context.Context, l *storage.Lease) error {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutObject(ctx, s.cfg.Bucket, s.leaseObject(l.Kind, l.ID), bytes.NewReader(b), int64(len(b)),
+		minio.PutObjectOptions{ContentType: "application/json", SendContentMd5: true})
+	if err != nil {
+		return s.explain("write lease", err)
+	}
+	return nil
+}
+
+// Leases lists and reads the leases of kind. One deleted between the
+// listing and the read is left out; one that does not parse is an error
+// naming its object.
+func (s *Store) Leases(ctx context.Context, kind storage.LeaseKind) ([]*storage.Lease, error) {
+	prefix := s.base() + ".leases/" + string(kind) + "-"
+	var names []string
+	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix}) {
+		if obj.Err != nil {
+			return nil, s.explain("list leases", obj.Err)
+		}
+		if strings.HasSuffix(obj.Key, ".json") {
+			names = append(names, obj.Key)
+		}
+	}
+	var out []*storage.Lease
+	for _, name := range names {
+		obj, err := s.client.GetObject(ctx, s.cfg.Bucket, name, minio.GetObjectOptions{})
+		if err != nil {
+			return nil, s.explain("read lease "+name, err)
+		}
+		b, err := io.ReadAll(obj)
+		obj.Close()
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return nil, s.explain("read lease "+name, err)
+		}
+		var l storage.Lease
+		if err := json.Unmarshal(b, &l); err != nil || l.Kind != kind || l.ID == "" {
+			return nil, fmt.Errorf("store %s: lease %s is not a valid %s lease (%v): delete that object", s, name, kind, err)
+		}
+		out = append(out, &l)
+	}
+	return out, nil
+}
+
+// DeleteLease removes l's object.
+func (s *Store) DeleteLease(ctx context.Context, l *storage.Lease) error {
+	if err := s.client.RemoveObject(ctx, s.cfg.Bucket, s.leaseObject(l.Kind, l.ID), minio.RemoveObjectOptions{}); err != nil {
+		return s.explain("delete lease", err)
 	}
 	return nil
 }

@@ -27,6 +27,12 @@ type Backend struct {
 	// Damage changes one byte of file rel of the published key where the
 	// store keeps it (for S3: the object, not the local cache).
 	Damage func(t *testing.T, s storage.Store, key, rel string)
+	// Shared says that sessions of Open are machines that see each other
+	// only through the store (S3): Hold and Collect then exchange leases.
+	// Otherwise they are processes of one machine, and the store lock
+	// (the session vs an Exclusive open) does it, so Collect returns no
+	// leases.
+	Shared bool
 }
 
 func write(t *testing.T, dir string, files map[string]string) {
@@ -75,6 +81,7 @@ func Run(t *testing.T, b Backend) {
 		{"ListDelete", testListDelete},
 		{"VerifyQuarantine", testVerify},
 		{"Lock", testLock},
+		{"HoldCollect", testHoldCollect},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -290,4 +297,87 @@ func testLock(t *testing.T, open func(*testing.T) storage.Store, b Backend) {
 		t.Errorf("Lock with an ending context: %v", err)
 	}
 	unlock2()
+}
+
+// testHoldCollect: on a shared store a gc (Collect) on one machine sees the
+// keys a run (Hold) on another holds, until the run releases them; a run
+// that starts while a gc is in progress waits for it to end, and hears
+// who collects. On a local store Hold and Collect exchange nothing.
+func testHoldCollect(t *testing.T, open func(*testing.T) storage.Store, b Backend) {
+	ctx := context.Background()
+	run, gc := open(t), open(t)
+	release, err := run.Hold(ctx, []string{"k1", "k2"}, storage.HoldOptions{Owner: "run one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inUse, done, err := gc.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done()
+	if !b.Shared {
+		if len(inUse) != 0 {
+			t.Errorf("a local store returned leases: %v", inUse)
+		}
+		release()
+		return
+	}
+	host, _ := os.Hostname()
+	if len(inUse) != 1 || strings.Join(inUse[0].Keys, ",") != "k1,k2" || inUse[0].Owner != "run one" ||
+		inUse[0].PID != os.Getpid() || inUse[0].Host != host || inUse[0].Kind != storage.LeaseRun {
+		t.Fatalf("Collect while a run holds k1, k2: %+v", inUse)
+	}
+	if !strings.Contains(inUse[0].String(), "run one") {
+		t.Errorf("Lease.String() = %q", inUse[0].String())
+	}
+	release()
+	release() // twice is fine
+	if inUse, done, err = gc.Collect(ctx); err != nil || len(inUse) != 0 {
+		t.Fatalf("Collect after the run released: %v %v", inUse, err)
+	}
+
+	// A gc in progress: Hold waits for done.
+	var heard atomic.Value
+	held := make(chan error, 1)
+	go func() {
+		rel, err := run.Hold(ctx, []string{"k3"}, storage.HoldOptions{OnWait: func(l *storage.Lease) { heard.Store(l) }})
+		if err == nil {
+			defer rel()
+		}
+		held <- err
+	}()
+	select {
+	case err := <-held:
+		t.Fatalf("Hold returned (%v) while a gc was in progress", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	// The waiting run's lease is already in the store: this gc (and any
+	// later one) keeps k3.
+	if l, ok := heard.Load().(*storage.Lease); !ok || l.Kind != storage.LeaseGC || l.PID != os.Getpid() {
+		t.Errorf("OnWait heard %v; want the gc's lease", heard.Load())
+	}
+	done()
+	select {
+	case err := <-held:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Hold still waits 10 s after the gc ended")
+	}
+	// A cancelled wait ends with the context's error and leaves no lease.
+	_, done, err = gc.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := run.Hold(cctx, []string{"k4"}, storage.HoldOptions{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Hold with an ending context during a gc: %v", err)
+	}
+	done()
+	if inUse, done, err = gc.Collect(ctx); err != nil || len(inUse) != 0 {
+		t.Errorf("leases left after every run ended: %v %v", inUse, err)
+	}
+	done()
 }
