@@ -129,6 +129,11 @@ func benchTrainer(b *testing.B, dir string, maxLen int) *Trainer {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if p := os.Getenv("LAIR_BENCH_PRECISION"); p != "" { // fp32 (default) or bf16
+		if err := m.SetPrecision(Precision(p)); err != nil {
+			b.Fatal(err)
+		}
+	}
 	be, err := NewBackend()
 	if err != nil {
 		b.Fatal(err)
