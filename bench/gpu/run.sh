@@ -205,7 +205,9 @@ if os.path.exists(es):
     p = json.load(open(es))["passages"]
     if p.get("Wall"):
         lair["texts/s"] = p["Encoded"] / (p["Wall"] / 1e9)
-        lair["texts"] = p["Encoded"]
+        lair["texts"] = f'{p["Texts"]:,}'
+        if p["Encoded"] != p["Texts"]:
+            lair["distinct"] = f', {p["Encoded"]:,} distinct texts encoded
 anc = json.load(open(os.path.join(out, "anchor.json"))) if os.path.exists(os.path.join(out, "anchor.json")) else {}
 skip = "skipped (no GPU)" if state == "no" else ("failed" if state == "failed" else "n/a")
 def cell(d, k):
@@ -221,7 +223,7 @@ print(f"| train pairs/s | {cell(lair, 'pairs/s')} | {num(anc['pairs_per_s']) if 
 lm = f"{lmem} MiB (train + encode)" if lmem else skip
 am = f"{amem} MiB (torch peak allocated {anc['max_memory_allocated_mib']:.0f} MiB)" if amem and anc else skip
 print(f"| GPU memory, max used | {lm} | {am} | - |")
-print(f"| encode texts/s (backend gomlx, {lair.get('texts', '13,014')} XQuAD-R candidates) | {cell(lair, 'texts/s')} | - | - |")
+print(f"| encode texts/s (backend gomlx, {lair.get('texts', '13,014')} XQuAD-R candidates{lair.get('distinct', '')}) | {cell(lair, 'texts/s')} | - | - |")
 print(f"\nExporter graphs: {graphs}.")
 EOF
   log "FAILED: writing the table"; exit 1
