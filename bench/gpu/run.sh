@@ -207,7 +207,7 @@ if os.path.exists(es):
         lair["texts/s"] = p["Encoded"] / (p["Wall"] / 1e9)
         lair["texts"] = f'{p["Texts"]:,}'
         if p["Encoded"] != p["Texts"]:
-            lair["distinct"] = f', {p["Encoded"]:,} distinct texts encoded
+            lair["distinct"] = f', {p["Encoded"]:,} distinct texts encoded'
 anc = json.load(open(os.path.join(out, "anchor.json"))) if os.path.exists(os.path.join(out, "anchor.json")) else {}
 skip = "skipped (no GPU)" if state == "no" else ("failed" if state == "failed" else "n/a")
 def cell(d, k):
