@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/lair-ir/lair/encoder/encode"
 	lairmodel "github.com/lair-ir/lair/encoder/model"
@@ -142,22 +139,7 @@ func TestRealExports(t *testing.T) {
 				if got.size != want.size || !slices.Equal(got.inits, want.inits) {
 					t.Fatalf("round %d: export has %d bytes and %d initializers, input %d and %d", round, got.size, len(got.inits), want.size, len(want.inits))
 				}
-				ids, mask, err := tr.Tensorize("", texts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				emb, err := tr.Embed(texts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ortOut := ortEmbed(t, filepath.Join(out, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask),
-					len(texts), ids.Shape().Dim(1), m.HasTokenTypes, m.Output)
-				worst := 0.0
-				for i := range emb {
-					for k := range emb[i] {
-						worst = math.Max(worst, math.Abs(float64(emb[i][k]-ortOut[i][k])))
-					}
-				}
+				worst := maxAbsDiff(embedBoth(t, tr, filepath.Join(out, "model.onnx"), texts))
 				t.Logf("round %d: max |GoMLX - ORT| = %.2g", round, worst)
 				if worst > 1e-5 {
 					t.Errorf("round %d: ONNX Runtime on the export differs from the trained graph by %.3g", round, worst)

@@ -110,37 +110,46 @@ func TestExportedModelMatchesORT(t *testing.T) {
 				t.Fatal(err)
 			}
 			texts := []string{"what about t3 x3", "t7 is described here", "a b c d e f g h i j k l m n o p q r s", "x"}
-			ids, mask, err := tr.Tensorize("", texts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := tr.Embed(texts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := ids.Shape().Dim(1)
-			want := ortEmbed(t, filepath.Join(out, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes, tr.model.Output)
-			worst := 0.0
-			for i := range got {
-				for k := range got[i] {
-					worst = math.Max(worst, math.Abs(float64(got[i][k]-want[i][k])))
-				}
-			}
+			got, want := embedBoth(t, tr, filepath.Join(out, "model.onnx"), texts)
+			worst := maxAbsDiff(got, want)
 			t.Logf("%s: max |GoMLX - ORT| = %.2g", arch, worst)
 			if worst > 1e-5 {
 				t.Errorf("%s: exported model differs from the trained one by %.3g (> 1e-5)", arch, worst)
 			}
 			// The untrained model must differ (the export really holds new weights).
-			orig := ortEmbed(t, filepath.Join(dir, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask), len(texts), s, tr.model.HasTokenTypes, tr.model.Output)
-			diff := 0.0
-			for i := range orig {
-				for k := range orig[i] {
-					diff = math.Max(diff, math.Abs(float64(orig[i][k]-want[i][k])))
-				}
-			}
+			_, orig := embedBoth(t, tr, filepath.Join(dir, "model.onnx"), texts)
+			diff := maxAbsDiff(orig, want)
 			if diff < 1e-4 {
 				t.Errorf("%s: exported embeddings equal the untrained model's", arch)
 			}
 		})
 	}
+}
+
+// embedBoth embeds texts with the trainer's graph and with ONNX Runtime on
+// the ONNX file at path (the same token ids and mask).
+func embedBoth(t *testing.T, tr *Trainer, path string, texts []string) (gomlx, ortOut [][]float32) {
+	t.Helper()
+	ids, mask, err := tr.Tensorize("", texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomlx, err = tr.Embed(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ortOut = ortEmbed(t, path, tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask),
+		len(texts), ids.Shape().Dim(1), tr.model.HasTokenTypes, tr.model.Output)
+	return gomlx, ortOut
+}
+
+// maxAbsDiff is the largest |a - b| over two equally shaped sets of vectors.
+func maxAbsDiff(a, b [][]float32) float64 {
+	worst := 0.0
+	for i := range a {
+		for k := range a[i] {
+			worst = math.Max(worst, math.Abs(float64(a[i][k]-b[i][k])))
+		}
+	}
+	return worst
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/core/tensors"
-
 	"github.com/lair-ir/lair/encoder/modelgen"
 	"github.com/lair-ir/lair/encoder/onnxpb"
 )
@@ -127,23 +125,15 @@ func TestBF16Training(t *testing.T) {
 			if m.Precision != BF16 || m.MixedMatMuls == 0 || (arch == modelgen.ArchXLMR && len(m.Sparse) == 0) {
 				t.Fatalf("precision %q, %d bf16 MatMuls, %d sparse tables", m.Precision, m.MixedMatMuls, len(m.Sparse))
 			}
-			be, err := NewBackend()
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr, err := NewTrainer(m, cfg, be)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tr := trainerOf(t, m, cfg)
 			got, err := tr.Embed(texts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			worst, minCos := 0.0, 1.0
+			worst, minCos := maxAbsDiff(got, want), 1.0
 			for i := range got {
 				var dot float64
 				for k := range got[i] {
-					worst = math.Max(worst, math.Abs(float64(got[i][k]-want[i][k])))
 					dot += float64(got[i][k]) * float64(want[i][k])
 				}
 				minCos = math.Min(minCos, dot)
@@ -183,23 +173,7 @@ func TestBF16Training(t *testing.T) {
 			// The export is a float32 model: a float32 load of it and ONNX
 			// Runtime agree as after float32 training.
 			reload := newTestTrainer(t, out, cfg)
-			ids, mask, err := reload.Tensorize("", texts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			emb, err := reload.Embed(texts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ortOut := ortEmbed(t, filepath.Join(out, "model.onnx"), tensors.MustCopyFlatData[int64](ids), tensors.MustCopyFlatData[int64](mask),
-				len(texts), ids.Shape().Dim(1), reload.model.HasTokenTypes, reload.model.Output)
-			diff := 0.0
-			for i := range emb {
-				for k := range emb[i] {
-					diff = math.Max(diff, math.Abs(float64(emb[i][k]-ortOut[i][k])))
-				}
-			}
-			if diff > 1e-5 {
+			if diff := maxAbsDiff(embedBoth(t, reload, filepath.Join(out, "model.onnx"), texts)); diff > 1e-5 {
 				t.Errorf("ONNX Runtime on the bf16-trained export differs from its float32 GoMLX load by %.3g", diff)
 			}
 		})

@@ -97,15 +97,7 @@ func TestSparseMatchesDenseWhenEveryRowIsUsed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				be, err := NewBackend()
-				if err != nil {
-					t.Fatal(err)
-				}
-				tr, err := NewTrainer(m, cfg, be)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return tr
+				return trainerOf(t, m, cfg)
 			}
 			sparse := load(cfg)
 			if len(sparse.model.Sparse) != 1 || !sparse.sparse {

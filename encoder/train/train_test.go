@@ -64,6 +64,12 @@ func newTestTrainer(t testing.TB, dir string, cfg Config) *Trainer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return trainerOf(t, m, cfg)
+}
+
+// trainerOf prepares training of m under cfg on the pure-Go backend.
+func trainerOf(t testing.TB, m *Model, cfg Config) *Trainer {
+	t.Helper()
 	be, err := NewBackend()
 	if err != nil {
 		t.Fatal(err)
