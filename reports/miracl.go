@@ -32,6 +32,40 @@ func WriteMIRACL(dir string, ms []tables.Metric) error {
 	return tables.Write(filepath.Join(dir, MIRACLMetricsFile), ms, nil)
 }
 
+// MIRACLBaselineMetrics are the published MIRACL dev baselines
+// (miracl.Baselines) of the given languages as metric rows (setting mono,
+// one row per language and metric) plus each baseline's mean over those
+// languages (q_lang all): the metrics of reference/miracl.
+func MIRACLBaselineMetrics(langs []string) []tables.Metric {
+	var rows []tables.Metric
+	sum := map[string][2]float64{}
+	n := map[string]int64{}
+	for _, b := range miracl.Baselines {
+		if !slices.Contains(langs, b.Lang) {
+			continue
+		}
+		rows = append(rows,
+			tables.Metric{RunID: b.RunID, Dataset: miracl.Name, Setting: eval.Mono, QLang: b.Lang, CLang: b.Lang, Metric: "ndcg@10", Value: b.NDCG10},
+			tables.Metric{RunID: b.RunID, Dataset: miracl.Name, Setting: eval.Mono, QLang: b.Lang, CLang: b.Lang, Metric: "r@100", Value: b.Recall100})
+		v := sum[b.RunID]
+		sum[b.RunID] = [2]float64{v[0] + b.NDCG10, v[1] + b.Recall100}
+		n[b.RunID]++
+	}
+	for _, run := range slices.Sorted(func(yield func(string) bool) {
+		for r := range sum {
+			if !yield(r) {
+				return
+			}
+		}
+	}) {
+		v := sum[run]
+		rows = append(rows,
+			tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "ndcg@10", Value: v[0] / float64(n[run]), N: n[run]},
+			tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "r@100", Value: v[1] / float64(n[run]), N: n[run]})
+	}
+	return rows
+}
+
 // MIRACLTable renders the MIRACL metrics (setting mono) as Markdown tables.
 func MIRACLTable(ms []tables.Metric) (string, error) {
 	type key struct{ run, lang, metric string }

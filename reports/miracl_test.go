@@ -1,11 +1,13 @@
 package reports
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/lair-ir/lair/datasets/miracl"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -49,5 +51,41 @@ func TestWriteMIRACL(t *testing.T) {
 	}
 	if err := WriteMIRACL(t.TempDir(), nil); err == nil {
 		t.Error("no MIRACL rows accepted")
+	}
+}
+
+func TestMIRACLBaselineMetrics(t *testing.T) {
+	rows := MIRACLBaselineMetrics([]string{"sw", "yo"})
+	want := map[string][2]float64{} // run -> sum of nDCG@10, count
+	for _, b := range miracl.Baselines {
+		if b.Lang == "sw" || b.Lang == "yo" {
+			w := want[b.RunID]
+			want[b.RunID] = [2]float64{w[0] + b.NDCG10, w[1] + 1}
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no baselines for sw and yo")
+	}
+	means := 0
+	for _, r := range rows {
+		if r.Dataset != "miracl" || r.Setting != "mono" || (r.Metric != "ndcg@10" && r.Metric != "r@100") {
+			t.Errorf("row %+v", r)
+		}
+		if r.QLang != "all" {
+			if r.QLang != r.CLang || (r.QLang != "sw" && r.QLang != "yo") {
+				t.Errorf("language row %+v", r)
+			}
+			continue
+		}
+		if r.Metric == "ndcg@10" {
+			means++
+			w := want[r.RunID]
+			if math.Abs(r.Value-w[0]/w[1]) > 1e-12 || r.N != int64(w[1]) {
+				t.Errorf("%s mean nDCG@10 %v over %d, want %v over %v", r.RunID, r.Value, r.N, w[0]/w[1], w[1])
+			}
+		}
+	}
+	if means != len(want) {
+		t.Errorf("%d mean rows, want one per baseline (%d)", means, len(want))
 	}
 }

@@ -843,32 +843,7 @@ func miraclReferenceStage() *pipeline.StageType {
 			if err != nil {
 				return err
 			}
-			var rows []tables.Metric
-			sum := map[string][2]float64{}
-			n := map[string]int64{}
-			for _, b := range miracl.Baselines {
-				if !slices.Contains(langs, b.Lang) {
-					continue
-				}
-				rows = append(rows,
-					tables.Metric{RunID: b.RunID, Dataset: miracl.Name, Setting: eval.Mono, QLang: b.Lang, CLang: b.Lang, Metric: "ndcg@10", Value: b.NDCG10},
-					tables.Metric{RunID: b.RunID, Dataset: miracl.Name, Setting: eval.Mono, QLang: b.Lang, CLang: b.Lang, Metric: "r@100", Value: b.Recall100})
-				v := sum[b.RunID]
-				sum[b.RunID] = [2]float64{v[0] + b.NDCG10, v[1] + b.Recall100}
-				n[b.RunID]++
-			}
-			for _, run := range slices.Sorted(func(yield func(string) bool) {
-				for r := range sum {
-					if !yield(r) {
-						return
-					}
-				}
-			}) {
-				v := sum[run]
-				rows = append(rows,
-					tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "ndcg@10", Value: v[0] / float64(n[run]), N: n[run]},
-					tables.Metric{RunID: run, Dataset: miracl.Name, Setting: eval.Mono, QLang: eval.All, CLang: eval.All, Metric: "r@100", Value: v[1] / float64(n[run]), N: n[run]})
-			}
+			rows := reports.MIRACLBaselineMetrics(langs)
 			if err := eval.WriteMetrics(sc.OutDir, rows, map[string]string{"source": miracl.BaselineSource}); err != nil {
 				return err
 			}
