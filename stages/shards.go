@@ -13,7 +13,6 @@ import (
 	"github.com/lair-ir/lair/datasets/miracl"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/bm25"
-	"github.com/lair-ir/lair/eval/search"
 	shardpkg "github.com/lair-ir/lair/eval/shard"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/reports"
@@ -289,73 +288,23 @@ func runGather(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	rel := map[string]bool{}
-	for _, r := range qrels {
-		if r.Relevance > 0 {
-			rel[r.CID] = true
-		}
-	}
-	var w *tables.EmbeddingsWriter
-	done := map[string]string{} // id -> the artifact it came from
 	ins := sc.InputsOf(pipeline.KindEmbeddings)
 	sc.Progress.Start("shards", int64(len(ins)))
-	for _, in := range ins {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		m, err := tables.MapEmbeddingsArtifact(in.Dir)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", sc.Name, err)
-		}
-		if w == nil {
-			if w, err = tables.CreateEmbeddingsArtifact(sc.OutDir, m.Dim, m.ModelKey); err != nil {
-				m.Close()
-				return err
-			}
-		}
-		for i, id := range m.IDs {
-			isQuery := m.Roles[i] == tables.RoleQuery
-			if !isQuery && !rel[id] {
-				continue
-			}
-			key := m.Roles[i] + "\x00" + id // MIRACL query ids can equal passage ids
-			if from, dup := done[key]; dup {
-				if isQuery {
-					continue // every shard encodes the queries; the first copy is used
-				}
-				m.Close()
-				w.Close()
-				return fmt.Errorf("stage %s: passage %s is in %s and in %s: shards must not overlap", sc.Name, id, from, in.Stage)
-			}
-			done[key] = in.Stage
-			if m.Dim != w.Dim() {
-				m.Close()
-				w.Close()
-				return fmt.Errorf("stage %s: %s has dimension %d, %s has %d", sc.Name, in.Stage, m.Dim, ins[0].Stage, w.Dim())
-			}
-			if err := w.Write([]string{id}, []string{m.Roles[i]}, []string{m.Langs[i]}, m.Vector(i)); err != nil {
-				m.Close()
-				w.Close()
-				return err
-			}
-		}
-		m.Close()
-		sc.Progress.Add(1)
+	gs, err := shardpkg.Gather(ctx, qrels, shardInputs(ins), sc.OutDir, func(n int) { sc.Progress.Add(int64(n)) })
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	if w == nil {
-		return fmt.Errorf("stage %s: no embeddings inputs", sc.Name)
+	sc.Log.Info("gathered", "rows", gs.Rows, "relevant_found", gs.RelevantFound, "relevant_judged", gs.RelevantJudged)
+	return nil
+}
+
+// shardInputs names input artifacts for eval/shard.
+func shardInputs(arts []pipeline.Artifact) []shardpkg.Input {
+	out := make([]shardpkg.Input, len(arts))
+	for i, a := range arts {
+		out[i] = shardpkg.Input{Name: a.Stage, Dir: a.Dir}
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	found := 0
-	for id := range rel {
-		if _, ok := done[tables.RolePassage+"\x00"+id]; ok {
-			found++
-		}
-	}
-	sc.Log.Info("gathered", "rows", w.Rows(), "relevant_found", found, "relevant_judged", len(rel))
-	return shardpkg.WriteGather(sc.OutDir, map[string]any{"rows": w.Rows(), "relevant_found": found, "relevant_judged": len(rel)})
+	return out
 }
 
 var shardSearchParams = []pipeline.Param{
@@ -381,36 +330,11 @@ func denseShardStage() *pipeline.StageType {
 	}
 }
 
-// shardQueries reads a shard dataset's queries and their relevant passages.
-func shardQueries(dir string) (si shardpkg.Info, qs []tables.Query, rels map[string][]tables.Qrel, err error) {
-	if si, err = shardpkg.RequireInfo(dir); err != nil {
-		return si, nil, nil, err
-	}
-	if qs, err = datasets.ReadQueries(dir); err != nil {
-		return si, nil, nil, err
-	}
-	qrels, err := datasets.ReadQrels(dir)
-	if err != nil {
-		return si, nil, nil, err
-	}
-	rels = map[string][]tables.Qrel{}
-	for _, r := range qrels {
-		if r.Relevance > 0 {
-			rels[r.QID] = append(rels[r.QID], r)
-		}
-	}
-	return si, qs, rels, nil
-}
-
 func runDenseShard(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
 	din, err := sc.Input(pipeline.KindDataset)
 	if err != nil {
 		return err
-	}
-	si, qs, rels, err := shardQueries(din.Dir)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	var shardIn, gatherIn []pipeline.Artifact
 	for _, in := range sc.InputsOf(pipeline.KindEmbeddings) {
@@ -423,115 +347,16 @@ func runDenseShard(ctx context.Context, sc *pipeline.StageContext) error {
 	if len(shardIn) != 1 || len(gatherIn) != 1 {
 		return fmt.Errorf("stage %s: want one shard embeddings input (encode/shard) and one retrieve/gather input, have %d and %d", sc.Name, len(shardIn), len(gatherIn))
 	}
-	g, err := tables.MapEmbeddingsArtifact(gatherIn[0].Dir)
+	rows, si, err := shardpkg.SearchDense(ctx, din.Dir, shardInputs(shardIn)[0], shardInputs(gatherIn)[0], shardSearchOptions(sc))
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	defer g.Close()
-	sh, err := tables.MapEmbeddingsArtifact(shardIn[0].Dir)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	defer sh.Close()
-	if g.Dim != sh.Dim {
-		return fmt.Errorf("stage %s: gathered vectors have dimension %d, the shard's %d (different encoders?)", sc.Name, g.Dim, sh.Dim)
-	}
-	// Rows by id, per role (MIRACL query ids can equal passage ids).
-	gq, gp := map[string]int{}, map[string]int{}
-	for i, id := range g.IDs {
-		if g.Roles[i] == tables.RoleQuery {
-			gq[id] = i
-		} else {
-			gp[id] = i
-		}
-	}
-	// Queries and relevant vectors from the gathered artifact.
-	Q := search.Matrix{Dim: g.Dim}
-	R := search.Matrix{Dim: g.Dim}
-	var relIdx [][]int // per query: rows of R
-	var relQrels [][]tables.Qrel
-	for _, q := range qs {
-		i, ok := gq[q.QID]
-		if !ok {
-			return fmt.Errorf("stage %s: query %s has no vector in %s", sc.Name, q.QID, gatherIn[0].Stage)
-		}
-		Q.Data = append(Q.Data, g.Vector(i)...)
-		var ri []int
-		var rq []tables.Qrel
-		for _, r := range rels[q.QID] {
-			if j, ok := gp[r.CID]; ok {
-				ri = append(ri, R.Rows())
-				R.Data = append(R.Data, g.Vector(j)...)
-				rq = append(rq, r)
-			}
-		}
-		relIdx, relQrels = append(relIdx, ri), append(relQrels, rq)
-	}
-	// The shard's passages: its rows of role passage (queries come first).
-	var chunks []search.Matrix
-	var ids []string
-	row := 0
-	for _, c := range sh.Chunks {
-		n := len(c) / sh.Dim
-		lo := row
-		for lo < row+n && sh.Roles[lo] == tables.RoleQuery {
-			lo++
-		}
-		if lo < row+n {
-			chunks = append(chunks, search.Matrix{Data: c[(lo-row)*sh.Dim:], Dim: sh.Dim})
-			ids = append(ids, sh.IDs[lo:row+n]...)
-		}
-		row += n
-	}
-	ch, err := search.NewChunked(chunks)
-	if err != nil {
-		return err
-	}
-	sc2, err := search.NewDenseChunked(Q, ch)
-	if err != nil {
-		return err
-	}
-	// Relevant scores: the same kernel on the same bits as in the tiles.
-	rs, err := search.NewDense(Q, R)
-	if err != nil && R.Rows() > 0 {
-		return err
-	}
-	ths := make([][]search.IDThreshold, len(qs))
-	if R.Rows() > 0 {
-		wk := rs.NewWorker()
-		for q := range qs {
-			for k, r := range relIdx[q] {
-				ths[q] = append(ths[q], search.IDThreshold{Score: wk.Pair(q, r), ID: relQrels[q][k].CID})
-			}
-		}
-	}
-	sc.Progress.Start("queries", int64(len(qs)))
-	res, err := search.SearchShard(ctx, sc2, ids, si.Shard, search.TopKOptions{K: sc.Params.Int("k"), Threads: max(1, sc.Env.Threads),
-		Progress: func(n int) { sc.Progress.Add(int64(n)) }}, ths)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	return writeShardRows(sc, si, int64(len(ids)), qs, relQrels, ths, res)
+	return shardpkg.WriteRows(sc.OutDir, rows, si)
 }
 
-func writeShardRows(sc *pipeline.StageContext, si shardpkg.Info, passages int64, qs []tables.Query, relQrels [][]tables.Qrel, ths [][]search.IDThreshold, res []search.ShardResult) error {
-	rows := make([]shardpkg.Row, len(qs))
-	for q := range qs {
-		r := shardpkg.Row{RunID: sc.Params.String("run_id"), Dataset: si.Dataset, Lang: si.Lang, Shard: int32(si.Shard), Shards: int32(si.Shards),
-			Passages: passages, QID: qs[q].QID, RelAhead: res[q].Ahead}
-		for k, th := range ths[q] {
-			r.RelCIDs = append(r.RelCIDs, th.ID)
-			r.RelGrades = append(r.RelGrades, relQrels[q][k].Relevance)
-			r.RelScores = append(r.RelScores, th.Score)
-		}
-		for _, h := range res[q].Top {
-			r.TopCIDs = append(r.TopCIDs, h.ID)
-			r.TopScores = append(r.TopScores, h.Score)
-		}
-		rows[q] = r
-	}
-	si.Passages = passages
-	return shardpkg.WriteRows(sc.OutDir, rows, si)
+func shardSearchOptions(sc *pipeline.StageContext) shardpkg.SearchOptions {
+	return shardpkg.SearchOptions{RunID: sc.Params.String("run_id"), K: sc.Params.Int("k"), Threads: max(1, sc.Env.Threads),
+		Start: func(n int) { sc.Progress.Start("queries", int64(n)) }, Progress: func(n int) { sc.Progress.Add(int64(n)) }}
 }
 
 func bm25StatsStage() *pipeline.StageType {
@@ -549,119 +374,27 @@ func bm25StatsStage() *pipeline.StageType {
 }
 
 // readCandidateTerms analyzes a shard's candidates batch by batch.
-func readCandidateTerms(dir string, threads int, fn func(cs []tables.Candidate, terms [][]string) error) error {
-	return datasets.ReadCandidateBatches(dir, 4096, func(cs []tables.Candidate) error {
-		texts, langs := make([]string, len(cs)), make([]string, len(cs))
-		for i, c := range cs {
-			texts[i], langs[i] = c.Text, c.Lang
-		}
-		return fn(cs, bm25.Tokenize(texts, langs, threads))
-	})
-}
-
 func runBM25Stats(ctx context.Context, sc *pipeline.StageContext) error {
 	evalDefaults(sc)
-	stats := map[string]*bm25.Stats{}
-	tot := shardpkg.Totals{Docs: map[string]int64{}, Tokens: map[string]int64{}, Shards: map[string]int{}}
-	var queries []tables.Query
-	var qrels []tables.Qrel
-	var relCands []tables.Candidate
-	seenLang := map[string]bool{}
 	ins := sc.InputsOf(pipeline.KindDataset)
 	sc.Progress.Start("shards", int64(len(ins)))
-	for _, in := range ins {
-		si, qs, _, err := shardQueries(in.Dir)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", sc.Name, err)
-		}
-		q, err := datasets.ReadQrels(in.Dir)
-		if err != nil {
-			return err
-		}
-		rel := map[string]bool{} // every judged passage (any grade)
-		for _, r := range q {
-			rel[r.CID] = true
-		}
-		if !seenLang[si.Lang] {
-			seenLang[si.Lang] = true
-			queries = append(queries, qs...)
-			qrels = append(qrels, q...)
-			stats[si.Lang] = &bm25.Stats{DF: map[string]int64{}}
-		}
-		tot.Shards[si.Lang]++
-		err = readCandidateTerms(in.Dir, max(1, sc.Env.Threads), func(cs []tables.Candidate, terms [][]string) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			stats[si.Lang].Add(bm25.CollectStats(terms))
-			for _, c := range cs {
-				if rel[c.CID] {
-					relCands = append(relCands, tables.Candidate{Dataset: strings.Clone(c.Dataset), CID: strings.Clone(c.CID),
-						Lang: strings.Clone(c.Lang), Text: strings.Clone(c.Text)})
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("stage %s: %s: %w", sc.Name, in.Stage, err)
-		}
-		sc.Progress.Add(1)
+	c, err := shardpkg.CollectBM25(ctx, shardInputs(ins), max(1, sc.Env.Threads), func(n int) { sc.Progress.Add(int64(n)) })
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	var rows []shardpkg.StatRow
-	for _, l := range slices.Sorted(func(yield func(string) bool) {
-		for l := range stats {
-			if !yield(l) {
-				return
-			}
-		}
-	}) {
-		st := stats[l]
-		tot.Docs[l], tot.Tokens[l] = st.Docs, st.Tokens
-		for t, df := range st.DF {
-			rows = append(rows, shardpkg.StatRow{Lang: l, Term: t, DF: df})
-		}
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].Lang != rows[j].Lang {
-			return rows[i].Lang < rows[j].Lang
-		}
-		return rows[i].Term < rows[j].Term
-	})
-	sort.Slice(relCands, func(i, j int) bool { return relCands[i].CID < relCands[j].CID })
-	// Judged passages missing from the corpus cannot be retrieved; their
-	// qrels rows are dropped so that the artifact is a consistent dataset
-	// (eval/miracl evaluates against it).
-	found := make(map[string]bool, len(relCands))
-	for _, c := range relCands {
-		found[c.CID] = true
-	}
-	nq := len(qrels)
-	qrels = slices.DeleteFunc(qrels, func(r tables.Qrel) bool { return !found[r.CID] })
-	sc.Log.Info("bm25 statistics", "languages", len(stats), "judged_passages", len(relCands), "qrels_not_in_corpus", nq-len(qrels))
+	sc.Log.Info("bm25 statistics", "languages", len(c.Totals.Docs), "judged_passages", len(c.Candidates), "qrels_not_in_corpus", c.Dropped)
 	for _, w := range []func() error{
-		func() error { return shardpkg.WriteBM25Stats(sc.OutDir, rows, tot) },
-		func() error { return datasets.WriteQueries(sc.OutDir, queries, nil) },
-		func() error { return datasets.WriteQrels(sc.OutDir, qrels, nil) },
-		func() error { return datasets.WriteCandidates(sc.OutDir, relCands, nil) },
+		func() error { return shardpkg.WriteBM25Stats(sc.OutDir, c.Stats, c.Totals) },
+		func() error { return datasets.WriteQueries(sc.OutDir, c.Queries, nil) },
+		func() error { return datasets.WriteQrels(sc.OutDir, c.Qrels, nil) },
+		func() error { return datasets.WriteCandidates(sc.OutDir, c.Candidates, nil) },
 	} {
 		if err := w(); err != nil {
 			return err
 		}
 	}
-	return datasets.WriteMeta(sc.OutDir, datasets.Meta{Dataset: miracl.Name, License: miracl.License, Counts: map[string]int64{"candidates": int64(len(relCands)), "terms": int64(len(rows))},
-		Notes: []string{"BM25 statistics summed over shards; candidates are the judged passages only", fmt.Sprintf("%d qrels rows name passages missing from the corpus and were dropped", nq-len(qrels))}})
-}
-
-func readBM25Stats(dir, lang string) (*bm25.Stats, []tables.Candidate, error) {
-	st, err := shardpkg.ReadBM25Stats(dir, lang)
-	if err != nil {
-		return nil, nil, err
-	}
-	cands, err := datasets.ReadCandidates(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, slices.DeleteFunc(cands, func(c tables.Candidate) bool { return c.Lang != lang }), nil
+	return datasets.WriteMeta(sc.OutDir, datasets.Meta{Dataset: miracl.Name, License: miracl.License, Counts: map[string]int64{"candidates": int64(len(c.Candidates)), "terms": int64(len(c.Stats))},
+		Notes: []string{"BM25 statistics summed over shards; candidates are the judged passages only", fmt.Sprintf("%d qrels rows name passages missing from the corpus and were dropped", c.Dropped)}})
 }
 
 func bm25ShardStage() *pipeline.StageType {
@@ -695,68 +428,11 @@ func runBM25Shard(ctx context.Context, sc *pipeline.StageContext) error {
 	if shardDir == "" || statsDir == "" {
 		return fmt.Errorf("stage %s: want a corpus/shard input and a retrieve/bm25-stats input", sc.Name)
 	}
-	si, qs, rels, err := shardQueries(shardDir)
+	rows, si, err := shardpkg.SearchBM25(ctx, shardDir, statsDir, bm25.Params{K1: sc.Params.Float("k1"), B: sc.Params.Float("b")}, shardSearchOptions(sc))
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	g, relCands, err := readBM25Stats(statsDir, si.Lang)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	params := bm25.Params{K1: sc.Params.Float("k1"), B: sc.Params.Float("b")}
-	threads := max(1, sc.Env.Threads)
-	qText, qLang := make([]string, len(qs)), make([]string, len(qs))
-	for i, q := range qs {
-		qText[i], qLang[i] = q.Text, q.Lang
-	}
-	qTerms := bm25.Tokenize(qText, qLang, threads)
-	var ids []string
-	var terms [][]string
-	if err := readCandidateTerms(shardDir, threads, func(cs []tables.Candidate, t [][]string) error {
-		for _, c := range cs {
-			ids = append(ids, strings.Clone(c.CID))
-		}
-		terms = append(terms, t...)
-		return ctx.Err()
-	}); err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	scorer, err := bm25.NewShardScorer(qTerms, terms, params, g)
-	if err != nil {
-		return err
-	}
-	// Relevant scores: the relevant passages indexed with the same global statistics.
-	relRow := map[string]int{}
-	rText, rLang := make([]string, len(relCands)), make([]string, len(relCands))
-	for i, c := range relCands {
-		relRow[c.CID] = i
-		rText[i], rLang[i] = c.Text, c.Lang
-	}
-	relScorer, err := bm25.NewShardScorer(qTerms, bm25.Tokenize(rText, rLang, threads), params, g)
-	if err != nil {
-		return err
-	}
-	wk := relScorer.NewWorker()
-	ths := make([][]search.IDThreshold, len(qs))
-	relQrels := make([][]tables.Qrel, len(qs))
-	for q := range qs {
-		if err := wk.Prepare([]int{q}, []bool{true}); err != nil {
-			return err
-		}
-		for _, r := range rels[qs[q].QID] {
-			if j, ok := relRow[r.CID]; ok {
-				ths[q] = append(ths[q], search.IDThreshold{Score: wk.Pair(q, j), ID: r.CID})
-				relQrels[q] = append(relQrels[q], r)
-			}
-		}
-	}
-	sc.Progress.Start("queries", int64(len(qs)))
-	res, err := search.SearchShard(ctx, scorer, ids, si.Shard, search.TopKOptions{K: sc.Params.Int("k"), Threads: threads, QueryBlock: 16,
-		Progress: func(n int) { sc.Progress.Add(int64(n)) }}, ths)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	return writeShardRows(sc, si, int64(len(ids)), qs, relQrels, ths, res)
+	return shardpkg.WriteRows(sc.OutDir, rows, si)
 }
 
 func mergeStage() *pipeline.StageType {

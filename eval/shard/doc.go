@@ -11,8 +11,13 @@
 //   - bm25_stats.parquet and bm25_stats.json (StatRow, Totals): BM25
 //     statistics summed over a language's shards.
 //
-// Stages call the functions here with an artifact directory and never name
-// these files. Merge turns the shards' rows into eval.Rankings: the
-// merged top-k equals one search over the whole corpus, ties included, and
-// each relevant passage's rank is 1 + the passages ahead summed over shards.
+// Stages call the functions here with artifact directories and never name
+// these files. The work of those stages is here too: Gather copies the
+// query and relevant vectors out of every shard; SearchDense and
+// SearchBM25 search one shard (top-k per query, and for each relevant
+// passage the shard passages ranked ahead of it); CollectBM25 sums BM25
+// statistics over the shards; Merge turns the shards' rows into
+// eval.Rankings: the merged top-k equals one search over the whole corpus,
+// ties included, and each relevant passage's rank is 1 + the passages
+// ahead summed over shards.
 package shard
