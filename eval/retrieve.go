@@ -215,117 +215,195 @@ func Retrieve(ctx context.Context, p *Prepared, perLang, pooled search.Scorer, o
 		return nil, err
 	}
 
-	dsName := p.DS.Name()
-	batch := make([]Ranking, 0, 256)
-	flush := func(force bool) error {
-		if len(batch) == 0 || (!force && len(batch) < cap(batch)) {
-			return nil
-		}
-		err := emit(batch)
-		batch = batch[:0]
-		return err
+	// Rows are built in parallel, a chunk of queries of one setting per
+	// task, and emitted in order (setting, then query) on this goroutine,
+	// so that emit (an evaluator, a writer) overlaps with the building.
+	type task struct {
+		setting string
+		lo, hi  int
 	}
-	nseg := len(segs)
-	// build one row from relevant indices (into p.Rel[q]) and a pool mask.
-	build := func(setting string, q int, res *search.Result, pool []bool, clang string, poolSize int, top []search.Hit) Ranking {
-		qq := &p.DS.Queries[q]
-		st.Rows[setting]++
-		row := Ranking{RunID: opt.RunID, Dataset: dsName, Setting: setting, QID: qq.QID, QLang: qq.Lang, CLang: clang, PoolSize: int32(poolSize)}
-		type rel struct {
-			i    int
-			rank int
-		}
-		var rels []rel
-		for i, c := range p.Rel[q] {
-			if pool[p.segOf(c)] {
-				rels = append(rels, rel{i, res.RankIn(i, pool)})
-			}
-		}
-		slices.SortFunc(rels, func(a, b rel) int { return a.rank - b.rank })
-		for _, r := range rels {
-			c := p.Rel[q][r.i]
-			row.RelCIDs = append(row.RelCIDs, p.CID[c])
-			row.RelLangs = append(row.RelLangs, p.CLang[c])
-			row.RelGrades = append(row.RelGrades, p.Grade[q][r.i])
-			row.RelRanks = append(row.RelRanks, int32(r.rank))
-			row.RelScores = append(row.RelScores, res.RelScore[r.i])
-		}
-		row.TopCIDs = make([]string, len(top))
-		row.TopScores = make([]float32, len(top))
-		for i, h := range top {
-			row.TopCIDs[i] = p.CID[h.Idx]
-			row.TopScores[i] = h.Score
-		}
-		return row
-	}
-	hasRel := func(q int, pool []bool) bool {
-		for _, c := range p.Rel[q] {
-			if pool[p.segOf(c)] {
-				return true
-			}
-		}
-		return false
-	}
-	pool := make([]bool, nseg)
-	setPool := func(s int) {
-		for i := range pool {
-			pool[i] = s < 0 || i == s
-		}
-	}
+	var tasks []task
 	for _, setting := range []string{Mono, Cross, Multi} {
 		if !want[setting] {
 			continue
 		}
-		for q := range p.DS.Queries {
-			qseg := p.QuerySeg[q]
-			switch setting {
+		for lo := 0; lo < len(p.DS.Queries); lo += rowChunk {
+			tasks = append(tasks, task{setting, lo, min(lo+rowChunk, len(p.DS.Queries))})
+		}
+	}
+	type built struct {
+		rows  []Ranking
+		noRel int
+	}
+	b := rowBuilder{p: p, runID: opt.RunID, segs: segs}
+	err = orderedParallel(ctx, len(tasks), opt.Threads, func(i int) built {
+		t := tasks[i]
+		var out built
+		pool := make([]bool, len(segs))
+		for q := t.lo; q < t.hi; q++ {
+			switch t.setting {
 			case Mono:
-				if qseg < 0 {
-					st.NoRel[Mono]++
-					continue
-				}
-				setPool(qseg)
-				if !hasRel(q, pool) {
-					st.NoRel[Mono]++
+				qseg := p.QuerySeg[q]
+				if qseg < 0 || !b.setPool(pool, q, qseg) {
+					out.noRel++
 					continue
 				}
 				res := &perRes[q]
-				batch = append(batch, build(Mono, q, res, pool, p.Langs[qseg], segs[qseg].Hi-segs[qseg].Lo, res.Top[qseg]))
+				out.rows = append(out.rows, b.build(Mono, q, res, pool, p.Langs[qseg], segs[qseg].Hi-segs[qseg].Lo, res.Top[qseg]))
 			case Cross:
 				for s := range segs {
-					if s == qseg {
+					if s == p.QuerySeg[q] {
 						continue
 					}
-					setPool(s)
-					if !hasRel(q, pool) {
-						st.NoRel[Cross]++
+					if !b.setPool(pool, q, s) {
+						out.noRel++
 						continue
 					}
 					res := &perRes[q]
-					batch = append(batch, build(Cross, q, res, pool, p.Langs[s], segs[s].Hi-segs[s].Lo, res.Top[s]))
-					if err := flush(false); err != nil {
-						return nil, err
-					}
+					out.rows = append(out.rows, b.build(Cross, q, res, pool, p.Langs[s], segs[s].Hi-segs[s].Lo, res.Top[s]))
 				}
-				continue
 			case Multi:
-				setPool(-1)
-				if !hasRel(q, pool) {
-					st.NoRel[Multi]++
+				if !b.setPool(pool, q, -1) {
+					out.noRel++
 					continue
 				}
 				res := &multiRes[q]
-				batch = append(batch, build(Multi, q, res, pool, All, len(p.CID), res.Multi))
-			}
-			if err := flush(false); err != nil {
-				return nil, err
+				out.rows = append(out.rows, b.build(Multi, q, res, pool, All, len(p.CID), res.Multi))
 			}
 		}
-	}
-	if err := flush(true); err != nil {
+		return out
+	}, func(i int, out built) error {
+		setting := tasks[i].setting
+		st.Rows[setting] += len(out.rows)
+		st.NoRel[setting] += out.noRel
+		if len(out.rows) == 0 {
+			return nil
+		}
+		return emit(out.rows)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// rowChunk is the number of queries whose rows one task builds.
+const rowChunk = 32
+
+// rowBuilder turns search results into Ranking rows.
+type rowBuilder struct {
+	p     *Prepared
+	runID string
+	segs  []search.Segment
+}
+
+// setPool marks the segments of the pool (s < 0: all) and reports whether
+// query q has a relevant candidate in it.
+func (b *rowBuilder) setPool(pool []bool, q, s int) bool {
+	for i := range pool {
+		pool[i] = s < 0 || i == s
+	}
+	for _, c := range b.p.Rel[q] {
+		if pool[b.p.segOf(c)] {
+			return true
+		}
+	}
+	return false
+}
+
+// build makes one row from the relevant candidates of query q in the pool
+// (ordered by rank) and the pool's top list.
+func (b *rowBuilder) build(setting string, q int, res *search.Result, pool []bool, clang string, poolSize int, top []search.Hit) Ranking {
+	p := b.p
+	qq := &p.DS.Queries[q]
+	row := Ranking{RunID: b.runID, Dataset: p.DS.Name(), Setting: setting, QID: qq.QID, QLang: qq.Lang, CLang: clang, PoolSize: int32(poolSize)}
+	type rel struct {
+		i    int
+		rank int
+	}
+	rels := make([]rel, 0, len(p.Rel[q]))
+	for i, c := range p.Rel[q] {
+		if pool[p.segOf(c)] {
+			rels = append(rels, rel{i, res.RankIn(i, pool)})
+		}
+	}
+	slices.SortFunc(rels, func(a, b rel) int { return a.rank - b.rank })
+	n := len(rels)
+	row.RelCIDs = make([]string, n)
+	row.RelLangs = make([]string, n)
+	row.RelGrades = make([]int32, n)
+	row.RelRanks = make([]int32, n)
+	row.RelScores = make([]float32, n)
+	for j, r := range rels {
+		c := p.Rel[q][r.i]
+		row.RelCIDs[j] = p.CID[c]
+		row.RelLangs[j] = p.CLang[c]
+		row.RelGrades[j] = p.Grade[q][r.i]
+		row.RelRanks[j] = int32(r.rank)
+		row.RelScores[j] = res.RelScore[r.i]
+	}
+	row.TopCIDs = make([]string, len(top))
+	row.TopScores = make([]float32, len(top))
+	for i, h := range top {
+		row.TopCIDs[i] = p.CID[h.Idx]
+		row.TopScores[i] = h.Score
+	}
+	return row
+}
+
+// orderedParallel runs work(i) for i in [0, n) on up to threads
+// goroutines and calls use(i, result) on the calling goroutine in order
+// of i, with a bounded number of results waiting. It stops at use's first
+// error or when ctx is cancelled.
+func orderedParallel[T any](ctx context.Context, n, threads int, work func(int) T, use func(int, T) error) error {
+	if n == 0 {
+		return ctx.Err()
+	}
+	threads = max(1, min(threads, n))
+	window := 2 * threads
+	outs := make([]chan T, n)
+	for i := range outs {
+		outs[i] = make(chan T, 1)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	jobs := make(chan int)
+	slots := make(chan struct{}, window)
+	go func() { // dispatcher: at most window tasks ahead of use
+		defer close(jobs)
+		for i := 0; i < n; i++ {
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-done:
+				return
+			}
+		}
+	}()
+	for t := 0; t < threads; t++ {
+		go func() {
+			for i := range jobs {
+				outs[i] <- work(i) // buffered: never blocks
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		var out T
+		select {
+		case out = <-outs[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-slots
+		if err := use(i, out); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // segOf returns the segment of search candidate c.

@@ -16,6 +16,13 @@
 // Rankings are deterministic: score descending, then candidate id
 // ascending (the caller supplies each candidate's id order).
 //
+// Cost outside the kernel: a top-k list keeps a buffer of packed (score,
+// order) keys; once it has a threshold, each score row is filtered with one
+// AVX2 compare per 8 candidates and only the survivors are keyed; full
+// buffers are cut back at a pivot estimated from a sample (one branch-free
+// pass) and the final list is radix-sorted. The kernel's horizontal
+// reductions run inside the assembly, in the same order as the Go fallback.
+//
 // Shards (shards.go): a corpus too large for one search is searched shard
 // by shard (SearchShard over a Chunked matrix, e.g. memory-mapped record
 // batches); each shard returns every query's top-k with ids and, for

@@ -13,22 +13,27 @@ func reduce8(a []float32) float32 {
 	return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
-// dot4x3 writes out[i*3+j] = dot(q[i], c[j]) for vectors of length dim.
+// dot4x3 writes out[i*3+j] = dot(q[i], c[j]) for vectors of length dim:
+// 8 lane partial sums over the first dim&^7 entries reduced by reduce8
+// (inside the assembly when it runs), then the rest added one by one.
 func dot4x3(q *[4][]float32, c *[3][]float32, dim int, out *[12]float32, scratch *[96]float32) {
 	n8 := dim &^ 7
-	if !dot4x3Asm(q, c, n8, scratch) {
+	if !dot4x3Asm(q, c, n8, out) {
 		dot4x3Go(q, c, n8, scratch)
+		for i := range out {
+			out[i] = reduce8(scratch[i*8 : i*8+8])
+		}
 	}
-	for i := 0; i < 4; i++ {
-		for j := 0; j < 3; j++ {
-			s := reduce8(scratch[(i*3+j)*8 : (i*3+j)*8+8])
-			if n8 < dim {
+	if n8 < dim {
+		for i := 0; i < 4; i++ {
+			for j := 0; j < 3; j++ {
+				s := out[i*3+j]
 				qi, cj := q[i], c[j]
 				for k := n8; k < dim; k++ {
 					s += qi[k] * cj[k]
 				}
+				out[i*3+j] = s
 			}
-			out[i*3+j] = s
 		}
 	}
 }

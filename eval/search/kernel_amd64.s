@@ -2,9 +2,10 @@
 
 #include "textflag.h"
 
-// func dot4x3AVX2(q0, q1, q2, q3, c0, c1, c2 *float32, n int, out *[96]float32)
-// For i in 0..3, j in 0..2: out[(i*3+j)*8 : +8] = 8 lane partial sums of
-// q_i[k]*c_j[k] over k < n (n a multiple of 8), using FMA.
+// func dot4x3AVX2(q0, q1, q2, q3, c0, c1, c2 *float32, n int, out *[12]float32)
+// For i in 0..3, j in 0..2: out[i*3+j] = sum of q_i[k]*c_j[k] over k < n
+// (n a multiple of 8): 8 lane partial sums by FMA, then reduced in the
+// order of reduce8, ((l0+l4)+(l1+l5))+((l2+l6)+(l3+l7)).
 TEXT ·dot4x3AVX2(SB), NOSPLIT, $0-72
 	MOVQ q0+0(FP), AX
 	MOVQ q1+8(FP), BX
@@ -56,18 +57,90 @@ loop:
 	JMP  loop
 
 done:
-	VMOVUPS Y0, 0(R10)
-	VMOVUPS Y1, 32(R10)
-	VMOVUPS Y2, 64(R10)
-	VMOVUPS Y3, 96(R10)
-	VMOVUPS Y4, 128(R10)
-	VMOVUPS Y5, 160(R10)
-	VMOVUPS Y6, 192(R10)
-	VMOVUPS Y7, 224(R10)
-	VMOVUPS Y8, 256(R10)
-	VMOVUPS Y9, 288(R10)
-	VMOVUPS Y10, 320(R10)
-	VMOVUPS Y11, 352(R10)
+	VEXTRACTF128 $1, Y0, X12
+	VADDPS X12, X0, X0
+	VPERMILPS $0xb1, X0, X12
+	VADDPS X12, X0, X0
+	VMOVHLPS X0, X0, X12
+	VADDSS X12, X0, X0
+	VMOVSS X0, 0(R10)
+	VEXTRACTF128 $1, Y1, X12
+	VADDPS X12, X1, X1
+	VPERMILPS $0xb1, X1, X12
+	VADDPS X12, X1, X1
+	VMOVHLPS X1, X1, X12
+	VADDSS X12, X1, X1
+	VMOVSS X1, 4(R10)
+	VEXTRACTF128 $1, Y2, X12
+	VADDPS X12, X2, X2
+	VPERMILPS $0xb1, X2, X12
+	VADDPS X12, X2, X2
+	VMOVHLPS X2, X2, X12
+	VADDSS X12, X2, X2
+	VMOVSS X2, 8(R10)
+	VEXTRACTF128 $1, Y3, X12
+	VADDPS X12, X3, X3
+	VPERMILPS $0xb1, X3, X12
+	VADDPS X12, X3, X3
+	VMOVHLPS X3, X3, X12
+	VADDSS X12, X3, X3
+	VMOVSS X3, 12(R10)
+	VEXTRACTF128 $1, Y4, X12
+	VADDPS X12, X4, X4
+	VPERMILPS $0xb1, X4, X12
+	VADDPS X12, X4, X4
+	VMOVHLPS X4, X4, X12
+	VADDSS X12, X4, X4
+	VMOVSS X4, 16(R10)
+	VEXTRACTF128 $1, Y5, X12
+	VADDPS X12, X5, X5
+	VPERMILPS $0xb1, X5, X12
+	VADDPS X12, X5, X5
+	VMOVHLPS X5, X5, X12
+	VADDSS X12, X5, X5
+	VMOVSS X5, 20(R10)
+	VEXTRACTF128 $1, Y6, X12
+	VADDPS X12, X6, X6
+	VPERMILPS $0xb1, X6, X12
+	VADDPS X12, X6, X6
+	VMOVHLPS X6, X6, X12
+	VADDSS X12, X6, X6
+	VMOVSS X6, 24(R10)
+	VEXTRACTF128 $1, Y7, X12
+	VADDPS X12, X7, X7
+	VPERMILPS $0xb1, X7, X12
+	VADDPS X12, X7, X7
+	VMOVHLPS X7, X7, X12
+	VADDSS X12, X7, X7
+	VMOVSS X7, 28(R10)
+	VEXTRACTF128 $1, Y8, X12
+	VADDPS X12, X8, X8
+	VPERMILPS $0xb1, X8, X12
+	VADDPS X12, X8, X8
+	VMOVHLPS X8, X8, X12
+	VADDSS X12, X8, X8
+	VMOVSS X8, 32(R10)
+	VEXTRACTF128 $1, Y9, X12
+	VADDPS X12, X9, X9
+	VPERMILPS $0xb1, X9, X12
+	VADDPS X12, X9, X9
+	VMOVHLPS X9, X9, X12
+	VADDSS X12, X9, X9
+	VMOVSS X9, 36(R10)
+	VEXTRACTF128 $1, Y10, X12
+	VADDPS X12, X10, X10
+	VPERMILPS $0xb1, X10, X12
+	VADDPS X12, X10, X10
+	VMOVHLPS X10, X10, X12
+	VADDSS X12, X10, X10
+	VMOVSS X10, 40(R10)
+	VEXTRACTF128 $1, Y11, X12
+	VADDPS X12, X11, X11
+	VPERMILPS $0xb1, X11, X12
+	VADDPS X12, X11, X11
+	VMOVHLPS X11, X11, X12
+	VADDSS X12, X11, X11
+	VMOVSS X11, 44(R10)
 	VZEROUPPER
 	RET
 
@@ -150,5 +223,43 @@ ploop:
 	VFMADD231PS Y12, Y13, Y11
 	DECQ CX
 	JNZ  ploop
+	VZEROUPPER
+	RET
+
+// func filterAVX2(row *float32, n int, t float32, idx *int32) int
+// Writes the positions i < n (n a multiple of 8) where !(row[i] < t) (so
+// NaN scores pass) to idx, in increasing order, and returns their count.
+TEXT ·filterAVX2(SB), NOSPLIT, $0-40
+	MOVQ row+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Y0
+	MOVQ idx+24(FP), DI
+	XORQ AX, AX // position
+	XORQ DX, DX // count
+
+floop:
+	CMPQ AX, CX
+	JGE  fdone
+	VMOVUPS (SI)(AX*4), Y1
+	VCMPPS $0x05, Y0, Y1, Y2 // Y2 = !(Y1 < Y0) (NLT_US)
+	VMOVMSKPS Y2, BX
+	TESTQ BX, BX
+	JZ   fnext
+
+fbits:
+	BSFQ BX, R8
+	ADDQ AX, R8
+	MOVL R8, (DI)(DX*4)
+	INCQ DX
+	LEAQ -1(BX), R9
+	ANDQ R9, BX
+	JNZ  fbits
+
+fnext:
+	ADDQ $8, AX
+	JMP  floop
+
+fdone:
+	MOVQ DX, ret+32(FP)
 	VZEROUPPER
 	RET

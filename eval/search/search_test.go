@@ -147,18 +147,28 @@ func TestSearchMatchesNaive(t *testing.T) {
 
 func TestKernelAsmMatchesGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	Q := randMatrix(r, 4, 64, false)
-	C := randMatrix(r, 3, 64, false)
-	q := [4][]float32{Q.Row(0), Q.Row(1), Q.Row(2), Q.Row(3)}
-	c := [3][]float32{C.Row(0), C.Row(1), C.Row(2)}
-	var a, b [96]float32
-	dot4x3Go(&q, &c, 64, &a)
-	if !dot4x3Asm(&q, &c, 64, &b) {
-		t.Skip("no AVX2")
-	}
-	for i := range a {
-		if math.Abs(float64(a[i]-b[i])) > 1e-5 {
-			t.Fatalf("lane %d: go %v asm %v", i, a[i], b[i])
+	for _, n := range []int{8, 64, 768} {
+		Q := randMatrix(r, 4, n, false)
+		C := randMatrix(r, 3, n, false)
+		q := [4][]float32{Q.Row(0), Q.Row(1), Q.Row(2), Q.Row(3)}
+		c := [3][]float32{C.Row(0), C.Row(1), C.Row(2)}
+		var lanes [96]float32
+		var b [12]float32
+		dot4x3Go(&q, &c, n, &lanes)
+		if !dot4x3Asm(&q, &c, n, &b) {
+			t.Skip("no AVX2")
+		}
+		for i := range b {
+			a := reduce8(lanes[i*8 : i*8+8])
+			// With n = 8 every lane is one product (an FMA onto zero rounds
+			// like a multiplication), so the assembly's reduction must give
+			// reduce8's result bit for bit; longer vectors differ by FMA rounding.
+			if n == 8 && a != b[i] {
+				t.Fatalf("n=8 output %d: go %v asm %v (reduction order differs)", i, a, b[i])
+			}
+			if math.Abs(float64(a-b[i])) > 1e-4 {
+				t.Fatalf("n=%d output %d: go %v asm %v", n, i, a, b[i])
+			}
 		}
 	}
 }
@@ -201,11 +211,20 @@ func BenchmarkKernel(b *testing.B) {
 
 func TestTopKMatchesSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
+	type tc struct{ n, k, levels int }
+	var cases []tc
 	for _, k := range []int{1, 3, 50, 700, 6000} {
-		n := 5000
+		cases = append(cases, tc{5000, k, 40})
+	}
+	// long streams: sampled compaction (buffers >= 1024), with many and with few ties
+	for _, k := range []int{20, 400, 1000, 3000} {
+		cases = append(cases, tc{40000, k, 40}, tc{40000, k, 1 << 20})
+	}
+	for _, c := range cases {
+		n, k := c.n, c.k
 		row := make([]float32, n)
 		for i := range row {
-			row[i] = float32(r.IntN(40)) // many ties
+			row[i] = float32(r.IntN(c.levels)) // ties
 		}
 		ord := make([]int32, n)
 		for i, p := range r.Perm(n) {
@@ -232,6 +251,33 @@ func TestTopKMatchesSort(t *testing.T) {
 		for i := range got {
 			if got[i] != all[i] {
 				t.Fatalf("k=%d: hit %d = %+v want %+v", k, i, got[i], all[i])
+			}
+		}
+	}
+}
+
+func TestFilterNLT(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	nan := float32(math.NaN())
+	for n := 0; n < 70; n++ {
+		row := make([]float32, n)
+		for i := range row {
+			row[i] = float32(r.IntN(5))
+			if r.IntN(9) == 0 {
+				row[i] = nan
+			}
+		}
+		for _, th := range []float32{-1, 0, 2, 2.5, 4, 9} {
+			var want []int32
+			for i, s := range row {
+				if s >= th || s != s {
+					want = append(want, int32(i))
+				}
+			}
+			idx := make([]int32, n)
+			got := idx[:filterNLT(row, th, idx)]
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d t=%v: got %v want %v", n, th, got, want)
 			}
 		}
 	}
