@@ -18,7 +18,7 @@ const (
 	KindPairs      Kind = "pairs"      // pairs.parquet (training pairs), meta.json
 	KindBatches    Kind = "batches"    // batches.arrow (one record batch = one training batch), stats.parquet
 	KindModel      Kind = "model"      // Hugging Face layout: tokenizer.json, config.json, model.onnx
-	KindEmbeddings Kind = "embeddings" // embeddings.arrow and embeddings.parquet
+	KindEmbeddings Kind = "embeddings" // embeddings.arrow
 	KindRankings   Kind = "rankings"   // rankings.parquet: per query and setting, ranks of relevant candidates + top-k
 	KindMetrics    Kind = "metrics"    // metrics.parquet, per_query.parquet, TREC run files
 	KindReport     Kind = "report"     // report.html plus the tables it was made from
@@ -32,7 +32,7 @@ var ArtifactKinds = map[Kind]string{
 	KindPairs:      "training pairs: pairs.parquet (pair_id, group_id, source, q_lang, q_text, p_lang, p_text, neg_text, split)",
 	KindBatches:    "seeded batch plan: batches.arrow (Arrow IPC file, one record batch per training batch), stats.parquet",
 	KindModel:      "encoder in Hugging Face layout: tokenizer.json, config.json, model.onnx (and training_log.parquet when trained)",
-	KindEmbeddings: "embeddings.arrow and embeddings.parquet: id, role, lang, vector, model_key",
+	KindEmbeddings: "embeddings.arrow (Arrow IPC): id, role, lang, vector, model_key",
 	KindRankings:   "rankings.parquet: for every query and setting, the ranks of its relevant candidates and its top-k list",
 	KindMetrics:    "metrics.parquet, per_query.parquet and TREC run/qrels files",
 	KindReport:     "report.html and the metrics tables it shows",

@@ -32,7 +32,8 @@ func encodeStage() *pipeline.StageType {
 			"(or, backend gomlx, through onnx-gomlx on GoMLX's CPU or XLA CUDA backend). " +
 			"Texts are tokenized on all cores while the model runs, batched by token length, pooled and normalised; " +
 			"vectors are cached under the cache directory by model hash, role, prefix, max length, pooling and text, " +
-			"so no text is encoded twice.",
+			"so no text is encoded twice. Queries, then candidates (read in chunks), are encoded and written to embeddings.arrow " +
+			"a chunk at a time, so memory does not grow with the number of candidates.",
 		Params: []pipeline.Param{
 			{Name: "query_prefix", Type: pipeline.TypeString, Default: "Query: ", Doc: "prepended to every query"},
 			{Name: "passage_prefix", Type: pipeline.TypeString, Default: "Passage: ", Doc: "prepended to every candidate"},
@@ -47,6 +48,7 @@ func encodeStage() *pipeline.StageType {
 				Doc: "cuda: with backend ort, LAIR_ORT_LIB must point at a GPU build of ONNX Runtime 1.20-1.30; with backend gomlx, " +
 					"a PJRT CUDA plugin ($LAIR_PJRT_PLUGIN or JAX's; see `lair doctor`)"},
 			{Name: "threads", Type: pipeline.TypeInt, Default: 0, Doc: "ONNX Runtime intra-op threads (0: the run's thread setting)"},
+			{Name: "chunk", Type: pipeline.TypeInt, Default: encodeChunk, Doc: "texts encoded (and held in memory) at a time"},
 		},
 		Inputs: []pipeline.Input{
 			{Kind: pipeline.KindModel, Doc: "the encoder (Hugging Face layout)"},
@@ -97,7 +99,7 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	cands, err := datasets.ReadCandidates(din.Dir)
+	nc, err := datasets.CountCandidates(din.Dir)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -112,48 +114,78 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	if progress == nil {
 		progress = pipeline.NopProgress{}
 	}
-	progress.Start("texts", int64(len(queries)+len(cands)))
+	progress.Start("texts", int64(len(queries))+nc)
 	add := func(n int) { progress.Add(int64(n)) }
 
-	qTexts := make([]string, len(queries))
-	for i, q := range queries {
-		qTexts[i] = q.Text
+	// Queries, then candidates (read from candidates.parquet in chunks), are
+	// encoded and written a chunk at a time: besides the queries' rows,
+	// memory is bounded by a chunk whatever the number of candidates.
+	var (
+		w          *tables.EmbeddingsWriter
+		dim        int
+		degenerate []string
+		qst, cst   encode.Stats
+		roles      []string
+	)
+	write := func(role, prefix string, st *encode.Stats, ids, langs, texts []string) error {
+		if len(texts) == 0 {
+			return nil
+		}
+		vecs, d, s, err := enc.Encode(ctx, role, prefix, texts, add)
+		if err != nil {
+			return fmt.Errorf("%ss: %w", role, err)
+		}
+		addStats(st, s)
+		if w == nil {
+			dim = d
+			if w, err = tables.CreateLicensedEmbeddings(filepath.Join(sc.OutDir, tables.EmbeddingsArrow), d, m.Hash, datasets.License(din.Dir)); err != nil {
+				return err
+			}
+		} else if d != dim {
+			return fmt.Errorf("query vectors have %d dimensions, candidate vectors %d", dim, d)
+		}
+		roles = roles[:0]
+		for range ids {
+			roles = append(roles, role)
+		}
+		e := &tables.Embeddings{IDs: ids, Roles: roles, Langs: langs, Dim: d, Vectors: vecs}
+		degenerate = append(degenerate, zeroDegenerate(e)...)
+		return w.Write(ids, roles, langs, vecs)
 	}
-	qv, dim, qst, err := enc.Encode(ctx, tables.RoleQuery, p.String("query_prefix"), qTexts, add)
+	chunk := max(1, p.Int("chunk"))
+	var ids, langs, texts []string
+	for lo := 0; lo < len(queries) && err == nil; lo += chunk {
+		ids, langs, texts = ids[:0], langs[:0], texts[:0]
+		for _, q := range queries[lo:min(lo+chunk, len(queries))] {
+			ids, langs, texts = append(ids, q.QID), append(langs, q.Lang), append(texts, q.Text)
+		}
+		err = write(tables.RoleQuery, p.String("query_prefix"), &qst, ids, langs, texts)
+	}
+	queries = nil
+	if err == nil {
+		err = datasets.ReadCandidateBatches(din.Dir, chunk, func(cs []tables.Candidate) error {
+			ids, langs, texts = ids[:0], langs[:0], texts[:0]
+			for _, c := range cs {
+				ids, langs, texts = append(ids, c.CID), append(langs, c.Lang), append(texts, c.Text)
+			}
+			return write(tables.RolePassage, p.String("passage_prefix"), &cst, ids, langs, texts)
+		})
+	}
+	if w == nil && err == nil {
+		return fmt.Errorf("stage %s: nothing to encode: the dataset in %s has no queries and no candidates", sc.Name, din.Dir)
+	}
+	if w != nil {
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("stage %s: queries: %w", sc.Name, err)
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	cTexts := make([]string, len(cands))
-	for i, c := range cands {
-		cTexts[i] = c.Text
-	}
-	cv, cdim, cst, err := enc.Encode(ctx, tables.RolePassage, p.String("passage_prefix"), cTexts, add)
-	if err != nil {
-		return fmt.Errorf("stage %s: candidates: %w", sc.Name, err)
-	}
-	if len(queries) > 0 && len(cands) > 0 && cdim != dim {
-		return fmt.Errorf("stage %s: query vectors have %d dimensions, candidate vectors %d", sc.Name, dim, cdim)
-	}
-	if dim == 0 {
-		dim = cdim
-	}
-	n := len(queries) + len(cands)
-	e := &tables.Embeddings{IDs: make([]string, 0, n), Roles: make([]string, 0, n), Langs: make([]string, 0, n),
-		Dim: dim, Vectors: append(qv, cv...), ModelKey: m.Hash, License: datasets.License(din.Dir)}
-	for _, q := range queries {
-		e.IDs, e.Roles, e.Langs = append(e.IDs, q.QID), append(e.Roles, tables.RoleQuery), append(e.Langs, q.Lang)
-	}
-	for _, c := range cands {
-		e.IDs, e.Roles, e.Langs = append(e.IDs, c.CID), append(e.Roles, tables.RolePassage), append(e.Langs, c.Lang)
-	}
-	degenerate := zeroDegenerate(e)
 	if len(degenerate) > 0 {
 		// Retrieval scores these lowest (eval.DenseScorer); the run goes on.
 		sc.Log.Warn("degenerate embeddings (zero, or non-finite and written as zero)", "count", len(degenerate),
 			"first", strings.Join(degenerate[:min(20, len(degenerate))], "; "))
-	}
-	if err := tables.WriteEmbeddings(sc.OutDir, e); err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
 	for _, s := range []struct {
 		role string
@@ -164,6 +196,22 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 	}
 	return tables.WriteEncodeStats(sc.OutDir, map[string]any{"model_key": m.Hash, "dim": dim, "queries": qst, "passages": cst,
 		"degenerate": degenerate})
+}
+
+// addStats adds the counts and times of one chunk's encoding to st
+// (Unique counts distinct texts per chunk; a text repeated in a later
+// chunk is found in the embedding cache, when there is one).
+func addStats(st *encode.Stats, s encode.Stats) {
+	st.Texts += s.Texts
+	st.Unique += s.Unique
+	st.Cached += s.Cached
+	st.Encoded += s.Encoded
+	st.Batches += s.Batches
+	st.Tokens += s.Tokens
+	st.Padded += s.Padded
+	st.Tokenize += s.Tokenize
+	st.Model += s.Model
+	st.Wall += s.Wall
 }
 
 func modelGenerateStage() *pipeline.StageType {

@@ -107,6 +107,31 @@ func TestEncoderStages(t *testing.T) {
 			t.Fatal("identical candidate texts got different vectors")
 		}
 	}
+	if _, err := os.Stat(filepath.Join(out, tables.EmbeddingsParquet)); !os.IsNotExist(err) {
+		t.Errorf("encode wrote %s besides embeddings.arrow: %v", tables.EmbeddingsParquet, err)
+	}
+	// Streamed in chunks of 2 texts (no cache, so that every chunk is
+	// encoded): the same rows in the same order, the same vectors.
+	nenv := env
+	nenv.CacheDir = ""
+	cout, cprog := runEncoderTestStage(t, r, "encode", map[string]any{"max_length": 64, "chunk": 2}, nenv, mArt, dsArt)
+	ce, err := tables.ReadEmbeddings(filepath.Join(cout, tables.EmbeddingsArrow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cprog.total != 5 || cprog.done != 5 || ce.Len() != e.Len() || ce.ModelKey != e.ModelKey {
+		t.Fatalf("chunked encode: %d rows, key %q, progress %d/%d", ce.Len(), ce.ModelKey, cprog.done, cprog.total)
+	}
+	for i := 0; i < e.Len(); i++ {
+		if ce.IDs[i] != e.IDs[i] || ce.Roles[i] != e.Roles[i] || ce.Langs[i] != e.Langs[i] {
+			t.Fatalf("chunked encode row %d: %s %s %s, want %s %s %s", i, ce.IDs[i], ce.Roles[i], ce.Langs[i], e.IDs[i], e.Roles[i], e.Langs[i])
+		}
+		for j, v := range ce.Vector(i) {
+			if d := math.Abs(float64(v - e.Vector(i)[j])); d > 1e-6 {
+				t.Fatalf("chunked encode row %d (%s) dim %d differs by %g", i, ce.IDs[i], j, d)
+			}
+		}
+	}
 	// backend gomlx (no cache, so that it encodes) gives the same vectors within 1e-4.
 	genv := env
 	genv.CacheDir = ""

@@ -174,8 +174,7 @@ func encodeShardStage() *pipeline.StageType {
 		Doc: "encode for corpora of any size: the dataset's queries, then its candidates read from candidates.parquet in chunks " +
 			"(parameter chunk, default " + fmt.Sprint(encodeChunk) + ") and streamed to embeddings.arrow (uncompressed Arrow IPC, memory-mappable; no embeddings.parquet), " +
 			"so memory is bounded by a chunk whatever the corpus size. Parameters as for encode.",
-		Params: append(slices.Clone(st.Params), pipeline.Param{Name: "chunk", Type: pipeline.TypeInt, Default: encodeChunk,
-			Doc: "passages encoded (and held in memory) at a time"}),
+		Params: st.Params, // encode's, chunk included
 		Inputs: st.Inputs,
 		Output: pipeline.KindEmbeddings,
 		Device: st.Device,

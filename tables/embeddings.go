@@ -40,8 +40,8 @@ const embeddingsBatchRows = 8192
 // text. Row i has id IDs[i], role Roles[i] ("query" or "passage"), language
 // Langs[i] and vector Vectors[i*Dim:(i+1)*Dim].
 //
-// On disk (embeddings.arrow, an Arrow IPC file, and embeddings.parquet) the
-// schema is: id utf8, role utf8, lang utf8,
+// On disk (embeddings.arrow, an Arrow IPC file; embeddings.parquet where
+// another tool wants Parquet) the schema is: id utf8, role utf8, lang utf8,
 // vector fixed_size_list<float32>[Dim], model_key utf8.
 type Embeddings struct {
 	IDs, Roles, Langs []string
@@ -105,16 +105,33 @@ func EmbeddingsSchema(dim int) *arrow.Schema {
 }
 
 // WriteEmbeddings validates e and writes dir/embeddings.arrow (Arrow IPC
-// file) and dir/embeddings.parquet (zstd) with the same schema.
+// file, uncompressed so that it can be memory-mapped). This is the one
+// file of an embeddings artifact; WriteEmbeddingsParquet writes the same
+// table as Parquet for other tools.
 func WriteEmbeddings(dir string, e *Embeddings) error {
 	if err := e.Validate("embeddings to write"); err != nil {
 		return err
 	}
-	kv := map[string]string{}
-	if e.License != "" {
-		kv["license"] = e.License
+	return writeEmbeddingsArrow(filepath.Join(dir, EmbeddingsArrow), embeddingsFileSchema(e.Dim, e.License), e)
+}
+
+// WriteEmbeddingsParquet validates e and writes it to a zstd Parquet file
+// at path with the schema of embeddings.arrow (ReadEmbeddings reads it).
+func WriteEmbeddingsParquet(path string, e *Embeddings) error {
+	if err := e.Validate("embeddings to write"); err != nil {
+		return err
 	}
-	kv = SchemaMeta(EmbeddingsParquet, kv)
+	return writeEmbeddingsParquet(path, embeddingsFileSchema(e.Dim, e.License), e)
+}
+
+// embeddingsFileSchema is EmbeddingsSchema with the file metadata: schema
+// version, table name and, when known, the license of the encoded texts.
+func embeddingsFileSchema(dim int, license string) *arrow.Schema {
+	kv := map[string]string{}
+	if license != "" {
+		kv["license"] = license
+	}
+	kv = SchemaMeta(EmbeddingsArrow, kv)
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)
@@ -125,11 +142,7 @@ func WriteEmbeddings(dir string, e *Embeddings) error {
 		vals[i] = kv[k]
 	}
 	md := arrow.NewMetadata(keys, vals)
-	schema := arrow.NewSchema(EmbeddingsSchema(e.Dim).Fields(), &md)
-	if err := writeEmbeddingsArrow(filepath.Join(dir, EmbeddingsArrow), schema, e); err != nil {
-		return err
-	}
-	return writeEmbeddingsParquet(filepath.Join(dir, EmbeddingsParquet), schema, e)
+	return arrow.NewSchema(EmbeddingsSchema(dim).Fields(), &md)
 }
 
 // embeddingBatches calls fn with successive record batches of e.

@@ -52,6 +52,12 @@ func TestEmbeddingsRoundTrip(t *testing.T) {
 		if err := WriteEmbeddings(dir, e); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := os.Stat(filepath.Join(dir, EmbeddingsParquet)); !os.IsNotExist(err) {
+			t.Fatalf("WriteEmbeddings wrote %s too (want embeddings.arrow only): %v", EmbeddingsParquet, err)
+		}
+		if err := WriteEmbeddingsParquet(filepath.Join(dir, EmbeddingsParquet), e); err != nil {
+			t.Fatal(err)
+		}
 		for _, name := range []string{EmbeddingsArrow, EmbeddingsParquet} {
 			got, err := ReadEmbeddings(filepath.Join(dir, name))
 			if err != nil {
@@ -174,6 +180,9 @@ func FuzzReadEmbeddings(f *testing.F) {
 	if err := WriteEmbeddings(dir, randomEmbeddings(3, 4, 1)); err != nil {
 		f.Fatal(err)
 	}
+	if err := WriteEmbeddingsParquet(filepath.Join(dir, EmbeddingsParquet), randomEmbeddings(3, 4, 1)); err != nil {
+		f.Fatal(err)
+	}
 	for _, name := range []string{EmbeddingsArrow, EmbeddingsParquet} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -207,6 +216,9 @@ func TestEmbeddingsMetadata(t *testing.T) {
 	e.License = "CC BY-SA 4.0"
 	dir := t.TempDir()
 	if err := WriteEmbeddings(dir, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEmbeddingsParquet(filepath.Join(dir, EmbeddingsParquet), e); err != nil {
 		t.Fatal(err)
 	}
 	md, err := Metadata(filepath.Join(dir, EmbeddingsParquet))

@@ -29,15 +29,22 @@ func EmbeddingsShardFile(i int) string { return fmt.Sprintf("embeddings-%05d.arr
 // EmbeddingsWriter streams embeddings rows to an Arrow IPC file. Memory:
 // one record batch.
 type EmbeddingsWriter struct {
-	path string
-	f    *os.File
-	w    *ipc.FileWriter
-	buf  Embeddings
-	rows int64
+	path   string
+	f      *os.File
+	w      *ipc.FileWriter
+	schema *arrow.Schema
+	buf    Embeddings
+	rows   int64
 }
 
 // CreateEmbeddings creates an embeddings file of dimension dim.
 func CreateEmbeddings(path string, dim int, modelKey string) (*EmbeddingsWriter, error) {
+	return CreateLicensedEmbeddings(path, dim, modelKey, "")
+}
+
+// CreateLicensedEmbeddings creates an embeddings file of dimension dim
+// whose metadata records the license of the encoded texts.
+func CreateLicensedEmbeddings(path string, dim int, modelKey, license string) (*EmbeddingsWriter, error) {
 	if dim <= 0 {
 		return nil, fmt.Errorf("write %s: dimension %d, want > 0", path, dim)
 	}
@@ -45,12 +52,13 @@ func CreateEmbeddings(path string, dim int, modelKey string) (*EmbeddingsWriter,
 	if err != nil {
 		return nil, err
 	}
-	w, err := ipc.NewFileWriter(f, ipc.WithSchema(EmbeddingsSchema(dim)), ipc.WithAllocator(memory.NewGoAllocator()))
+	schema := embeddingsFileSchema(dim, license)
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema), ipc.WithAllocator(memory.NewGoAllocator()))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	return &EmbeddingsWriter{path: path, f: f, w: w, buf: Embeddings{Dim: dim, ModelKey: modelKey}}, nil
+	return &EmbeddingsWriter{path: path, f: f, w: w, schema: schema, buf: Embeddings{Dim: dim, ModelKey: modelKey, License: license}}, nil
 }
 
 // Rows returns the number of rows written so far.
@@ -86,7 +94,7 @@ func (w *EmbeddingsWriter) flush() error {
 	if err := w.buf.Validate(fmt.Sprintf("%s (rows %d..)", w.path, w.rows)); err != nil {
 		return err
 	}
-	if err := embeddingBatches(EmbeddingsSchema(w.buf.Dim), &w.buf, w.w.Write); err != nil {
+	if err := embeddingBatches(w.schema, &w.buf, w.w.Write); err != nil {
 		return fmt.Errorf("write %s: %w", w.path, err)
 	}
 	w.rows += int64(w.buf.Len())

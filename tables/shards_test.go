@@ -75,6 +75,29 @@ func TestEmbeddingsWriterMapRoundTrip(t *testing.T) {
 	if err != nil || e.Len() != n || e.Vectors[len(e.Vectors)-1] != vecs[len(vecs)-1] {
 		t.Fatalf("ReadEmbeddings: %v", err)
 	}
+	if e.License != "" {
+		t.Fatalf("license %q, want none", e.License)
+	}
+
+	// A licensed file carries the license and the schema metadata.
+	lp := filepath.Join(t.TempDir(), EmbeddingsArrow)
+	lw, err := CreateLicensedEmbeddings(lp, dim, "m@1", "CC BY-SA 4.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lw.Write(ids[:10], roles[:10], langs[:10], vecs[:10*dim]); err != nil {
+		t.Fatal(err)
+	}
+	if err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	le, err := ReadEmbeddings(lp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if le.License != "CC BY-SA 4.0" || le.Len() != 10 || le.ModelKey != "m@1" {
+		t.Fatalf("licensed file: license %q, key %q, %d rows", le.License, le.ModelKey, le.Len())
+	}
 }
 
 func TestEmbeddingsShardErrors(t *testing.T) {
