@@ -14,6 +14,9 @@ func TestReadEmbeddingsArtifact(t *testing.T) {
 	if err := WriteEmbeddings(dir, e); err != nil {
 		t.Fatal(err)
 	}
+	if err := WriteEmbeddingsParquet(filepath.Join(dir, EmbeddingsParquet), e); err != nil { // as another tool might
+		t.Fatal(err)
+	}
 	got, path, err := ReadEmbeddingsArtifact(dir)
 	if err != nil || path != filepath.Join(dir, EmbeddingsArrow) || !reflect.DeepEqual(got.Vectors, e.Vectors) {
 		t.Fatalf("both files: read %s, %v", path, err)
