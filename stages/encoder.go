@@ -138,7 +138,7 @@ func runEncode(ctx context.Context, sc *pipeline.StageContext) error {
 		addStats(st, s)
 		if w == nil {
 			dim = d
-			if w, err = tables.CreateLicensedEmbeddings(filepath.Join(sc.OutDir, tables.EmbeddingsArrow), d, m.Hash, datasets.License(din.Dir)); err != nil {
+			if w, err = tables.CreateLicensedEmbeddingsArtifact(sc.OutDir, d, m.Hash, datasets.License(din.Dir)); err != nil {
 				return err
 			}
 		} else if d != dim {

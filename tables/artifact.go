@@ -38,6 +38,12 @@ func CreateEmbeddingsArtifact(dir string, dim int, modelKey string) (*Embeddings
 	return CreateEmbeddings(filepath.Join(dir, EmbeddingsArrow), dim, modelKey)
 }
 
+// CreateLicensedEmbeddingsArtifact is CreateEmbeddingsArtifact with the
+// license of the encoded texts recorded in the file metadata.
+func CreateLicensedEmbeddingsArtifact(dir string, dim int, modelKey, license string) (*EmbeddingsWriter, error) {
+	return CreateLicensedEmbeddings(filepath.Join(dir, EmbeddingsArrow), dim, modelKey, license)
+}
+
 // MapEmbeddingsArtifact maps the embeddings.arrow of the artifact in dir.
 func MapEmbeddingsArtifact(dir string) (*MappedEmbeddings, error) {
 	return MapEmbeddings(filepath.Join(dir, EmbeddingsArrow))
