@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -61,44 +60,15 @@ func runFuse(ctx context.Context, sc *pipeline.StageContext) error {
 	if len(weights) == 0 {
 		weights = nil
 	}
-	inputs := make([]fusion.Input, len(arts))
-	var runIDs []string
-	datasetSets := make([]map[string]bool, len(arts))
+	dirs := make([]string, len(arts))
 	for i, a := range arts {
-		inputs[i].Path = eval.RankingsPath(a.Dir)
-		datasetSets[i] = map[string]bool{}
-		err := eval.ReadRankingsArtifact(a.Dir, func(batch []eval.Ranking) error {
-			inputs[i].Rows = append(inputs[i].Rows, batch...)
-			for _, r := range batch {
-				datasetSets[i][r.Dataset] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", sc.Name, err)
-		}
-		if len(inputs[i].Rows) > 0 {
-			runIDs = append(runIDs, inputs[i].Rows[0].RunID)
-		}
+		dirs[i] = a.Dir
 	}
-	// fuse only the datasets every input ranks
-	var common []string
-	for d := range datasetSets[0] {
-		all := true
-		for _, s := range datasetSets[1:] {
-			all = all && s[d]
-		}
-		if all {
-			common = append(common, d)
-		}
+	in, err := fusion.ReadInputs(dirs)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	slices.Sort(common)
-	if len(common) == 0 {
-		return fmt.Errorf("stage %s: the inputs rank no dataset in common: fuse rankings of the same dataset", sc.Name)
-	}
-	for i := range inputs {
-		inputs[i].Rows = slices.DeleteFunc(inputs[i].Rows, func(r eval.Ranking) bool { return !slices.Contains(common, r.Dataset) })
-	}
+	inputs, runIDs, common := in.Inputs, in.RunIDs, in.Datasets
 	runID := p.String("run_id")
 	if runID == "" {
 		runID = strings.Join(runIDs, "+")
