@@ -453,3 +453,37 @@ func TestArtifactWriteRead(t *testing.T) {
 		t.Errorf("Read of an empty folder: %v", err)
 	}
 }
+
+// batches.arrow is written with zstd-compressed buffers (texts compress
+// well), and still reads back exactly.
+func TestArrowCompressed(t *testing.T) {
+	pairs := synth(12, []string{"de", "en"}, 3)
+	raw := 0
+	for i := range pairs {
+		pairs[i].QText = strings.Repeat("what is the question "+pairs[i].QText+" ", 40)
+		pairs[i].PText = strings.Repeat("a passage that answers it "+pairs[i].PText+" ", 40)
+		raw += len(pairs[i].QText) + len(pairs[i].PText)
+	}
+	p, err := Build(pairs, Config{Strategy: StrategyMono, BatchSize: 8, Epochs: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := EncodeArrow(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	if written := 2 * raw; buf.Len() > written/4 {
+		t.Errorf("batches.arrow is %d bytes for %d bytes of texts: not compressed", buf.Len(), written)
+	}
+	f, err := DecodeArrow(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range f.Batches {
+		for j, pr := range b.Pairs() {
+			if pr != p.Pairs[p.Batches[i].Pairs[j]] {
+				t.Fatalf("batch %d row %d differs after the round trip", i, j)
+			}
+		}
+	}
+}
