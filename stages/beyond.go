@@ -30,7 +30,8 @@ func fuseStage() *pipeline.StageType {
 		Doc: "Fuses two or more rankings of the same queries and pools (e.g. BM25 and a dense encoder) into one ordinary " +
 			"rankings artifact: reciprocal rank fusion (score w/(k+rank)) or weighted score fusion after per-query z-score or " +
 			"min-max normalisation. Inputs are taken in the order of needs; only datasets every input ranks are fused. " +
-			"A relevant candidate that no input retrieved gets a rank estimated from its exact input ranks.",
+			"A relevant candidate that no input retrieved gets a rank estimated from its exact input ranks. " +
+			"Settings are fused one at a time (mono, cross, multi; each pass re-reads the inputs), so memory holds one setting's rankings.",
 		Params: []pipeline.Param{
 			{Name: "method", Type: pipeline.TypeString, Default: fusion.RRF, Doc: "rrf or score"},
 			{Name: "k", Type: pipeline.TypeFloat, Default: 60.0, Doc: "RRF constant"},
@@ -64,7 +65,10 @@ func runFuse(ctx context.Context, sc *pipeline.StageContext) error {
 	for i, a := range arts {
 		dirs[i] = a.Dir
 	}
-	in, err := fusion.ReadInputs(dirs)
+	// One setting at a time (mono, cross, multi): each pass re-reads the
+	// inputs and keeps that setting's rows of the datasets all inputs rank,
+	// so memory holds one setting's rankings, not all of them.
+	in, err := fusion.Scan(dirs)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
@@ -77,8 +81,21 @@ func runFuse(ctx context.Context, sc *pipeline.StageContext) error {
 	if err != nil {
 		return err
 	}
-	st, err := fusion.Fuse(ctx, inputs, fusion.Options{Method: p.String("method"), K: p.Float("k"), Norm: p.String("norm"),
-		Weights: weights, Depth: p.Int("depth"), RunID: runID}, w.Write)
+	var st fusion.Stats
+	for _, setting := range []string{eval.Mono, eval.Cross, eval.Multi} {
+		if err = in.ReadSetting(dirs, setting); err != nil {
+			break
+		}
+		var s fusion.Stats
+		s, err = fusion.Fuse(ctx, in.Inputs, fusion.Options{Method: p.String("method"), K: p.Float("k"), Norm: p.String("norm"),
+			Weights: weights, Depth: p.Int("depth"), RunID: runID}, w.Write)
+		st.Rows += s.Rows
+		st.Unretrieved += s.Unretrieved
+		if err != nil {
+			err = fmt.Errorf("setting %s: %w", setting, err)
+			break
+		}
+	}
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

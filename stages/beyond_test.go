@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/lair-ir/lair/datasets/beir"
 	"github.com/lair-ir/lair/eval"
 	"github.com/lair-ir/lair/eval/evaltest"
+	"github.com/lair-ir/lair/eval/fusion"
 	"github.com/lair-ir/lair/pipeline"
 	"github.com/lair-ir/lair/tables"
 )
@@ -78,6 +80,23 @@ func TestFuseAndDebiasStages(t *testing.T) {
 		return pipeline.Artifact{Kind: pipeline.KindRankings, Stage: sc.Name, Dir: sc.OutDir}
 	}
 	fused := run(t, evalCtx(t, r, "retrieve/fuse", "fuse", nil, rk(bm), rk(dense)))
+	// The stage fuses one setting at a time; the rows equal one fusion of
+	// the whole files in memory, in the same order.
+	readAll := func(dir string) []eval.Ranking {
+		var rows []eval.Ranking
+		if err := eval.ReadRankingsArtifact(dir, func(b []eval.Ranking) error { rows = append(rows, b...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	var want []eval.Ranking
+	if _, err := fusion.Fuse(context.Background(), []fusion.Input{{Path: "bm25", Rows: readAll(bm.OutDir)}, {Path: "dense", Rows: readAll(dense.OutDir)}},
+		fusion.Options{Method: fusion.RRF, K: 60, Depth: 1000, RunID: "bm25+dense"}, func(b []eval.Ranking) error { want = append(want, b...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if gotRows := readAll(fused.OutDir); !reflect.DeepEqual(gotRows, want) {
+		t.Fatalf("fuse stage: %d rows differ from one in-memory fusion (%d rows)", len(gotRows), len(want))
+	}
 	ev := run(t, evalCtx(t, r, "eval/lareqa", "eval", nil, rk(dense), rk(debDense), rk(bm), rk(fused), dsArt))
 	got := metricsOf(t, ev.OutDir)
 	for _, id := range []string{"dense", "dense+debias", "bm25", "bm25+dense"} {
