@@ -3,7 +3,6 @@ package stages
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strconv"
@@ -46,15 +45,6 @@ func registerShards(r *pipeline.Registry) {
 	r.Register(mergeStage())
 	r.Register(miraclReferenceStage())
 	r.Register(miraclTableStage())
-}
-
-// ShardOf is the shard of a docid among n: FNV-1a of the id, modulo n.
-// It depends on the id alone, so every shard instance reads the corpus
-// files on its own and keeps its passages, with no coordination.
-func ShardOf(docid string, n int) int {
-	h := fnv.New32a()
-	h.Write([]byte(docid))
-	return int(h.Sum32() % uint32(n))
 }
 
 var shardParams = []pipeline.Param{
@@ -110,57 +100,17 @@ func runCorpusShard(ctx context.Context, sc *pipeline.StageContext) error {
 	if len(files) == 0 {
 		return fmt.Errorf("stage %s: %w", sc.Name, &miracl.MissingCorpusError{Dir: dir, Langs: []string{lang}})
 	}
-	// The language's queries and qrels.
-	qs, err := datasets.ReadQueries(in.Dir)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	qrels, err := datasets.ReadQrels(in.Dir)
-	if err != nil {
-		return fmt.Errorf("stage %s: %w", sc.Name, err)
-	}
-	qs = slices.DeleteFunc(qs, func(q tables.Query) bool { return q.Lang != lang })
-	if len(qs) == 0 {
-		return fmt.Errorf("stage %s: the dataset input has no queries in %s (run dataset/miracl with this language)", sc.Name, lang)
-	}
-	inLang := map[string]bool{}
-	for _, q := range qs {
-		inLang[q.QID] = true
-	}
-	qrels = slices.DeleteFunc(qrels, func(r tables.Qrel) bool { return !inLang[r.QID] })
-	meta := datasets.Meta{Dataset: miracl.Name, Languages: []string{lang}, License: miracl.License, Counts: map[string]int64{},
-		Notes: []string{fmt.Sprintf("shard %d of %d of the %s corpus (docids hashed with FNV-1a)", shard, shards, lang)}}
-	kv := meta.TableMeta()
-	if err := datasets.WriteQueries(sc.OutDir, qs, kv); err != nil {
-		return err
-	}
-	if err := datasets.WriteQrels(sc.OutDir, qrels, kv); err != nil {
-		return err
-	}
-	cw, err := datasets.CreateCandidates(sc.OutDir, kv)
-	if err != nil {
-		return err
-	}
 	sc.Progress.Start("corpus passages", 0)
-	err = miracl.ReadCorpus(ctx, files, func(d miracl.Doc) error {
-		sc.Progress.Add(1)
-		if ShardOf(d.DocID, shards) != shard {
-			return nil
-		}
-		return cw.Write(miracl.Candidate(lang, d))
-	})
-	if cerr := cw.Close(); err == nil {
-		err = cerr
-	}
+	meta, err := miracl.WriteShard(ctx, in.Dir, sc.OutDir, miracl.ShardOptions{Lang: lang, Files: files,
+		Keep:     func(docid string) bool { return shardpkg.Of(docid, shards) == shard },
+		Note:     fmt.Sprintf("shard %d of %d of the %s corpus (docids hashed with FNV-1a)", shard, shards, lang),
+		Progress: func(n int) { sc.Progress.Add(int64(n)) }})
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	meta.Counts["queries"], meta.Counts["qrels"], meta.Counts["candidates"] = int64(len(qs)), int64(len(qrels)), cw.Count
-	if err := datasets.WriteMeta(sc.OutDir, meta); err != nil {
-		return err
-	}
-	sc.Log.Info("shard written", "lang", lang, "shard", shard, "shards", shards, "passages", cw.Count, "files", len(files))
-	return shardpkg.WriteInfo(sc.OutDir, shardpkg.Info{Dataset: miracl.Name, Lang: lang, Shard: shard, Shards: shards, Passages: cw.Count, Files: len(files)})
+	passages := meta.Counts["candidates"]
+	sc.Log.Info("shard written", "lang", lang, "shard", shard, "shards", shards, "passages", passages, "files", len(files))
+	return shardpkg.WriteInfo(sc.OutDir, shardpkg.Info{Dataset: miracl.Name, Lang: lang, Shard: shard, Shards: shards, Passages: passages, Files: len(files)})
 }
 
 // encodeChunk is the number of passages encoded (and held) at a time.

@@ -3,6 +3,7 @@ package shard
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"os"
@@ -27,6 +28,15 @@ const (
 	BM25StatsFile = "bm25_stats.parquet"
 	BM25TotalFile = "bm25_stats.json"
 )
+
+// Of is the shard of a docid among n: FNV-1a of the id, modulo n.
+// It depends on the id alone, so every shard instance reads the corpus
+// files on its own and keeps its passages, with no coordination.
+func Of(docid string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(docid))
+	return int(h.Sum32() % uint32(n))
+}
 
 // Info is shard.json: which shard of which language an artifact is.
 type Info struct {

@@ -101,3 +101,18 @@ func TestShardFiles(t *testing.T) {
 		t.Errorf("ReadHead without rows: %v", err)
 	}
 }
+
+func TestOf(t *testing.T) {
+	counts := make([]int, 4)
+	for i := 0; i < 4000; i++ {
+		counts[Of(fmt.Sprintf("%d#%d", i/7, i%7), 4)]++
+	}
+	for s, c := range counts {
+		if c < 850 || c > 1150 {
+			t.Errorf("shard %d has %d of 4000 ids: unbalanced %v", s, c, counts)
+		}
+	}
+	if Of("12#3", 5) != Of("12#3", 5) || Of("x", 1) != 0 {
+		t.Error("Of not a function of the id")
+	}
+}
