@@ -189,14 +189,24 @@ func HashFile(p string) (string, int64, error) {
 		return "", 0, err
 	}
 	defer f.Close()
+	sum, n, err := HashReader(f)
+	if err != nil {
+		return "", 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	return sum, n, nil
+}
+
+// HashReader returns the sha256 (lower-case hex) and length of what r
+// holds, read to its end.
+func HashReader(r io.Reader) (string, int64, error) {
 	h := sha256.New()
 	// readerOnly hides *os.File's WriteTo, which would first probe
 	// sendfile and splice towards a hash that cannot take them.
 	bp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(h, readerOnly{f}, *bp)
+	n, err := io.CopyBuffer(h, readerOnly{r}, *bp)
 	copyBufs.Put(bp)
 	if err != nil {
-		return "", 0, fmt.Errorf("read %s: %w", p, err)
+		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -56,6 +56,13 @@ func PublishDir(tmp, dst string) error {
 	if err := SyncTree(tmp); err != nil {
 		return fmt.Errorf("publish %s: %w", dst, err)
 	}
+	return PublishSyncedDir(tmp, dst)
+}
+
+// PublishSyncedDir is PublishDir for a tmp whose every file and directory
+// the caller has fsynced already (e.g. while writing them): it renames and
+// syncs dst's parent.
+func PublishSyncedDir(tmp, dst string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		// No renameat2 here: check, then rename. rename(2) replaces only an
@@ -84,46 +91,61 @@ func ReplaceDir(tmp, dst string) error {
 	if err := SyncTree(tmp); err != nil {
 		return fmt.Errorf("replace %s: %w", dst, err)
 	}
-	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE)
+	old, err := ReplaceSyncedDir(tmp, dst)
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// ReplaceSyncedDir is ReplaceDir for a tmp whose every file and directory
+// the caller has fsynced already. It does not remove the old contents: it
+// returns the directory now holding them ("" when dst did not exist), for
+// the caller to remove (it may know their layout).
+func ReplaceSyncedDir(tmp, dst string) (old string, err error) {
+	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE)
 	switch {
 	case err == nil:
 		// tmp now holds the old directory.
 		if err := SyncDir(filepath.Dir(dst)); err != nil {
-			return err
+			return tmp, err
 		}
-		return os.RemoveAll(tmp)
+		return tmp, nil
 	case errors.Is(err, unix.ENOENT):
 		if _, serr := os.Lstat(tmp); serr != nil {
-			return fmt.Errorf("replace %s: %w", dst, serr)
+			return "", fmt.Errorf("replace %s: %w", dst, serr)
 		}
 		// dst does not exist yet: an ordinary publish.
-		if err := PublishDir(tmp, dst); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
+		if err := PublishSyncedDir(tmp, dst); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", err
 		} else if err != nil {
-			return ReplaceDir(tmp, dst) // created meanwhile
+			return ReplaceSyncedDir(tmp, dst) // created meanwhile
 		}
-		return nil
+		return "", nil
 	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS):
 		old, merr := MkdirTemp(dst)
 		if merr != nil {
-			return merr
+			return "", merr
 		}
 		aside := filepath.Join(old, "old")
 		if err := os.Rename(dst, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			os.Remove(old)
-			return fmt.Errorf("replace %s: %w", dst, err)
+			return "", fmt.Errorf("replace %s: %w", dst, err)
 		}
 		if err := os.Rename(tmp, dst); err != nil {
 			os.Rename(aside, dst) // put the old one back
 			os.Remove(old)
-			return fmt.Errorf("replace %s: %w", dst, err)
+			return "", fmt.Errorf("replace %s: %w", dst, err)
 		}
 		if err := SyncDir(filepath.Dir(dst)); err != nil {
-			return err
+			return old, err
 		}
-		return os.RemoveAll(old)
+		return old, nil
 	default:
-		return fmt.Errorf("replace %s: %w", dst, err)
+		return "", fmt.Errorf("replace %s: %w", dst, err)
 	}
 }
 

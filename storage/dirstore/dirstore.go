@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -293,14 +294,10 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	fail := func(err error) (*storage.Manifest, error) {
 		return nil, fmt.Errorf("store %s: publish %s: %w", s.root, key, err)
 	}
-	// Group-readable before anyone can see it; hashed in the same walk.
-	m, err := scanShared(ctx, key, dir)
-	if err != nil {
-		return fail(err)
-	}
 	kd := s.keyDirOf(dir)
 	if kd == "" {
 		// Not a NewTemp dir (a fetched copy): put it into a key directory.
+		var err error
 		if kd, err = os.MkdirTemp(s.sessDir, "pub-"); err != nil {
 			return fail(err)
 		}
@@ -309,90 +306,77 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 			return fail(err)
 		}
 	}
-	defer os.RemoveAll(kd)
-	if err := os.Chmod(kd, 0o755); err != nil {
+	// Every file and directory is made group-readable, hashed and fsynced
+	// in one pass, then the marker is written and fsynced: the key
+	// directory is complete on disk before it is renamed into place.
+	m, err := seal(ctx, key, kd)
+	if err != nil {
+		os.RemoveAll(kd)
 		return fail(err)
 	}
-	if err := os.WriteFile(filepath.Join(kd, MarkerName), m.Marshal(), 0o644); err != nil {
-		return fail(err)
-	}
-	// Files and marker are fsynced, then the whole key directory is renamed
-	// into place: without replacing (another session's artifact wins), or
+	// Renamed without replacing (another session's artifact wins), or
 	// swapped with the old one in one step.
 	dst := s.keyDir(key)
 	if replace {
-		if err := fsutil.ReplaceDir(kd, dst); err != nil {
+		old, err := fsutil.ReplaceSyncedDir(kd, dst)
+		if old != "" {
+			removeKeyDir(old, key)
+		}
+		if err != nil {
+			os.RemoveAll(kd)
 			return fail(err)
 		}
 		return m, nil
 	}
-	err = fsutil.PublishDir(kd, dst)
+	err = fsutil.PublishSyncedDir(kd, dst)
 	if errors.Is(err, fs.ErrExist) {
 		// Published meanwhile by another session: theirs is as good.
+		os.RemoveAll(kd)
 		return s.Manifest(ctx, key)
 	}
 	if err != nil {
+		os.RemoveAll(kd)
 		return fail(err)
 	}
 	return m, nil
 }
 
-// scanShared is storage.ScanDir that also makes directories 0755 and files
-// at least 0644 on the way: a shared store must be group-readable, and
-// stages' temp-file helpers make 0600 files.
-func scanShared(ctx context.Context, key, dir string) (*storage.Manifest, error) {
-	m := &storage.Manifest{Version: storage.ManifestVersion, Key: key, Files: []storage.File{}}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p == dir {
-				return os.Chmod(p, 0o755)
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			if fi.Mode().Perm() != 0o755 {
-				return os.Chmod(p, 0o755)
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s: not a regular file (artifacts hold plain files only)", p)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if mode := fi.Mode().Perm(); mode&0o644 != 0o644 {
-			if err := os.Chmod(p, mode|0o644); err != nil {
-				return err
-			}
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		sum, size, err := storage.HashFile(p)
-		if err != nil {
-			return err
-		}
-		m.Files = append(m.Files, storage.File{Path: filepath.ToSlash(rel), Size: size, SHA256: sum})
-		return nil
-	})
+// removeKeyDir removes a key directory that left the store (replaced):
+// the files its manifest lists, their directories and the marker,
+// without reading every directory; anything else in it (or a marker that
+// does not parse) falls back to os.RemoveAll.
+func removeKeyDir(kd, key string) {
+	data, err := readFile(filepath.Join(kd, MarkerName))
 	if err != nil {
-		return nil, fmt.Errorf("scan artifact %s in %s: %w", key, dir, err)
+		os.RemoveAll(kd)
+		return
 	}
-	// WalkDir visits in lexical order of each directory's names, which is
-	// not the order of slash-joined paths ("a-b" < "a/b" differs from
-	// "a/" < "a-"): sort as ScanDir does.
-	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	return m, nil
+	m, err := storage.ParseManifest(data, key)
+	if err != nil {
+		os.RemoveAll(kd)
+		return
+	}
+	files := filepath.Join(kd, m.FilesDir())
+	dirs := map[string]bool{}
+	for _, f := range m.Files {
+		os.Remove(filepath.Join(files, filepath.FromSlash(f.Path)))
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	sub := make([]string, 0, len(dirs))
+	for d := range dirs {
+		sub = append(sub, d)
+	}
+	// Deepest first: a directory is empty once its children are gone.
+	sort.Slice(sub, func(i, j int) bool { return sub[i] > sub[j] })
+	for _, d := range sub {
+		os.Remove(filepath.Join(files, filepath.FromSlash(d)))
+	}
+	os.Remove(filepath.Join(kd, MarkerName))
+	if os.Remove(files) != nil || os.Remove(kd) != nil {
+		os.RemoveAll(kd)
+	}
 }
 
 // List returns every published key, sorted.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,4 +237,132 @@ func TestReadOnly(t *testing.T) {
 		t.Fatalf("exclusive open after the read-only session closed: %v", err)
 	}
 	g.Close()
+}
+
+// tempEntries lists what is left in the store's temp area besides the
+// open sessions' own directories and locks.
+func tempEntries(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	sessions, _ := os.ReadDir(filepath.Join(root, ".tmp"))
+	for _, s := range sessions {
+		if !s.IsDir() {
+			continue
+		}
+		ents, _ := os.ReadDir(filepath.Join(root, ".tmp", s.Name()))
+		for _, e := range ents {
+			out = append(out, s.Name()+"/"+e.Name())
+		}
+	}
+	return out
+}
+
+// TestPublishSeal: publishing seals what a stage wrote in one pass: the
+// manifest equals storage.ScanDir of the published files (nested
+// directories, names that sort differently as paths, an empty file),
+// directories become 0755 and 0600 files 0644 (an executable keeps its
+// x bits); a symlink or a FIFO is refused, naming it, without hanging and
+// without publishing. Replace leaves nothing of the old artifact behind,
+// also when someone put a file into it that its manifest does not list.
+func TestPublishSeal(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := open(t, root)
+	d, _ := s.NewTemp(ctx, "k")
+	for _, f := range []struct {
+		path string
+		mode os.FileMode
+		data string
+	}{{"a-b", 0o600, "1"}, {"a/b", 0o600, "22"}, {"a/c/d", 0o644, ""}, {"z", 0o700, "run"}} {
+		p := filepath.Join(d, filepath.FromSlash(f.path))
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, []byte(f.data), f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := s.Publish(ctx, "k", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.Path(ctx, "k")
+	want, err := storage.ScanDir(ctx, "k", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Marshal()) != string(want.Marshal()) {
+		t.Errorf("manifest\n%s\nwant (ScanDir)\n%s", m.Marshal(), want.Marshal())
+	}
+	var paths []string
+	for _, f := range m.Files {
+		paths = append(paths, f.Path)
+	}
+	if strings.Join(paths, " ") != "a-b a/b a/c/d z" {
+		t.Errorf("manifest order %v", paths)
+	}
+	for rel, mode := range map[string]os.FileMode{"": 0o755, "a": 0o755, "a/c": 0o755, "a-b": 0o644, "a/b": 0o644, "a/c/d": 0o644, "z": 0o744} {
+		fi, err := os.Stat(filepath.Join(p, filepath.FromSlash(rel)))
+		if err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("%q: mode %v (%v), want %v", rel, fi.Mode().Perm(), err, mode)
+		}
+	}
+
+	for _, bad := range []string{"link", "fifo"} {
+		d, _ := s.NewTemp(ctx, "bad-"+bad)
+		os.WriteFile(filepath.Join(d, "ok"), []byte("x"), 0o644)
+		target := filepath.Join(d, "sub", bad)
+		os.MkdirAll(filepath.Dir(target), 0o755)
+		if bad == "link" {
+			os.Symlink("../ok", target)
+		} else if err := syscall.Mkfifo(target, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := s.Publish(ctx, "bad-"+bad, d); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), target) || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("publish with a %s: %v; want an error naming %s", bad, err, target)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("publish with a %s hangs", bad)
+		}
+		if ok, _ := storage.Has(ctx, s, "bad-"+bad); ok {
+			t.Errorf("an artifact with a %s was published", bad)
+		}
+	}
+	if left := tempEntries(t, root); len(left) != 0 {
+		t.Errorf("failed publishes left %v in the temp area", left)
+	}
+
+	// Replace twice: the second old artifact has a stray file.
+	for i, stray := range []bool{false, true} {
+		if stray {
+			os.WriteFile(filepath.Join(root, "k", "files", "a", "stray"), []byte("x"), 0o644)
+		}
+		d, _ := s.NewTemp(ctx, "k")
+		os.WriteFile(filepath.Join(d, "new"), []byte{byte(i)}, 0o644)
+		if _, err := s.Replace(ctx, "k", d); err != nil {
+			t.Fatal(err)
+		}
+		if got := readTree(t, filepath.Join(root, "k")); strings.Join(got, " ") != "_COMPLETE files/new" {
+			t.Errorf("after replace %d the key holds %v", i, got)
+		}
+		if left := tempEntries(t, root); len(left) != 0 {
+			t.Errorf("replace %d left %v in the temp area", i, left)
+		}
+	}
+}
+
+// readTree lists the files under dir, slash-separated and sorted.
+func readTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out
 }
