@@ -198,20 +198,21 @@ func LoadModelWith(dir string, tok TextEncoder) (*Model, error) {
 	if len(m.Trainable) == 0 {
 		return nil, fmt.Errorf("train: %s has no float weights to train", path)
 	}
-	if err := m.loadSparseView(raw); err != nil {
+	if err := m.loadSparseView(raw, m.Output); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
 // loadSparseView builds the training view of the graph (see sparseView)
-// from the ONNX file's bytes.
-func (m *Model) loadSparseView(raw []byte) error {
+// from the ONNX file's bytes; output is the pooled output ("": keep a
+// masked output as it is).
+func (m *Model) loadSparseView(raw []byte, output string) error {
 	byName := map[string]int{}
 	for i, v := range m.Trainable {
 		byName[v.Name()] = i
 	}
-	view, tables, err := sparseView(raw, func(onnxName string) (int, bool) {
+	view, tables, err := sparseView(raw, output, func(onnxName string) (int, bool) {
 		i, ok := byName[strings.ReplaceAll(onnxName, model.ScopeSeparator, "|")] // onnx-gomlx's SafeVarName
 		return i, ok
 	})

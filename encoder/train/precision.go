@@ -80,7 +80,7 @@ func (m *Model) SetPrecision(p Precision) error {
 	sparse := len(m.Sparse) > 0
 	m.ONNX, m.view, m.Sparse = om, nil, nil
 	if sparse {
-		if err := m.loadSparseView(mixed); err != nil {
+		if err := m.loadSparseView(mixed, m.Output); err != nil {
 			return err
 		}
 	}

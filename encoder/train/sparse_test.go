@@ -3,12 +3,17 @@ package train
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/core/tensors"
+
 	"github.com/lair-ir/lair/encoder/modelgen"
+	"github.com/lair-ir/lair/encoder/onnxpb"
 )
 
 // rowsUsed returns the ids the batches of plan use at every step, and
@@ -282,4 +287,118 @@ func TestEveryGraphStyleTrainsEmbeddingsSparsely(t *testing.T) {
 			t.Errorf("%s: hostGather = %v, want %v", v.Name, tr.hostGather, want)
 		}
 	}
+}
+
+// outputOp returns the op type of the node that computes output in an ONNX
+// file's bytes.
+func outputOp(t *testing.T, data []byte, output string) string {
+	t.Helper()
+	m, err := onnxpb.DecodeStructure(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range m.Graph.Nodes {
+		if slices.Contains(n.Outputs, output) {
+			return n.OpType
+		}
+	}
+	t.Fatalf("no node computes %s", output)
+	return ""
+}
+
+// The static model's token states are its rows times the attention mask;
+// the training view drops that multiply (lair's pooling applies the same
+// 0/1 mask), and training with and without it gives bit-identical losses
+// and weights on batches with padding. Graphs whose output is anything
+// else keep their view as it was.
+func TestStaticViewDropsTheOutputMask(t *testing.T) {
+	for _, v := range modelgen.Variants() {
+		dir := filepath.Join(t.TempDir(), v.Name)
+		if err := modelgen.Generate(dir, v.Apply(modelgen.Config{Hidden: 8, Layers: 1, Heads: 2, VocabSize: testVocab, MaxPositions: 32, Seed: 5})); err != nil {
+			t.Fatal(err)
+		}
+		m, err := LoadModelWith(dir, wordTok{testVocab})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := readView(t, dir)
+		view, _, err := sparseView(raw, m.Output, func(string) (int, bool) { return 0, true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Identity"
+		if v.Arch != modelgen.ArchStatic {
+			want = outputOp(t, raw, m.Output) // untouched
+		}
+		if got := outputOp(t, view, m.Output); got != want {
+			t.Errorf("%s: the view computes %s with %s, want %s", v.Name, m.Output, got, want)
+		}
+	}
+
+	dir := staticModel(t, 16)
+	plan := synthPlan(12, 6)
+	cfg := testConfig()
+	cfg.WeightDecay = 0.05
+	train := func(keepMask bool) (*Trainer, []float64) {
+		m, err := LoadModelWith(dir, wordTok{testVocab})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keepMask {
+			if err := m.loadSparseView(readView(t, dir), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		be, err := NewBackend()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := NewTrainer(m, cfg, be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var losses []float64
+		for k, pb := range plan {
+			l, _, err := tr.Step(pb.Batch, LR(cfg.LR, cfg.WarmupFrac, k, len(plan)), k+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			losses = append(losses, l)
+		}
+		return tr, losses
+	}
+	dropped, ld := train(false)
+	kept, lk := train(true)
+	if ids, mask, _ := kept.Tensorize("", plan[0].Queries); !slices.Contains(tensors.MustCopyFlatData[int64](mask), 0) {
+		t.Fatalf("no padding in the test batches (ids %v): the comparison would prove nothing", ids.Shape())
+	}
+	if !slices.Equal(ld, lk) {
+		t.Errorf("losses without the mask multiply %v, with it %v", ld, lk)
+	}
+	a, b := weights(dropped), weights(kept)
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatalf("weight %s[%d]: %v without the mask multiply, %v with it", dropped.model.Trainable[i].Path(), j, a[i][j], b[i][j])
+			}
+		}
+	}
+}
+
+// readView returns a model folder's ONNX bytes as LoadModelWith hands them
+// to the training view.
+func readView(t *testing.T, dir string) []byte {
+	t.Helper()
+	path, err := ONNXPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _, err = onnxpb.DropInitializerInputs(raw); err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -31,9 +32,16 @@ const onnxProtoName = "protos.ModelProto"
 // graph input input_ids (axis 0), and returns a copy of the model in which
 // that Gather is gone and its output is a graph input instead (the step
 // feeds the gathered rows there). The tables' initializers are dropped from
-// the copy: nothing in it reads them. ok is false when the graph has no such
-// Gather (the model then trains densely).
-func sparseView(data []byte, trainable func(onnxName string) (int, bool)) (view []byte, tables []SparseTable, err error) {
+// the copy: nothing in it reads them. tables is empty when the graph has no
+// such Gather (the model then trains densely).
+//
+// When output (the token states lair pools) is exactly a table's rows
+// times the attention mask (see outputMaskMul: a static model's graph), the
+// view returns the rows unmasked: lair's pooling multiplies by the same 0/1
+// mask again, so pooled embeddings, losses and gradients are bit for bit
+// the same, and the step saves a broadcast multiply and its gradient (a
+// quarter of the static model's step).
+func sparseView(data []byte, output string, trainable func(onnxName string) (int, bool)) (view []byte, tables []SparseTable, err error) {
 	msg, err := parseModelProto(data)
 	if err != nil {
 		return nil, nil, err
@@ -113,6 +121,17 @@ func sparseView(data []byte, trainable func(onnxName string) (int, bool)) (view 
 	if len(tables) == 0 {
 		return nil, nil, nil
 	}
+	if i := outputMaskMul(keep, inits, tables, output); i >= 0 {
+		// output = Identity(rows): the Mul's other input (the mask) is left
+		// to nothing; onnx-gomlx converts only what the output needs.
+		n := keep[i].Message()
+		n.Set(field(n, "op_type"), protoreflect.ValueOfString("Identity"))
+		in := n.Get(field(n, "input")).List()
+		if in.Get(0).String() != tables[0].Output {
+			in.Set(0, in.Get(1))
+		}
+		in.Truncate(1)
+	}
 	nodes.Truncate(0)
 	for _, v := range keep {
 		nodes.Append(v)
@@ -167,4 +186,158 @@ func field(m protoreflect.Message, name string) protoreflect.FieldDescriptor {
 		panic(fmt.Sprintf("train: ONNX proto message %s has no field %q", m.Descriptor().FullName(), name))
 	}
 	return fd
+}
+
+// outputMaskMul returns the index in nodes of the node that computes
+// output as Mul(rows, mask), where rows is the only table's gathered rows
+// (read by nothing else) and mask is Unsqueeze(Cast(attention_mask, to
+// FLOAT), axes [-1] or [2]) or the same with Cast and Unsqueeze swapped:
+// the [batch, seq, 1] 0/1 mask. It returns -1 for any other graph.
+func outputMaskMul(nodes []protoreflect.Value, inits protoreflect.List, tables []SparseTable, output string) int {
+	if len(tables) != 1 || output == "" {
+		return -1
+	}
+	rows := tables[0].Output
+	producer := map[string]protoreflect.Message{}
+	reads := map[string]int{}
+	for _, v := range nodes {
+		n := v.Message()
+		ol := n.Get(field(n, "output")).List()
+		for j := 0; j < ol.Len(); j++ {
+			producer[ol.Get(j).String()] = n
+		}
+		il := n.Get(field(n, "input")).List()
+		for j := 0; j < il.Len(); j++ {
+			reads[il.Get(j).String()]++
+		}
+	}
+	if reads[rows] != 1 {
+		return -1
+	}
+	at := -1
+	for i, v := range nodes {
+		n := v.Message()
+		ol := n.Get(field(n, "output")).List()
+		if ol.Len() == 1 && ol.Get(0).String() == output {
+			at = i
+		}
+	}
+	if at < 0 {
+		return -1
+	}
+	mul := nodes[at].Message()
+	in := mul.Get(field(mul, "input")).List()
+	if mul.Get(field(mul, "op_type")).String() != "Mul" || in.Len() != 2 {
+		return -1
+	}
+	var mask string
+	switch {
+	case in.Get(0).String() == rows:
+		mask = in.Get(1).String()
+	case in.Get(1).String() == rows:
+		mask = in.Get(0).String()
+	default:
+		return -1
+	}
+	// Walk back from mask: one Cast to float and one Unsqueeze of the last
+	// axis, in either order, down to the graph input attention_mask.
+	casts, unsqueezes := 0, 0
+	for name := mask; name != "attention_mask"; {
+		n, ok := producer[name]
+		if !ok {
+			return -1
+		}
+		il := n.Get(field(n, "input")).List()
+		if il.Len() == 0 {
+			return -1
+		}
+		switch n.Get(field(n, "op_type")).String() {
+		case "Cast":
+			if intAttr(n, "to") != 1 { // FLOAT
+				return -1
+			}
+			casts++
+		case "Unsqueeze":
+			axes, ok := intsAttr(n, "axes")
+			if !ok && il.Len() == 2 {
+				axes, ok = int64Initializer(inits, producer, il.Get(1).String())
+			}
+			if !ok || len(axes) != 1 || (axes[0] != -1 && axes[0] != 2) {
+				return -1
+			}
+			unsqueezes++
+		default:
+			return -1
+		}
+		name = il.Get(0).String()
+	}
+	if casts != 1 || unsqueezes != 1 {
+		return -1
+	}
+	return at
+}
+
+// intAttr is the int attribute name of node n (0 when absent).
+func intAttr(n protoreflect.Message, name string) int64 {
+	al := n.Get(field(n, "attribute")).List()
+	for i := 0; i < al.Len(); i++ {
+		a := al.Get(i).Message()
+		if a.Get(field(a, "name")).String() == name {
+			return a.Get(field(a, "i")).Int()
+		}
+	}
+	return 0
+}
+
+// intsAttr is the ints attribute name of node n.
+func intsAttr(n protoreflect.Message, name string) ([]int64, bool) {
+	al := n.Get(field(n, "attribute")).List()
+	for i := 0; i < al.Len(); i++ {
+		a := al.Get(i).Message()
+		if a.Get(field(a, "name")).String() == name {
+			var out []int64
+			l := a.Get(field(a, "ints")).List()
+			for j := 0; j < l.Len(); j++ {
+				out = append(out, l.Get(j).Int())
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+// int64Initializer returns the values of an INT64 tensor named name: an
+// initializer or the value of a Constant node.
+func int64Initializer(inits protoreflect.List, producer map[string]protoreflect.Message, name string) ([]int64, bool) {
+	var t protoreflect.Message
+	for i := 0; i < inits.Len(); i++ {
+		if m := inits.Get(i).Message(); m.Get(field(m, "name")).String() == name {
+			t = m
+		}
+	}
+	if n, ok := producer[name]; ok && t == nil && n.Get(field(n, "op_type")).String() == "Constant" {
+		al := n.Get(field(n, "attribute")).List()
+		for i := 0; i < al.Len(); i++ {
+			if a := al.Get(i).Message(); a.Get(field(a, "name")).String() == "value" {
+				t = a.Get(field(a, "t")).Message()
+			}
+		}
+	}
+	if t == nil || t.Get(field(t, "data_type")).Int() != 7 { // INT64
+		return nil, false
+	}
+	var out []int64
+	l := t.Get(field(t, "int64_data")).List()
+	for j := 0; j < l.Len(); j++ {
+		out = append(out, l.Get(j).Int())
+	}
+	if raw := t.Get(field(t, "raw_data")).Bytes(); len(raw) > 0 {
+		if len(out) > 0 || len(raw)%8 != 0 {
+			return nil, false
+		}
+		for j := 0; j < len(raw); j += 8 {
+			out = append(out, int64(binary.LittleEndian.Uint64(raw[j:])))
+		}
+	}
+	return out, true
 }
