@@ -26,7 +26,7 @@ var fileNameLit = regexp.MustCompile(`^[\w.@/-]*\.(parquet|arrow|arrows|ipc|onnx
 
 // fileConst matches an owner package's exported file-name constant
 // (datasets.QueriesFile, tables.EmbeddingsArrow, batching.FileName, ...).
-var fileConst = regexp.MustCompile(`^[A-Z]\w*(File|FileName|Arrow|Parquet)$`)
+var fileConst = regexp.MustCompile(`^(?:[A-Z]\w*)?(?:File|FileName|Arrow|Parquet)$`)
 
 // forbiddenCalls are package functions that read, write or decode files:
 // a stage leaves them to the owner packages.
@@ -106,11 +106,20 @@ func checkStageSource(fset *token.FileSet, f *ast.File) []string {
 			case forbiddenCalls[fn]:
 				report(n, "calls %s: read and write artifacts through their owner package", fn)
 			case fn == "filepath.Join" || fn == "path.Join":
-				// only the cache directory may be joined with a name here (not an artifact)
-				if len(n.Args) > 0 && exprString(n.Args[0]) != "sc.Env.CacheDir" {
+				// nothing is joined onto an artifact directory (the output or an
+				// input's Dir); only the cache directory may take a literal name
+				base := ""
+				if len(n.Args) > 0 {
+					base = exprString(n.Args[0])
+				}
+				if base == "sc.OutDir" || strings.HasSuffix(base, ".Dir") || strings.HasSuffix(base, ".OutDir") {
+					report(n, "joins a path onto the artifact directory %s", base)
+					break
+				}
+				if base != "sc.Env.CacheDir" {
 					for _, a := range n.Args[1:] {
 						if _, lit := a.(*ast.BasicLit); lit {
-							report(n, "joins a file name onto %s", exprString(n.Args[0]))
+							report(n, "joins a file name onto %s", base)
 						}
 					}
 				}
@@ -183,6 +192,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/lair-ir/lair/batching"
 	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/tables"
 )
@@ -192,6 +202,9 @@ func bad(sc *pipeline.StageContext, in pipeline.Artifact) {
 	_, _ = os.ReadFile(in.Dir + "/x")
 	_, _ = tables.Read[tables.Query](in.Path(datasets.QueriesFile))
 	_ = json.Marshal
+	_ = filepath.Join(in.Dir, name)
+	_ = batching.FileName
+	_ = filepath.Join(dir, "x.parquet")
 }
 
 func fine(sc *pipeline.StageContext, in pipeline.Artifact) {
@@ -211,18 +224,22 @@ func fine(sc *pipeline.StageContext, in pipeline.Artifact) {
 	got := strings.Join(checkStageSource(fset, f), "\n")
 	for _, want := range []string{
 		`bad.go:4:2: imports encoding/json`,
-		`bad.go:13:6: joins a file name onto sc.OutDir`,
-		`bad.go:13:31: names the file "rankings.parquet"`,
-		`bad.go:14:9: calls os.ReadFile`,
-		`bad.go:15:9: calls tables.Read`,
-		`bad.go:15:35: calls in.Path`,
-		`bad.go:15:43: uses datasets.QueriesFile`,
+		`bad.go:14:6: joins a path onto the artifact directory sc.OutDir`,
+		`bad.go:14:31: names the file "rankings.parquet"`,
+		`bad.go:15:9: calls os.ReadFile`,
+		`bad.go:16:9: calls tables.Read`,
+		`bad.go:16:35: calls in.Path`,
+		`bad.go:16:43: uses datasets.QueriesFile`,
+		`bad.go:18:6: joins a path onto the artifact directory in.Dir`,
+		`bad.go:19:6: uses batching.FileName`,
+		`bad.go:20:6: joins a file name onto dir`,
+		`bad.go:20:25: names the file "x.parquet"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("check missed %q; it found:\n%s", want, got)
 		}
 	}
-	if n := strings.Count(got, "\n") + 1; n != 7 {
-		t.Errorf("%d findings, want 7 (nothing in fine):\n%s", n, got)
+	if n := strings.Count(got, "\n") + 1; n != 11 {
+		t.Errorf("%d findings, want 11 (nothing in fine):\n%s", n, got)
 	}
 }
