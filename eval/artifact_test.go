@@ -2,12 +2,15 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lair-ir/lair/datasets"
+	"github.com/lair-ir/lair/eval/bm25"
+	"github.com/lair-ir/lair/eval/evaltest"
 	"github.com/lair-ir/lair/tables"
 )
 
@@ -78,5 +81,52 @@ func TestArtifacts(t *testing.T) {
 	if _, err := EvaluateArtifact(context.Background(), []string{t.TempDir()}, []*datasets.Dataset{loaded}, EvalConfig{Metrics: []string{"map"}}, t.TempDir()); err == nil ||
 		!strings.Contains(err.Error(), "rankings.parquet") {
 		t.Errorf("missing rankings: %v", err)
+	}
+}
+
+func TestRetrieveBM25Artifact(t *testing.T) {
+	root := t.TempDir()
+	var dirs []string
+	for i, name := range []string{"xq", "ml"} {
+		d := evaltest.Make(name, []string{"en", "de"}, 4+i, 3, uint64(i+1))
+		dir := filepath.Join(root, name)
+		if err := d.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // only xq has a meta.json with a license
+			if err := datasets.WriteMeta(dir, datasets.Meta{Dataset: name, License: "CC0"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dirs = append(dirs, dir)
+	}
+	var started []string
+	out := t.TempDir()
+	res, err := RetrieveBM25Artifact(context.Background(), dirs, bm25.DefaultParams, RetrieveOptions{RunID: "bm25", Settings: []string{Mono, Multi}, K: 5, Threads: 1},
+		out, func(ds string, total int) { started = append(started, fmt.Sprintf("%s %d", ds, total)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// two passes (mono, multi) over 8 and 10 queries
+	if strings.Join(started, ", ") != "xq 16, ml 20" || strings.Join(res.Datasets, " ") != "xq ml" || res.License != "xq: CC0" {
+		t.Errorf("started %v, result %+v", started, res)
+	}
+	if res.Rows["xq"][Mono] != 8 || res.Rows["ml"][Multi] != 10 || res.Rows["xq"][Cross] != 0 {
+		t.Errorf("rows %v", res.Rows)
+	}
+	n := map[string]int{}
+	if err := ReadRankingsArtifact(out, func(b []Ranking) error {
+		for _, r := range b {
+			n[r.Dataset+" "+r.Setting]++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n["xq mono"] != 8 || n["ml multi"] != 10 || len(n) != 4 {
+		t.Errorf("rankings %v", n)
+	}
+	if kv, _ := tables.Metadata(RankingsPath(out)); kv["license"] != "xq: CC0" {
+		t.Errorf("rankings license %q", kv["license"])
 	}
 }

@@ -1,6 +1,12 @@
 package eval
 
 import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lair-ir/lair/datasets"
 	"github.com/lair-ir/lair/eval/bm25"
 )
 
@@ -39,4 +45,67 @@ func BM25Scorers(p *Prepared, params bm25.Params, settings []string, threads int
 		}
 	}
 	return perLang, pooled, nil
+}
+
+// BM25Result summarises RetrieveBM25Artifact.
+type BM25Result struct {
+	Datasets []string                  // the datasets ranked, in input order
+	Rows     map[string]map[string]int // per dataset: rows per setting
+	License  string                    // "DATASET: LICENSE; ..." of the datasets that have one
+}
+
+// RetrieveBM25Artifact ranks the queries of every dataset artifact in
+// datasetDirs with BM25 (per-language indexes for mono and cross, a pooled
+// one for multi) into the one rankings artifact outDir. start, when set,
+// is called before each dataset with its name and the number of query
+// passes (one for mono and cross together, one for multi) times its
+// queries; opt.Progress counts them.
+func RetrieveBM25Artifact(ctx context.Context, datasetDirs []string, params bm25.Params, opt RetrieveOptions, outDir string, start func(dataset string, total int)) (*BM25Result, error) {
+	w, err := CreateRankingsArtifact(outDir)
+	if err != nil {
+		return nil, err
+	}
+	res := &BM25Result{Rows: map[string]map[string]int{}}
+	var licenses []string
+	opt.QueryBlock = 16
+	settings := opt.Settings
+	if len(settings) == 0 {
+		settings = []string{Mono, Cross, Multi}
+	}
+	passes := 0
+	if slices.Contains(settings, Multi) {
+		passes++
+	}
+	if slices.Contains(settings, Mono) || slices.Contains(settings, Cross) {
+		passes++
+	}
+	for _, dir := range datasetDirs {
+		ds, err := datasets.ReadChecked(dir)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		prep := Prepare(ds)
+		perLang, pooled, err := BM25Scorers(prep, params, opt.Settings, opt.Threads)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		if start != nil {
+			start(ds.Name(), passes*len(ds.Queries))
+		}
+		st, err := Retrieve(ctx, prep, perLang, pooled, opt, w.Write)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("%s: %w", ds.Name(), err)
+		}
+		res.Datasets = append(res.Datasets, ds.Name())
+		if l := ds.Meta.License; l != "" {
+			licenses = append(licenses, ds.Name()+": "+l)
+		}
+		res.Rows[ds.Name()] = st.Rows
+	}
+	res.License = strings.Join(licenses, "; ")
+	w.SetLicense(res.License)
+	return res, w.Close()
 }

@@ -161,56 +161,17 @@ func runRetrieveBM25(ctx context.Context, sc *pipeline.StageContext) error {
 	p := sc.Params
 	params := bm25.Params{K1: p.Float("k1"), B: p.Float("b")}
 	runID := evalRunID(sc, "")
-	w, err := eval.CreateRankingsArtifact(sc.OutDir)
-	if err != nil {
-		return err
-	}
-	var names, licenses []string
-	rows := map[string]map[string]int{}
+	var dirs []string
 	for _, in := range sc.InputsOf(pipeline.KindDataset) {
-		ds, err := datasets.ReadChecked(in.Dir)
-		if err != nil {
-			w.Close()
-			return fmt.Errorf("stage %s: %w", sc.Name, err)
-		}
-		prep := eval.Prepare(ds)
-		opt := evalRetrieveOptions(sc, runID)
-		opt.QueryBlock = 16
-		perLang, pooled, err := eval.BM25Scorers(prep, params, opt.Settings, opt.Threads)
-		if err != nil {
-			w.Close()
-			return fmt.Errorf("stage %s: %w", sc.Name, err)
-		}
-		// one pass over the queries for mono and cross, one for multi
-		settings := opt.Settings
-		if len(settings) == 0 {
-			settings = []string{eval.Mono, eval.Cross, eval.Multi}
-		}
-		passes := 0
-		if slices.Contains(settings, eval.Multi) {
-			passes++
-		}
-		if slices.Contains(settings, eval.Mono) || slices.Contains(settings, eval.Cross) {
-			passes++
-		}
-		sc.Progress.Start("bm25 "+ds.Name(), int64(passes*len(ds.Queries)))
-		st, err := eval.Retrieve(ctx, prep, perLang, pooled, opt, w.Write)
-		if err != nil {
-			w.Close()
-			return fmt.Errorf("stage %s: %s: %w", sc.Name, ds.Name(), err)
-		}
-		names = append(names, ds.Name())
-		if l := datasets.License(in.Dir); l != "" {
-			licenses = append(licenses, ds.Name()+": "+l)
-		}
-		rows[ds.Name()] = st.Rows
+		dirs = append(dirs, in.Dir)
 	}
-	w.SetLicense(strings.Join(licenses, "; "))
-	if err := w.Close(); err != nil {
-		return err
+	res, err := eval.RetrieveBM25Artifact(ctx, dirs, params, evalRetrieveOptions(sc, runID), sc.OutDir,
+		func(ds string, total int) { sc.Progress.Start("bm25 "+ds, int64(total)) })
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", sc.Name, err)
 	}
-	return eval.WriteRankingsMeta(sc.OutDir, map[string]any{"run_id": runID, "datasets": names, "rows": rows,
-		"k1": params.K1, "b": params.B, "license": strings.Join(licenses, "; ")})
+	return eval.WriteRankingsMeta(sc.OutDir, map[string]any{"run_id": runID, "datasets": res.Datasets, "rows": res.Rows,
+		"k1": params.K1, "b": params.B, "license": res.License})
 }
 
 func evalStage(name, doc string, defMetrics []string, depth int, bias bool) *pipeline.StageType {
