@@ -22,7 +22,15 @@
 //     setting.
 //  5. WriteRun / WriteQrels write TREC run and qrels files.
 //
+// eval owns the rankings artifact (rankings.parquet, meta.json) and the
+// metrics artifact (metrics.parquet, per_query.parquet, runs/): stages
+// use RetrieveToArtifact, RetrieveBM25Artifact, CreateRankingsArtifact,
+// ReadRankingsArtifact, WriteRankingsMeta, EvaluateArtifact, ReadMetrics
+// and WriteMetrics with the artifact directory (artifact.go).
+//
 // Subpackages: search (the exact retrieval kernel), metrics (per-query
 // metric definitions), bm25 (the lexical baseline), significance (paired
-// randomization and bootstrap tests, Holm correction).
+// randomization and bootstrap tests, Holm correction), stats (the
+// statistics of the reports, as tables), shard (sharded retrieval),
+// fusion (rank and score fusion).
 package eval
