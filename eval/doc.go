@@ -15,6 +15,8 @@
 //     every other language Y; multi: the pooled candidates of all
 //     languages) the 1-based ranks of its relevant candidates in the full
 //     ranking, and its top-k list. Rankings are written to rankings.parquet.
+//     The rows are built on all threads and handed to the caller in order
+//     (setting, then query), so writing or evaluating overlaps building.
 //  4. Evaluate turns rankings into tidy metric rows (tables.Metric) per
 //     query language, per (query language, candidate language) pair and
 //     macro-averaged, plus per-query rows (tables.PerQuery) for

@@ -30,4 +30,9 @@
 //     these estimates; rank-based measures of a fused run (rank distance)
 //     rest on them for deep candidates, so fuse inputs retrieved deep
 //     enough (k) when those measures matter.
+//
+// Reading artifacts: ReadInputs loads whole rankings artifacts; Scan finds
+// the inputs' run ids and common datasets without keeping rows, and
+// Loaded.ReadSetting then loads one setting at a time, which is how
+// retrieve/fuse keeps its memory to one setting's rankings.
 package fusion
