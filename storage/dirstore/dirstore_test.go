@@ -3,6 +3,7 @@ package dirstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -365,4 +366,35 @@ func readTree(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// TestPublishManyFiles: an artifact with more files than a seal keeps
+// descriptors for (they are synced in batches) publishes the same
+// manifest as storage.ScanDir and verifies clean.
+func TestPublishManyFiles(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	d, _ := s.NewTemp(ctx, "many")
+	for i := range 700 {
+		p := filepath.Join(d, fmt.Sprintf("d%d", i%3), fmt.Sprintf("f%03d", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(fmt.Sprint(i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := s.Publish(ctx, "many", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.Path(ctx, "many")
+	want, err := storage.ScanDir(ctx, "many", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 700 || string(m.Marshal()) != string(want.Marshal()) {
+		t.Errorf("manifest of %d files differs from ScanDir's %d", len(m.Files), len(want.Files))
+	}
+	if err := s.Verify(ctx, "many"); err != nil {
+		t.Error(err)
+	}
 }

@@ -20,51 +20,123 @@ import (
 // (fcntl, epoll_ctl, fcntl again), which for the few small files of a
 // typical artifact cost more CPU than hashing and fsyncing them.
 
+// maxPending bounds the descriptors a seal keeps open for their fsync.
+const maxPending = 256
+
+// sealer holds the descriptors of an artifact's files and directories
+// between hashing and fsync: every file is written before the first
+// fsync, so on a journaling file system (ext4, data=ordered) the first
+// fsync commits the metadata and data of all of them in one journal
+// transaction and the rest find nothing left to commit, where
+// fsync-as-you-go would commit once per file and again for the marker.
+type sealer struct {
+	pending []pendingSync
+}
+
+type pendingSync struct {
+	fd   int
+	path string
+}
+
+// add queues the open descriptor fd (of path) for flush; past maxPending
+// the queue is flushed first, so a large artifact keeps few descriptors.
+func (s *sealer) add(fd int, path string) error {
+	if len(s.pending) >= maxPending {
+		if err := s.flush(); err != nil {
+			unix.Close(fd)
+			return err
+		}
+	}
+	s.pending = append(s.pending, pendingSync{fd, path})
+	return nil
+}
+
+// flush fsyncs and closes every queued descriptor, in queue order.
+func (s *sealer) flush() error {
+	var first error
+	for _, p := range s.pending {
+		if err := fsync(p.fd); err != nil && first == nil {
+			first = fmt.Errorf("sync %s: %w", p.path, err)
+		}
+		if err := unix.Close(p.fd); err != nil && first == nil {
+			first = fmt.Errorf("close %s: %w", p.path, err)
+		}
+	}
+	s.pending = s.pending[:0]
+	return first
+}
+
+// drop closes every queued descriptor without syncing (the seal failed).
+func (s *sealer) drop() {
+	for _, p := range s.pending {
+		unix.Close(p.fd)
+	}
+	s.pending = nil
+}
+
 // seal makes the temp key directory kd (its files/ holding what a stage
 // wrote) ready to be renamed into place, opening every file and directory
 // once: directories become 0755 and files at least 0644 (a shared store
 // must be group-readable; stages' temp-file helpers make 0600 files),
-// every file is hashed into the manifest while it is read and then
-// fsynced, every directory fsynced; then the marker is written and
-// fsynced, and kd itself.
-func seal(ctx context.Context, key, kd string) (*storage.Manifest, error) {
-	m := &storage.Manifest{Version: storage.ManifestVersion, Key: key, Files: []storage.File{}}
+// every file is hashed into the manifest while it is read, then the
+// marker is written; then every file, directory, the marker and kd are
+// fsynced (see sealer), all before seal returns.
+func seal(ctx context.Context, key, kd string) (m *storage.Manifest, err error) {
+	m = &storage.Manifest{Version: storage.ManifestVersion, Key: key, Files: []storage.File{}}
+	var s sealer
+	defer func() {
+		if err != nil {
+			s.drop()
+		}
+	}()
 	files := filepath.Join(kd, "files")
 	fd, err := open(files, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return nil, err
 	}
-	err = sealDir(ctx, m, fd, files, "", true)
-	if err != nil {
+	if err := s.dir(ctx, m, fd, files, "", true); err != nil {
 		return nil, fmt.Errorf("scan artifact %s in %s: %w", key, files, err)
 	}
 	// Directories are read in no particular order: sort by slash-joined
 	// path as storage.ScanDir does.
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
 	marker := filepath.Join(kd, MarkerName)
-	if err := writeSynced(marker, m.Marshal()); err != nil {
+	fd, err = writeNew(marker, m.Marshal())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.add(fd, marker); err != nil {
 		return nil, err
 	}
 	fd, err = open(kd, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return nil, err
 	}
-	err = unix.Fchmod(fd, 0o755)
-	if err == nil {
-		err = fsync(fd)
+	if err := unix.Fchmod(fd, 0o755); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("chmod %s: %w", kd, err)
 	}
-	unix.Close(fd)
-	if err != nil {
-		return nil, fmt.Errorf("seal %s: %w", kd, err)
+	if err := s.add(fd, kd); err != nil {
+		return nil, err
+	}
+	if err := s.flush(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
-// sealDir does seal's work for the open directory fd (path dir, rel below
-// files/) and everything under it; it closes fd. chmod says whether to
-// make it 0755 (its mode was not read).
-func sealDir(ctx context.Context, m *storage.Manifest, fd int, dir, rel string, chmod bool) (err error) {
-	defer unix.Close(fd)
+// dir does seal's work for the open directory fd (path dir, rel below
+// files/) and everything under it; fd is queued for its fsync (or closed
+// on error). chmod says whether to make it 0755 (its mode was not read).
+func (s *sealer) dir(ctx context.Context, m *storage.Manifest, fd int, dir, rel string, chmod bool) error {
+	if err := s.dirEntries(ctx, m, fd, dir, rel, chmod); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	return s.add(fd, dir)
+}
+
+func (s *sealer) dirEntries(ctx context.Context, m *storage.Manifest, fd int, dir, rel string, chmod bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -101,16 +173,19 @@ func sealDir(ctx context.Context, m *storage.Manifest, fd int, dir, rel string, 
 					return fmt.Errorf("chmod %s: %w", p, err)
 				}
 			}
-			if err := sealDir(ctx, m, cfd, p, r, false); err != nil {
+			if err := s.dir(ctx, m, cfd, p, r, false); err != nil {
 				return err
 			}
 		case unix.S_IFREG:
-			sum, size, err := sealFile(cfd, perm)
-			unix.Close(cfd)
+			sum, size, err := hashFile(cfd, perm)
 			if err != nil {
+				unix.Close(cfd)
 				return fmt.Errorf("%s: %w", p, err)
 			}
 			m.Files = append(m.Files, storage.File{Path: r, Size: size, SHA256: sum})
+			if err := s.add(cfd, p); err != nil {
+				return err
+			}
 		default:
 			unix.Close(cfd)
 			return fmt.Errorf("%s: not a regular file (artifacts hold plain files only)", p)
@@ -121,17 +196,14 @@ func sealDir(ctx context.Context, m *storage.Manifest, fd int, dir, rel string, 
 			return fmt.Errorf("chmod %s: %w", dir, err)
 		}
 	}
-	if err := fsync(fd); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
 	return nil
 }
 
 var bufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// sealFile makes the open regular file fd (mode perm) at least 0644,
-// hashes it to its end (the sha256 and the bytes read) and fsyncs it.
-func sealFile(fd int, perm uint32) (string, int64, error) {
+// hashFile makes the open regular file fd (mode perm) at least 0644 and
+// hashes it to its end (the sha256 and the bytes read).
+func hashFile(fd int, perm uint32) (string, int64, error) {
 	if perm&0o644 != 0o644 {
 		if err := unix.Fchmod(fd, perm|0o644); err != nil {
 			return "", 0, fmt.Errorf("chmod: %w", err)
@@ -155,9 +227,6 @@ func sealFile(fd int, perm uint32) (string, int64, error) {
 		h.Write((*bp)[:n])
 		size += int64(n)
 	}
-	if err := fsync(fd); err != nil {
-		return "", 0, fmt.Errorf("sync: %w", err)
-	}
 	return hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
@@ -180,31 +249,25 @@ func readNames(fd int) ([]string, error) {
 	}
 }
 
-// writeSynced creates the file p (which must not exist) holding data,
-// fsynced.
-func writeSynced(p string, data []byte) error {
+// writeNew creates the file p (which must not exist) holding data and
+// returns its open descriptor, for the caller to fsync.
+func writeNew(p string, data []byte) (int, error) {
 	fd, err := open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o644)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	for len(data) > 0 && err == nil {
-		var n int
-		n, err = unix.Write(fd, data)
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
 		if errors.Is(err, unix.EINTR) {
-			err = nil
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("write %s: %w", p, err)
 		}
 		data = data[n:]
 	}
-	if err == nil {
-		err = fsync(fd)
-	}
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	return nil
+	return fd, nil
 }
 
 // readFile reads the whole file p.
