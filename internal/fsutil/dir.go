@@ -63,6 +63,16 @@ func PublishDir(tmp, dst string) error {
 // the caller has fsynced already (e.g. while writing them): it renames and
 // syncs dst's parent.
 func PublishSyncedDir(tmp, dst string) error {
+	if err := RenameNoReplace(tmp, dst); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(dst))
+}
+
+// RenameNoReplace renames tmp to dst unless dst exists (then the error
+// satisfies errors.Is(err, fs.ErrExist)). It syncs nothing: the caller
+// fsyncs dst's parent (SyncDir) when the rename must be durable.
+func RenameNoReplace(tmp, dst string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 		// No renameat2 here: check, then rename. rename(2) replaces only an
@@ -79,7 +89,7 @@ func PublishSyncedDir(tmp, dst string) error {
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", dst, err)
 	}
-	return SyncDir(filepath.Dir(dst))
+	return nil
 }
 
 // ReplaceDir makes the finished directory tmp visible as dst, replacing
@@ -106,23 +116,33 @@ func ReplaceDir(tmp, dst string) error {
 // returns the directory now holding them ("" when dst did not exist), for
 // the caller to remove (it may know their layout).
 func ReplaceSyncedDir(tmp, dst string) (old string, err error) {
+	old, err = ExchangeDir(tmp, dst)
+	if err != nil {
+		return old, err
+	}
+	return old, SyncDir(filepath.Dir(dst))
+}
+
+// ExchangeDir puts tmp in dst's place: with renameat2 the two are
+// exchanged atomically, so a reader sees the old or the new directory,
+// never none; without it dst is renamed aside first (a short window
+// without dst). It returns the directory now holding the old contents
+// ("" when dst did not exist). It syncs nothing: the caller fsyncs dst's
+// parent (SyncDir) before removing the old contents.
+func ExchangeDir(tmp, dst string) (old string, err error) {
 	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE)
 	switch {
 	case err == nil:
-		// tmp now holds the old directory.
-		if err := SyncDir(filepath.Dir(dst)); err != nil {
-			return tmp, err
-		}
-		return tmp, nil
+		return tmp, nil // tmp now holds the old directory
 	case errors.Is(err, unix.ENOENT):
 		if _, serr := os.Lstat(tmp); serr != nil {
 			return "", fmt.Errorf("replace %s: %w", dst, serr)
 		}
 		// dst does not exist yet: an ordinary publish.
-		if err := PublishSyncedDir(tmp, dst); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := RenameNoReplace(tmp, dst); err != nil && !errors.Is(err, fs.ErrExist) {
 			return "", err
 		} else if err != nil {
-			return ReplaceSyncedDir(tmp, dst) // created meanwhile
+			return ExchangeDir(tmp, dst) // created meanwhile
 		}
 		return "", nil
 	case errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS):
@@ -139,9 +159,6 @@ func ReplaceSyncedDir(tmp, dst string) (old string, err error) {
 			os.Rename(aside, dst) // put the old one back
 			os.Remove(old)
 			return "", fmt.Errorf("replace %s: %w", dst, err)
-		}
-		if err := SyncDir(filepath.Dir(dst)); err != nil {
-			return old, err
 		}
 		return old, nil
 	default:

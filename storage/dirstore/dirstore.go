@@ -34,6 +34,7 @@ type Store struct {
 	// opened read-only: then there is no session (no temp area, no
 	// session lock) and writing methods return it.
 	readOnly error
+	rs       rootSync
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -318,17 +319,17 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 	// swapped with the old one in one step.
 	dst := s.keyDir(key)
 	if replace {
-		old, err := fsutil.ReplaceSyncedDir(kd, dst)
-		if old != "" {
-			removeKeyDir(old, key)
-		}
+		old, err := fsutil.ExchangeDir(kd, dst)
 		if err != nil {
 			os.RemoveAll(kd)
 			return fail(err)
 		}
+		if err := s.renamed(old, key); err != nil {
+			return fail(err)
+		}
 		return m, nil
 	}
-	err = fsutil.PublishSyncedDir(kd, dst)
+	err = fsutil.RenameNoReplace(kd, dst)
 	if errors.Is(err, fs.ErrExist) {
 		// Published meanwhile by another session: theirs is as good.
 		os.RemoveAll(kd)
@@ -338,7 +339,69 @@ func (s *Store) publish(ctx context.Context, key, dir string, replace bool) (*st
 		os.RemoveAll(kd)
 		return fail(err)
 	}
+	if err := s.renamed("", key); err != nil {
+		return fail(err)
+	}
 	return m, nil
+}
+
+// rootSyncEvery bounds how long a publish (a rename in the store's
+// directory) stays unsynced while a session keeps publishing.
+const rootSyncEvery = time.Second
+
+// rootSync batches the fsyncs of the store's directory: every publish
+// renames a key directory into it, and one fsync covers every rename
+// before it.
+type rootSync struct {
+	mu    sync.Mutex
+	dirty bool
+	last  time.Time
+	old   []oldDir // replaced key directories, removed once the root is synced
+}
+
+type oldDir struct{ dir, key string }
+
+// renamed records a rename into the store's directory (and, after a
+// Replace, where the old key directory went) and syncs the directory
+// when the last sync is rootSyncEvery old.
+func (s *Store) renamed(old, key string) error {
+	s.rs.mu.Lock()
+	s.rs.dirty = true
+	if old != "" {
+		s.rs.old = append(s.rs.old, oldDir{old, key})
+	}
+	due := time.Since(s.rs.last) >= rootSyncEvery
+	s.rs.mu.Unlock()
+	if due {
+		return s.syncRoot()
+	}
+	return nil
+}
+
+// syncRoot fsyncs the store's directory if a rename is pending, then
+// removes the replaced key directories: only after the exchange that
+// moved them out is durable, so a crash can bring back the old artifact
+// but never a half-removed one.
+func (s *Store) syncRoot() error {
+	s.rs.mu.Lock()
+	if !s.rs.dirty {
+		s.rs.mu.Unlock()
+		return nil
+	}
+	old := s.rs.old
+	s.rs.old, s.rs.dirty, s.rs.last = nil, false, time.Now()
+	s.rs.mu.Unlock()
+	if err := fsutil.SyncDir(s.root); err != nil {
+		s.rs.mu.Lock()
+		s.rs.dirty = true
+		s.rs.old = append(s.rs.old, old...)
+		s.rs.mu.Unlock()
+		return err
+	}
+	for _, o := range old {
+		removeKeyDir(o.dir, o.key)
+	}
+	return nil
 }
 
 // removeKeyDir removes a key directory that left the store (replaced):
@@ -524,11 +587,14 @@ func (s *Store) Collect(context.Context) ([]*storage.Lease, func(), error) {
 	return nil, func() {}, nil
 }
 
-// Close removes this session's temp dirs and releases its locks.
+// Close makes every publish of the session durable (fsyncs the store's
+// directory), removes this session's temp dirs and releases its locks.
 func (s *Store) Close() error {
-	var err error
+	err := s.syncRoot()
 	if s.sessDir != "" {
-		err = os.RemoveAll(s.sessDir)
+		if rerr := os.RemoveAll(s.sessDir); err == nil {
+			err = rerr
+		}
 	}
 	if s.sessLock != nil {
 		os.Remove(s.sessLock.Path())
