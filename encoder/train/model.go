@@ -72,6 +72,9 @@ type Model struct {
 	// view is the graph the training steps run when Sparse is not empty:
 	// the ONNX graph with the tables' Gathers replaced by graph inputs.
 	view onnx.Model
+	// viewRows is true when the view's output is its one table's rows as
+	// fed (a static model: see sparseView).
+	viewRows bool
 }
 
 // ONNXPath returns the model.onnx of a Hugging Face layout folder
@@ -212,7 +215,7 @@ func (m *Model) loadSparseView(raw []byte, output string) error {
 	for i, v := range m.Trainable {
 		byName[v.Name()] = i
 	}
-	view, tables, err := sparseView(raw, output, func(onnxName string) (int, bool) {
+	view, tables, rowsOut, err := sparseView(raw, output, func(onnxName string) (int, bool) {
 		i, ok := byName[strings.ReplaceAll(onnxName, model.ScopeSeparator, "|")] // onnx-gomlx's SafeVarName
 		return i, ok
 	})
@@ -228,7 +231,7 @@ func (m *Model) loadSparseView(raw []byte, output string) error {
 	}
 	vm.WithBaseDir(filepath.Dir(m.path)) // external data lives next to the file
 	vm.DisableFusion()
-	m.view, m.Sparse = vm, tables
+	m.view, m.Sparse, m.viewRows = vm, tables, rowsOut
 	return nil
 }
 
@@ -314,13 +317,25 @@ func (m *Model) EmbedTables(scope *model.Scope, ids, mask *Node, embs []*Node) *
 // MeanPoolNormalize averages h [b, s, d] over the positions where mask
 // [b, s] is 1, then L2-normalises each row. Rows with an empty mask give 0.
 func MeanPoolNormalize(h, mask *Node) *Node {
+	return poolNormalize(maskedSum(h, mask), mask)
+}
+
+// maskedSum is the sum of h [b, s, d] over the positions where mask [b, s]
+// is 1: [b, d].
+func maskedSum(h, mask *Node) *Node {
 	mf := ConvertDType(mask, h.DType()) // [b, s]
 	// The masked sum as a batched matrix product: the pure-Go backend runs
 	// it (and its gradient) through its matmul kernels, several times
 	// faster than a broadcast Mul followed by ReduceSum.
-	sum := Einsum("bs,bsd->bd", mf, h)                                                     // [b, d]
+	return Einsum("bs,bsd->bd", mf, h)
+}
+
+// poolNormalize divides maskedSum's sum [b, d] by the mask's count per row
+// and L2-normalises the rows.
+func poolNormalize(sum, mask *Node) *Node {
+	mf := ConvertDType(mask, sum.DType())                                                  // [b, s]
 	cnt := Max(ReduceAndKeep(mf, ReduceSum, 1), OnesLike(ReduceAndKeep(mf, ReduceSum, 1))) // [b, 1]
 	mean := Div(sum, cnt)
-	norm := Sqrt(Add(ReduceAndKeep(Square(mean), ReduceSum, 1), Scalar(h.Graph(), h.DType(), 1e-12)))
+	norm := Sqrt(Add(ReduceAndKeep(Square(mean), ReduceSum, 1), Scalar(sum.Graph(), sum.DType(), 1e-12)))
 	return Div(mean, norm)
 }

@@ -78,7 +78,7 @@ func (m *Model) SetPrecision(p Precision) error {
 	om.WithBaseDir(filepath.Dir(m.path))
 	om.DisableFusion()
 	sparse := len(m.Sparse) > 0
-	m.ONNX, m.view, m.Sparse = om, nil, nil
+	m.ONNX, m.view, m.Sparse, m.viewRows = om, nil, nil, false
 	if sparse {
 		if err := m.loadSparseView(mixed, m.Output); err != nil {
 			return err

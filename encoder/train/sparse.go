@@ -99,6 +99,28 @@ func (t *Trainer) sparseGrads(outs []*tensors.Tensor) (grads [][]float32, norm f
 		clear(rg)
 		for g, loc := range t.groupLocal {
 			o := outs[g*nt+i]
+			if t.poolGrad() {
+				// o is the gradient of the group's pooled sums [n, Dim]:
+				// every unmasked token of text r adds row r of it.
+				mask := t.groupMask[g]
+				n := o.Shape().Dim(0)
+				if o.Shape().Rank() != 2 || o.Shape().Dim(1) != d || n == 0 || len(loc)%n != 0 || len(mask) != len(loc) {
+					return nil, 0, fmt.Errorf("pooled-sum gradient of %s has shape %s, want [texts, %d] for %d tokens", tb.Name, o.Shape(), d, len(loc))
+				}
+				L := len(loc) / n
+				tensors.MustConstFlatData(o, func(tg []float32) {
+					for p, j := range loc {
+						if mask[p] == 0 {
+							continue // its embedding's gradient is 0
+						}
+						dst, src := rg[int(j)*d:int(j+1)*d], tg[(p/L)*d:(p/L+1)*d]
+						for k, x := range src {
+							dst[k] += x
+						}
+					}
+				})
+				continue
+			}
 			if o.Shape().Size() != len(loc)*d {
 				return nil, 0, fmt.Errorf("embedding gradient of %s has shape %s, want %d values", tb.Name, o.Shape(), len(loc)*d)
 			}

@@ -308,9 +308,11 @@ func outputOp(t *testing.T, data []byte, output string) string {
 
 // The static model's token states are its rows times the attention mask;
 // the training view drops that multiply (lair's pooling applies the same
-// 0/1 mask), and training with and without it gives bit-identical losses
-// and weights on batches with padding. Graphs whose output is anything
-// else keep their view as it was.
+// 0/1 mask), and the step then takes the gradient of the pooled sums
+// (Trainer.poolGrad). Training that way and through the view with the
+// multiply (the embeddings' gradient, summed into rows) gives
+// bit-identical losses and weights on batches with padding. Graphs whose
+// output is anything else keep their view as it was.
 func TestStaticViewDropsTheOutputMask(t *testing.T) {
 	for _, v := range modelgen.Variants() {
 		dir := filepath.Join(t.TempDir(), v.Name)
@@ -322,7 +324,7 @@ func TestStaticViewDropsTheOutputMask(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw := readView(t, dir)
-		view, _, err := sparseView(raw, m.Output, func(string) (int, bool) { return 0, true })
+		view, _, rowsOut, err := sparseView(raw, m.Output, func(string) (int, bool) { return 0, true })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,6 +334,9 @@ func TestStaticViewDropsTheOutputMask(t *testing.T) {
 		}
 		if got := outputOp(t, view, m.Output); got != want {
 			t.Errorf("%s: the view computes %s with %s, want %s", v.Name, m.Output, got, want)
+		}
+		if rowsOut != (v.Arch == modelgen.ArchStatic) {
+			t.Errorf("%s: sparseView reports rowsOut %v", v.Name, rowsOut)
 		}
 	}
 
@@ -369,6 +374,9 @@ func TestStaticViewDropsTheOutputMask(t *testing.T) {
 	}
 	dropped, ld := train(false)
 	kept, lk := train(true)
+	if !dropped.poolGrad() || kept.poolGrad() {
+		t.Fatalf("poolGrad: %v without the mask multiply, %v with it; want true, false", dropped.poolGrad(), kept.poolGrad())
+	}
 	if ids, mask, _ := kept.Tensorize("", plan[0].Queries); !slices.Contains(tensors.MustCopyFlatData[int64](mask), 0) {
 		t.Fatalf("no padding in the test batches (ids %v): the comparison would prove nothing", ids.Shape())
 	}

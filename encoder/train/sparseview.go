@@ -40,11 +40,11 @@ const onnxProtoName = "protos.ModelProto"
 // view returns the rows unmasked: lair's pooling multiplies by the same 0/1
 // mask again, so pooled embeddings, losses and gradients are bit for bit
 // the same, and the step saves a broadcast multiply and its gradient (a
-// quarter of the static model's step).
-func sparseView(data []byte, output string, trainable func(onnxName string) (int, bool)) (view []byte, tables []SparseTable, err error) {
+// quarter of the static model's step). rowsOut reports it.
+func sparseView(data []byte, output string, trainable func(onnxName string) (int, bool)) (view []byte, tables []SparseTable, rowsOut bool, err error) {
 	msg, err := parseModelProto(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	graph := msg.Mutable(field(msg, "graph")).Message()
 	nodes := graph.Mutable(field(graph, "node")).List()
@@ -73,7 +73,7 @@ func sparseView(data []byte, output string, trainable func(onnxName string) (int
 		}
 	}
 	if idsInput == nil {
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
 	// Names every node reads, to be sure a table is used by its Gather only.
 	uses := map[string]int{}
@@ -119,7 +119,7 @@ func sparseView(data []byte, output string, trainable func(onnxName string) (int
 		inputs.Append(protoreflect.ValueOfMessage(vi))
 	}
 	if len(tables) == 0 {
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
 	if i := outputMaskMul(keep, inits, tables, output); i >= 0 {
 		// output = Identity(rows): the Mul's other input (the mask) is left
@@ -131,6 +131,7 @@ func sparseView(data []byte, output string, trainable func(onnxName string) (int
 			in.Set(0, in.Get(1))
 		}
 		in.Truncate(1)
+		rowsOut = true
 	}
 	nodes.Truncate(0)
 	for _, v := range keep {
@@ -149,9 +150,9 @@ func sparseView(data []byte, output string, trainable func(onnxName string) (int
 	}
 	view, err = proto.Marshal(msg.Interface())
 	if err != nil {
-		return nil, nil, fmt.Errorf("train: write the sparse training view: %w", err)
+		return nil, nil, false, fmt.Errorf("train: write the sparse training view: %w", err)
 	}
-	return view, tables, nil
+	return view, tables, rowsOut, nil
 }
 
 // parseModelProto decodes an ONNX file into onnx-gomlx's ModelProto

@@ -55,7 +55,16 @@ type hyper struct {
 // rows mode, the rows of every table of Model.Sparse (see
 // Trainer.batchArgs).
 func (t *Trainer) lossGraph(scope *model.Scope, in []*Node) *Node {
+	loss, _ := t.lossGraphSums(scope, in)
+	return loss
+}
+
+// lossGraphSums is lossGraph; with poolGrad it also returns each text
+// group's masked sum of token states (maskedSum), the nodes the step takes
+// the gradient of.
+func (t *Trainer) lossGraphSums(scope *model.Scope, in []*Node) (*Node, []*Node) {
 	nt := len(t.model.Sparse)
+	var sums []*Node
 	per, rows := 2, []*Node(nil)
 	switch {
 	case t.hostGather:
@@ -68,6 +77,12 @@ func (t *Trainer) lossGraph(scope *model.Scope, in []*Node) *Node {
 	embed := func(k int) *Node {
 		x := in[k*per : (k+1)*per]
 		switch {
+		case t.poolGrad():
+			// The view is Identity(rows): its token states are the fed
+			// embeddings themselves.
+			sum := maskedSum(x[2], x[1])
+			sums = append(sums, sum)
+			return poolNormalize(sum, x[1])
 		case t.hostGather:
 			return t.model.EmbedTables(scope, x[0], x[1], x[2:])
 		case t.sparse:
@@ -84,7 +99,19 @@ func (t *Trainer) lossGraph(scope *model.Scope, in []*Node) *Node {
 	if len(in) >= 3*per {
 		c = Concatenate([]*Node{c, embed(2)}, 0)
 	}
-	return InfoNCE(q, c, t.cfg.Scale)
+	return InfoNCE(q, c, t.cfg.Scale), sums
+}
+
+// poolGrad is true when the step takes the gradient of each text group's
+// pooled sum rather than of its token embeddings: host-gather mode with a
+// view whose output is the one table's rows (a static model). The
+// gradient of a token's embedding is then its text's sum gradient (times
+// its 0/1 mask), so the host adds that [Dim] vector into the token's row
+// (sparseGrads): the same values, in the same order, as summing the
+// [b, s, Dim] embedding gradient, which the pure-Go backend builds with a
+// broadcast multiply and a transpose (about half of such a step).
+func (t *Trainer) poolGrad() bool {
+	return t.hostGather && t.model.viewRows && len(t.model.Sparse) == 1
 }
 
 // adamScalars are the per-step scalars of AdamW, derived from the fed lr,
@@ -120,7 +147,7 @@ func (t *Trainer) adamScalars(lr, bc1, bc2, factor *Node) adamScalars {
 func (t *Trainer) stepGraph(scope *model.Scope, in []*Node) []*Node {
 	k := len(in) - 3
 	lr, bc1, bc2 := in[k], in[k+1], in[k+2]
-	loss := t.lossGraph(scope, in[:k])
+	loss, sums := t.lossGraphSums(scope, in[:k])
 	g := loss.Graph()
 	sparse := map[int]bool{}
 	var rows []*Node // what the sparse gradient is taken of
@@ -129,7 +156,9 @@ func (t *Trainer) stepGraph(scope *model.Scope, in []*Node) []*Node {
 		for _, tb := range t.model.Sparse {
 			sparse[tb.Trainable] = true
 		}
-		if t.hostGather {
+		if t.poolGrad() {
+			rows = sums
+		} else if t.hostGather {
 			per := 2 + nt
 			for g := 0; g < k/per; g++ {
 				rows = append(rows, in[g*per+2:(g+1)*per]...)

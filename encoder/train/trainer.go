@@ -124,6 +124,7 @@ type Trainer struct {
 	// group of the current batch; rowGrad the summed gradient per table.
 	hostGather bool
 	groupLocal [][]int32
+	groupMask  [][]int64 // the attention mask per text group (poolGrad)
 	rowGrad    [][]float32
 }
 
@@ -287,8 +288,9 @@ func (t *Trainer) batchArgs(b Batch) ([]any, error) {
 	for j, id := range t.uniq {
 		t.local[id] = int32(j)
 	}
-	t.groupLocal = t.groupLocal[:0]
+	t.groupLocal, t.groupMask = t.groupLocal[:0], t.groupMask[:0]
 	for i, tk := range toks {
+		t.groupMask = append(t.groupMask, tk.mf)
 		loc := make([]int32, len(tk.idf))
 		for j, id := range tk.idf {
 			loc[j] = t.local[id]
